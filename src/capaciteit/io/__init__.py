@@ -1,0 +1,1 @@
+"""Reading region models and scenario files from disk (YAML + CSV/xlsx tables)."""

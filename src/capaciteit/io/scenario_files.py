@@ -1,0 +1,277 @@
+"""Load a scenario file and resolve it against its region model.
+
+Every problem in the scenario (unknown ids, years outside the horizon, beds that would go
+negative, shares above 1) is collected and reported at once, naming the YAML key to fix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from capaciteit.domain.model import RegionModel
+from capaciteit.domain.scenario import Scenario, ScenarioFile
+from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.io.model_files import load_model
+from capaciteit.io.yaml_files import parse_yaml_model, read_yaml
+
+
+def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
+    """Read the scenario file ``path``, load its model and resolve the levers.
+
+    ``overrides`` replace top-level keys of the file (e.g. ``replications=5``).
+
+    Raises
+    ------
+    InvalidInputError
+        With every problem in the scenario file, or in the model it names.
+    """
+    file = Path(path)
+    problems: list[Problem] = []
+    what = f"Scenario '{file}'"
+    if not file.is_file():
+        problems.append(Problem(str(file), "does not exist.", "Give the path of a .yaml file."))
+        raise InvalidInputError(what, problems)
+    data = read_yaml(file, problems)
+    if data is None:
+        raise InvalidInputError(what, problems)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    parsed = parse_yaml_model(ScenarioFile, data, file.name, problems)
+    if parsed is None:
+        raise InvalidInputError(what, problems)
+    model_dir = (file.parent / parsed.model).resolve()
+    if not model_dir.is_dir():
+        problems.append(
+            Problem(
+                file.name,
+                f"model directory '{parsed.model}' does not exist (looked in {model_dir}).",
+                "Give the model folder relative to the scenario file, e.g. ../models/regio.",
+                column="model",
+            )
+        )
+        raise InvalidInputError(what, problems)
+    model = load_model(model_dir)
+    return resolve_scenario(parsed, model, file)
+
+
+def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None) -> Scenario:
+    """Check ``parsed`` against ``model`` and build the per-year tables."""
+    fname = file.name if file is not None else "scenario"
+    problems: list[Problem] = []
+    start, end = parsed.horizon.start_year, parsed.horizon.end_year
+    years = list(range(start, end + 1))
+    forms = model.care_form_ids
+    providers = set(model.provider_ids)
+
+    if start < model.meta.baseline_year:
+        problems.append(
+            Problem(
+                fname,
+                f"horizon starts in {start}, before the 0-meting ({model.meta.baseline_year}).",
+                f"Start the horizon in {model.meta.baseline_year} or later.",
+                column="horizon.start_year",
+            )
+        )
+
+    def check_year(year: int, key: str) -> bool:
+        if start <= year <= end:
+            return True
+        problems.append(
+            Problem(
+                fname,
+                f"year {year} is outside the horizon {start}-{end}.",
+                f"Use a year from {start} to {end}.",
+                column=key,
+            )
+        )
+        return False
+
+    def check_form(fid: str, key: str) -> bool:
+        if fid in forms:
+            return True
+        problems.append(
+            Problem(
+                fname,
+                f"care form '{fid}' is not in the model.",
+                f"Use one of: {', '.join(forms)}.",
+                column=key,
+                id=fid,
+            )
+        )
+        return False
+
+    def step_table(levers: dict[str, dict[int, float]], key: str, floor: float) -> pd.DataFrame:
+        table = pd.DataFrame(1.0, index=pd.Index(forms, name="care_form"), columns=years)
+        for fid, by_year in levers.items():
+            if not check_form(fid, f"levers.{key}.{fid}"):
+                continue
+            for year, pct in sorted(by_year.items()):
+                if not check_year(year, f"levers.{key}.{fid}.{year}"):
+                    continue
+                if pct < floor:
+                    problems.append(
+                        Problem(
+                            fname,
+                            f"{key} {pct:g}% for '{fid}' in {year} is below {floor:g}%.",
+                            f"Use a change of at least {floor:g}%.",
+                            column=f"levers.{key}.{fid}.{year}",
+                            id=fid,
+                        )
+                    )
+                    continue
+                table.loc[fid, [y for y in years if y >= year]] = 1 + pct / 100
+        return table
+
+    instroom_factor = step_table(parsed.levers.instroom_change_pct, "instroom_change_pct", -100)
+    los_factor = step_table(parsed.levers.los_change_pct, "los_change_pct", -99)
+
+    base = model.instroom["arrivals_per_year"]
+    instroom = pd.DataFrame(0.0, index=pd.Index(forms, name="care_form"), columns=years)
+    for fid in forms:
+        if fid not in base.index.get_level_values("care_form"):
+            continue
+        series = base.loc[fid]
+        for year in years:
+            earlier = series[series.index <= year]
+            instroom.loc[fid, year] = float(earlier.iloc[-1]) if len(earlier) else 0.0
+    instroom *= instroom_factor
+
+    subs_rows: list[tuple[int, str, str, float]] = []
+    latest: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for i, sub in enumerate(parsed.levers.substitution):
+        key = f"levers.substitution[{i}]"
+        ok = check_form(sub.from_care_form, key + ".from") & check_form(sub.to, key + ".to")
+        ok &= check_year(sub.year, key + ".year")
+        if ok and sub.from_care_form == sub.to:
+            problems.append(
+                Problem(
+                    fname,
+                    "substitution from a form to itself.",
+                    "Use two different forms.",
+                    column=key,
+                    id=sub.to,
+                )
+            )
+            ok = False
+        if ok:
+            latest.setdefault((sub.from_care_form, sub.to), []).append((sub.year, sub.share))
+    for (src, dst), steps in latest.items():
+        steps.sort()
+        for year in years:
+            active = [share for y, share in steps if y <= year]
+            if active:
+                subs_rows.append((year, src, dst, active[-1]))
+    substitution = pd.DataFrame(subs_rows, columns=["year", "from_care_form", "to", "share"])
+    substitution = substitution.set_index(["year", "from_care_form", "to"]).sort_index()
+    if not substitution.empty:
+        totals = substitution["share"].groupby(level=["year", "from_care_form"]).sum()
+        for (year, src), total in totals.items():
+            if total > 1 + 1e-9:
+                problems.append(
+                    Problem(
+                        fname,
+                        f"substitution shares from '{src}' add up to {total:g} in {year}.",
+                        "Keep the shares away from one form at most 1 in every year.",
+                        column="levers.substitution",
+                        id=str(src),
+                    )
+                )
+
+    capacity = _capacity(parsed, model, years, fname, providers, check_form, check_year, problems)
+
+    initial_state = parsed.initial_state
+    has_occupied = bool(model.beds["occupied"].notna().all()) and not model.beds.empty
+    if initial_state is None:
+        initial_state = "occupied" if has_occupied else "empty"
+    elif initial_state == "occupied" and not has_occupied:
+        problems.append(
+            Problem(
+                fname,
+                "initial_state 'occupied' needs the column occupied in the model's beds table.",
+                "Add occupied to beds.csv, or set initial_state: empty (and a warm-up).",
+                column="initial_state",
+            )
+        )
+    if problems:
+        raise InvalidInputError(f"Scenario '{fname}'", problems)
+    return Scenario(
+        name=parsed.name,
+        description=parsed.description.strip(),
+        path=file.resolve() if file is not None else None,
+        model=model,
+        start_year=start,
+        end_year=end,
+        replications=parsed.replications,
+        seed=parsed.seed,
+        warm_up_days=parsed.warm_up_days,
+        initial_state=initial_state,
+        instroom=instroom,
+        los_factor=los_factor,
+        substitution=substitution,
+        capacity=capacity,
+    )
+
+
+def _capacity(
+    parsed: ScenarioFile,
+    model: RegionModel,
+    years: list[int],
+    fname: str,
+    providers: set[str],
+    check_form: Any,
+    check_year: Any,
+    problems: list[Problem],
+) -> pd.DataFrame:
+    base = model.beds["beds"].swaplevel().sort_index()
+    capacity = pd.DataFrame({year: base.astype("int64") for year in years}, index=base.index)
+    capacity.index.names = ["care_form", "provider"]
+    for i, change in enumerate(parsed.levers.bed_changes):
+        key = f"levers.bed_changes[{i}]"
+        ok = check_form(change.care_form, key + ".care_form")
+        ok &= check_year(change.year, key + ".year")
+        if change.provider not in providers:
+            problems.append(
+                Problem(
+                    fname,
+                    f"provider '{change.provider}' is not in the model.",
+                    f"Use one of: {', '.join(sorted(providers))}.",
+                    column=key + ".provider",
+                    id=change.provider,
+                )
+            )
+            ok = False
+        if not ok:
+            continue
+        pair = (change.care_form, change.provider)
+        if pair not in capacity.index:
+            if model.cost_per_bed_day(change.care_form, change.provider) is None:
+                problems.append(
+                    Problem(
+                        fname,
+                        f"'{change.provider}' gets '{change.care_form}' beds but the model has no "
+                        "cost per bed-day for that pair.",
+                        f"Add a cost row for '{change.care_form}' (empty provider) to costs.csv.",
+                        column=key,
+                        id=change.provider,
+                    )
+                )
+                continue
+            capacity.loc[pair, :] = 0
+        later = [y for y in years if y >= change.year]
+        capacity.loc[pair, later] = capacity.loc[pair, later] + change.change_beds
+    capacity = capacity.sort_index().astype("int64")
+    negative = capacity[(capacity < 0).any(axis=1)]
+    for (fid, code), row in negative.iterrows():
+        year = int(row[row < 0].index[0])
+        problems.append(
+            Problem(
+                fname,
+                f"'{code}' would have {int(row[year])} '{fid}' beds in {year}.",
+                "Remove fewer beds in levers.bed_changes; beds cannot go below 0.",
+                column="levers.bed_changes",
+                id=str(code),
+            )
+        )
+    return capacity

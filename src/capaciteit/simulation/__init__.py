@@ -1,0 +1,1 @@
+"""The SimPy flow simulation of instroom, doorstroom and uitstroom across care forms."""

@@ -1,0 +1,190 @@
+"""What one simulation run needs, compiled from a scenario: the :class:`SimSpec`.
+
+The spec is the boundary between the domain (files, levers, validation) and the engine: it
+holds plain numbers in tables keyed by ids, so that later steps (the minimal-beds search, the
+afbouw verification) can change capacities with :meth:`SimSpec.with_capacity` and simulate
+again without touching files. Time is measured in days from 1 January of the first horizon
+year; the warm-up runs before that, at negative times, with the first year's parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from capaciteit.domain.model import SINKS
+from capaciteit.domain.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    """Inputs of the simulation, keyed by care form, provider and year.
+
+    Attributes
+    ----------
+    care_forms
+        The model's care form table (policy, max wait, priority, age rule, siblings, ...).
+    year_start_day
+        Day on which each year starts, for every horizon year and the year after the end.
+    arrival_segments
+        Piecewise-constant referral rates: ``care_form``, ``start_day``, ``end_day``,
+        ``children_per_day`` (monthly pieces, seasonality included, levers applied).
+    los
+        ``distribution``, ``mean_days``, ``cv`` per care form.
+    los_observed
+        Observed stays per care form with an empirical distribution.
+    los_factor
+        Multiplier of the mean length of stay for stays starting in a year.
+    routing
+        Doorstroom shares indexed by ``(from_care_form, to)``.
+    substitution
+        Shares of referrals redirected, indexed by ``(year, from_care_form, to)``.
+    capacity
+        Beds per ``(care_form, provider)`` and year.
+    initial_occupied
+        Occupied beds per ``(care_form, provider)`` at the start of the run (may be empty).
+    age_bands
+        Age at entry per care form: ``care_form``, ``age_min_years``, ``age_max_years``,
+        ``share``. Empty means no age rule.
+    cost_per_bed_day
+        Tariff per ``(care_form, provider)``.
+    """
+
+    name: str
+    care_forms: pd.DataFrame
+    home_priority: int
+    start_year: int
+    end_year: int
+    warm_up_days: float
+    year_start_day: pd.Series
+    arrival_segments: pd.DataFrame
+    los: pd.DataFrame
+    los_observed: dict[str, np.ndarray]
+    los_factor: pd.DataFrame
+    routing: pd.Series
+    substitution: pd.Series
+    capacity: pd.DataFrame
+    initial_occupied: pd.Series
+    age_bands: pd.DataFrame
+    cost_per_bed_day: pd.Series
+
+    @property
+    def years(self) -> list[int]:
+        """The horizon's years."""
+        return list(range(self.start_year, self.end_year + 1))
+
+    @property
+    def end_day(self) -> float:
+        """The day the run ends (1 January after the last horizon year)."""
+        return float(self.year_start_day.iloc[-1])
+
+    @property
+    def sinks(self) -> tuple[str, ...]:
+        """Destinations outside the modelled beds."""
+        return SINKS
+
+    def with_capacity(self, capacity: pd.DataFrame) -> SimSpec:
+        """Return a copy with other beds per ``(care_form, provider)`` and year.
+
+        Pairs absent from ``capacity`` have no beds. Costs of new pairs must already be in
+        :attr:`cost_per_bed_day`.
+        """
+        capacity = capacity.reindex(columns=self.years).fillna(0).astype("int64")
+        missing = capacity.index.difference(self.cost_per_bed_day.index)
+        if len(missing):
+            raise ValueError(f"no cost per bed-day for {list(missing)}")
+        occupied = self.initial_occupied.reindex(capacity.index, fill_value=0)
+        occupied = np.minimum(occupied, capacity[self.start_year]).astype("int64")
+        return dataclasses.replace(self, capacity=capacity, initial_occupied=occupied)
+
+
+def _day(year: int, start_year: int) -> float:
+    return float((dt.date(year, 1, 1) - dt.date(start_year, 1, 1)).days)
+
+
+def compile_spec(scenario: Scenario) -> SimSpec:
+    """Compile a resolved :class:`Scenario` into a :class:`SimSpec`."""
+    model = scenario.model
+    start, end = scenario.start_year, scenario.end_year
+    years = scenario.years
+    year_start = pd.Series(
+        [_day(y, start) for y in [*years, end + 1]], index=[*years, end + 1], dtype="float64"
+    )
+    year_start.index.name = "year"
+
+    season = model.seasonality["factor"] if not model.seasonality.empty else None
+    t0 = -scenario.warm_up_days
+    first_month = dt.date(start, 1, 1) - dt.timedelta(days=int(np.ceil(scenario.warm_up_days)))
+    month_starts: list[tuple[float, int, int]] = []
+    y, m = first_month.year, first_month.month
+    while True:
+        day = _day_of(dt.date(y, m, 1), start)
+        if day >= year_start.iloc[-1]:
+            break
+        month_starts.append((day, y, m))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    rows = []
+    for i, (day, cal_year, month) in enumerate(month_starts):
+        seg_start = max(day, t0)
+        seg_end = month_starts[i + 1][0] if i + 1 < len(month_starts) else year_start.iloc[-1]
+        if seg_end <= seg_start:
+            continue
+        eff_year = min(max(cal_year, start), end)
+        days_in_year = 366.0 if _leap(cal_year) else 365.0
+        for fid in model.care_form_ids:
+            annual = float(scenario.instroom.loc[fid, eff_year])
+            factor = 1.0
+            if season is not None and (fid, month) in season.index:
+                factor = float(season.loc[(fid, month)])
+            rows.append((fid, seg_start, seg_end, annual * factor / days_in_year))
+    segments = pd.DataFrame(rows, columns=["care_form", "start_day", "end_day", "children_per_day"])
+
+    capacity = scenario.capacity
+    costs = pd.Series(
+        [model.cost_per_bed_day(f, p) for f, p in capacity.index],
+        index=capacity.index,
+        dtype="float64",
+        name="cost_per_bed_day_eur",
+    )
+    if scenario.initial_state == "occupied":
+        occ = model.beds["occupied"].swaplevel().sort_index().astype("int64")
+        occ.index.names = ["care_form", "provider"]
+        occupied = occ.reindex(capacity.index, fill_value=0)
+        occupied = np.minimum(occupied, capacity[start]).astype("int64")
+    else:
+        occupied = pd.Series(0, index=capacity.index, dtype="int64")
+    observed = {
+        str(fid): group["los_days"].to_numpy(dtype="float64")
+        for fid, group in model.los_observed.groupby("care_form")
+    }
+    return SimSpec(
+        name=scenario.name,
+        care_forms=model.care_forms,
+        home_priority=model.meta.home_priority,
+        start_year=start,
+        end_year=end,
+        warm_up_days=scenario.warm_up_days,
+        year_start_day=year_start,
+        arrival_segments=segments,
+        los=model.los,
+        los_observed=observed,
+        los_factor=scenario.los_factor,
+        routing=model.routing["share"],
+        substitution=scenario.substitution["share"],
+        capacity=capacity,
+        initial_occupied=occupied,
+        age_bands=model.age,
+        cost_per_bed_day=costs,
+    )
+
+
+def _day_of(date: dt.date, start_year: int) -> float:
+    return float((date - dt.date(start_year, 1, 1)).days)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
