@@ -375,17 +375,17 @@ def _check_age(age: pd.DataFrame, fname: str, forms: pd.DataFrame, out: list[Pro
                     id=fid,
                 )
             )
-    for fid, group in age.groupby("care_form"):
+    for form_id, group in age.groupby("care_form"):
         total = float(group["share"].sum())
         if abs(total - 1) > SHARE_TOLERANCE:
             out.append(
                 Problem(
                     fname,
-                    f"age shares for '{fid}' sum to {total:.6g}, not 1.",
-                    f"Change the shares for '{fid}' by {1 - total:+.6g} in total.",
+                    f"age shares for '{form_id}' sum to {total:.6g}, not 1.",
+                    f"Change the shares for '{form_id}' by {1 - total:+.6g} in total.",
                     row=int(group["_row"].min()),
                     column="share",
-                    id=str(fid),
+                    id=str(form_id),
                 )
             )
 

@@ -167,7 +167,8 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
     substitution = substitution.set_index(["year", "from_care_form", "to"]).sort_index()
     if not substitution.empty:
         totals = substitution["share"].groupby(level=["year", "from_care_form"]).sum()
-        for (year, src), total in totals.items():
+        for record in totals.reset_index().to_dict(orient="records"):
+            year, src, total = record["year"], record["from_care_form"], record["share"]
             if total > 1 + 1e-9:
                 problems.append(
                     Problem(
@@ -263,12 +264,12 @@ def _capacity(
         capacity.loc[pair, later] = capacity.loc[pair, later] + change.change_beds
     capacity = capacity.sort_index().astype("int64")
     negative = capacity[(capacity < 0).any(axis=1)]
-    for (fid, code), row in negative.iterrows():
-        year = int(row[row < 0].index[0])
+    for (fid, code), row in zip(negative.index, negative.to_dict(orient="records"), strict=True):
+        year = min(int(str(y)) for y, beds in row.items() if beds < 0)
         problems.append(
             Problem(
                 fname,
-                f"'{code}' would have {int(row[year])} '{fid}' beds in {year}.",
+                f"'{code}' would have {row[year]} '{fid}' beds in {year}.",
                 "Remove fewer beds in levers.bed_changes; beds cannot go below 0.",
                 column="levers.bed_changes",
                 id=str(code),

@@ -28,7 +28,8 @@ def area(starts: np.ndarray, ends: np.ndarray, at: np.ndarray) -> np.ndarray:
     ce = np.concatenate([[0.0], np.cumsum(e)])
     ns = np.searchsorted(s, at, side="left")
     ne = np.searchsorted(e, at, side="left")
-    return (ns * at - cs[ns]) - (ne * at - ce[ne])
+    result: np.ndarray = (ns * at - cs[ns]) - (ne * at - ce[ne])
+    return result
 
 
 def mean_count(starts: np.ndarray, ends: np.ndarray, bounds: np.ndarray) -> np.ndarray:

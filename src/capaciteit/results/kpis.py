@@ -16,6 +16,9 @@ Definitions (per care form, per calendar year of the horizon, per replication):
 ``overflow_count``, ``refused_share``
     requests that ended outside the region (``buiten_regio``) that year; their share of the
     requests resolved that year.
+``aged_out_waiting_count``
+    requests that ended that year because the young person reached the form's age limit
+    while waiting (e.g. 18 on the residential waiting list).
 ``waiting_mean``
     time-average length of the waiting list (at home and in other beds).
 ``blocked_bed_days``
@@ -28,8 +31,11 @@ Definitions (per care form, per calendar year of the horizon, per replication):
 ``cost_eur``
     occupied bed-days x tariff, or for availability-funded forms beds x days x tariff.
 
-Across replications, each KPI gets a mean and a 95% confidence interval (Student t). Years
-with no resolved request give no wait figures (``NaN``) rather than a made-up zero.
+Across replications, each KPI gets a mean and a 95% confidence interval (Student t). A
+t-interval of a skewed quantity can reach past what the quantity can be (a negative wait);
+the interval is then cut at that bound (0, or 1 for shares), which only removes impossible
+values. Years with no resolved request give no wait figures (``NaN``) rather than a
+made-up zero.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from capaciteit._pandas import as_float
 from capaciteit.results.intervals import area, mean_count
 from capaciteit.simulation.spec import SimSpec
 
@@ -54,6 +61,7 @@ KPI_COLUMNS = (
     "placed_within_24h_share",
     "overflow_count",
     "refused_share",
+    "aged_out_waiting_count",
     "waiting_mean",
     "blocked_bed_days",
     "mean_los_days",
@@ -79,8 +87,11 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
         admitted = ~np.isnan(start)
         bed_end = np.where(np.isnan(end), np.inf, end)
 
-        cap = spec.capacity.xs(fid, level="care_form") if fid in spec.capacity.index else None
-        tariffs = spec.cost_per_bed_day.xs(fid, level="care_form") if cap is not None else None
+        has_beds = fid in spec.capacity.index.get_level_values("care_form")
+        cap = pd.DataFrame(spec.capacity.xs(fid, level="care_form")) if has_beds else None
+        tariffs: pd.Series | None = (
+            spec.cost_per_bed_day.xs(fid, level="care_form") if has_beds else None
+        )
         # occupied bed-days per provider and year (for costs), and in total
         bed_days = np.zeros(len(years))
         cost = np.zeros(len(years))
@@ -91,10 +102,12 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
                 a = area(start[mask], bed_end[mask], bounds)
                 used = np.maximum(np.diff(a), 0.0)
                 bed_days += used
+                tariff = as_float(tariffs.at[provider])
                 if funding[fid] == "availability":
-                    cost += cap.loc[provider].to_numpy(dtype="float64") * days * tariffs[provider]
+                    beds = cap.loc[[provider]].to_numpy(dtype="float64")[0]
+                    cost += beds * days * tariff
                 else:
-                    cost += used * tariffs[provider]
+                    cost += used * tariff
         capacity = cap.sum().to_numpy(dtype="float64") if cap is not None else np.zeros(len(years))
 
         # waiting list: from request until admission / departure / end of run
@@ -107,6 +120,7 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
         resolved_at = np.where(admitted, start, end)  # NaN while still waiting
         wait = resolved_at - requested
         overflow = (s["outcome"] == "overflow").to_numpy()
+        aged_out = (s["outcome"] == "aged_out").to_numpy()
         los = end - start
         resolved_year = np.searchsorted(bounds, resolved_at, side="right") - 1
         request_year = np.searchsorted(bounds, requested, side="right") - 1
@@ -133,11 +147,12 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
                     "admissions": int(((start_year_idx == k) & admitted).sum()),
                     "mean_wait_days": float(w.mean()) if n_res else math.nan,
                     "p90_wait_days": float(np.quantile(w, 0.9)) if n_res else math.nan,
-                    "placed_within_24h_share": float(((w <= 1.0) & ~overflow[res]).mean())
+                    "placed_within_24h_share": float(((w <= 1.0) & admitted[res]).mean())
                     if n_res
                     else math.nan,
                     "overflow_count": n_overflow,
                     "refused_share": n_overflow / n_res if n_res else math.nan,
+                    "aged_out_waiting_count": int((aged_out & res).sum()),
                     "waiting_mean": waiting[k],
                     "blocked_bed_days": blocked[k],
                     "mean_los_days": float(los[ended].mean()) if n_ended else math.nan,
@@ -163,6 +178,11 @@ def confidence_interval(values: np.ndarray, level: float = 0.95) -> tuple[float,
     return mean, mean - half, mean + half
 
 
+SHARES = frozenset(
+    {"occupancy_rate", "placed_within_24h_share", "refused_share", "stays_over_max_share"}
+)
+
+
 def summarise(per_replication: pd.DataFrame) -> pd.DataFrame:
     """Long table of KPI means and 95% CIs over replications.
 
@@ -174,6 +194,9 @@ def summarise(per_replication: pd.DataFrame) -> pd.DataFrame:
         for kpi in KPI_COLUMNS:
             values = group[kpi].to_numpy(dtype="float64")
             mean, low, high = confidence_interval(values)
+            low = max(low, 0.0)
+            if kpi in SHARES and kpi != "occupancy_rate":
+                high = min(high, 1.0)
             rows.append(
                 {
                     "care_form": fid,

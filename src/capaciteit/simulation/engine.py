@@ -40,14 +40,16 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from capaciteit._pandas import as_float
 from capaciteit.domain.model import OVERFLOW_SINK, SINKS
 from capaciteit.simulation.spec import SimSpec
 
 DAYS_PER_YEAR = 365.25
 HOME = -1
 INITIAL = -2
-ADMITTED, OVERFLOW, WAITING = 0, 1, 2
-OUTCOMES = ("admitted", "overflow", "waiting")
+ADMITTED, OVERFLOW, WAITING, AGED_OUT = 0, 1, 2, 3
+OUTCOMES = ("admitted", "overflow", "waiting", "aged_out")
+_EXPIRED_WAIT, _EXPIRED_AGE = -1, -2
 STAY_COLUMNS = (
     "person",
     "sibling_group",
@@ -212,18 +214,19 @@ class _Run:
         self.los_mean: list[list[float]] = []
         self.los_draws: list[_Draws] = []
         for i, fid in enumerate(forms):
-            row = spec.los.loc[fid]
             observed = spec.los_observed.get(fid)
-            dist = str(row["distribution"])
+            dist = str(spec.los.at[fid, "distribution"])
+            mean_days = as_float(spec.los.at[fid, "mean_days"])
             mean = (
                 float(observed.mean())
                 if dist == "empirical" and observed is not None
-                else (float(row["mean_days"]))
+                else (mean_days)
             )
-            cv = float(row["cv"]) if pd.notna(row["cv"]) else 1.0
+            cv_value = as_float(spec.los.at[fid, "cv"])
+            cv = cv_value if not math.isnan(cv_value) else 1.0
             rng = np.random.default_rng(los_seeds[i])
             self.los_draws.append(_Draws(_unit_los_draw(rng, dist, cv, observed)))
-            self.los_mean.append([mean * float(spec.los_factor.loc[fid, y]) for y in self.years])
+            self.los_mean.append([mean * as_float(spec.los_factor.at[fid, y]) for y in self.years])
 
         self.routes: list[tuple[list[float], list[int]]] = []
         for fid in forms:
@@ -324,15 +327,15 @@ class _Run:
                     continue
                 times.append(np.sort(rng.uniform(start, end, n)))
                 forms.append(np.full(n, f, dtype=np.int64))
-                group = rng.random(n) < share if share > 0 else np.zeros(n, dtype=bool)
-                sizes.append(np.where(group, size, 1))
+                is_group = rng.random(n) < share if share > 0 else np.zeros(n, dtype=bool)
+                sizes.append(np.where(is_group, size, 1))
         if not times:
             return
         t_all = np.concatenate(times)
         order = np.argsort(t_all, kind="stable")
-        t_sorted = t_all[order].tolist()
-        f_sorted = np.concatenate(forms)[order].tolist()
-        s_sorted = np.concatenate(sizes)[order].tolist()
+        t_sorted: list[float] = t_all[order].tolist()
+        f_sorted: list[int] = np.concatenate(forms)[order].tolist()
+        s_sorted: list[int] = np.concatenate(sizes)[order].tolist()
         env = self.env
         for t, f, k in zip(t_sorted, f_sorted, s_sorted, strict=True):
             yield env.timeout(t - env.now)
@@ -433,10 +436,25 @@ class _Run:
                         )
                         event = env.event()
                         entry = pool.enqueue(prio, event)
-                        if self.max_wait[form] < math.inf:
-                            timer = env.timeout(self.max_wait[form])
-                            timer.callbacks.append(_overflow_callback(pool, entry, event))
+                        # The wait ends early at max_wait_days (overflow) or when the young
+                        # person reaches the form's age limit (aged out), whichever is first.
+                        to_age = (self.max_age[form] - as_float(rec[11])) * DAYS_PER_YEAR
+                        limit = min(self.max_wait[form], to_age)
+                        if limit < math.inf:
+                            timer = env.timeout(max(limit, 0.0))
+                            reason = (
+                                _EXPIRED_AGE if to_age < self.max_wait[form] else (_EXPIRED_WAIT)
+                            )
+                            timer.callbacks.append(_expiry_callback(pool, entry, event, reason))
                         slot = yield event
+                    if slot == _EXPIRED_AGE:
+                        now = env.now
+                        rec[8] = now
+                        rec[9] = self.age_out[form]
+                        rec[10] = AGED_OUT
+                        if held is not None:
+                            self._leave(held, held_form, now, self.age_out[form])
+                        return
                     if slot < 0:
                         # buiten_regio: refused or waited too long
                         now = env.now
@@ -481,30 +499,40 @@ class _Run:
         self.pools[form].release(rec[3])
 
     def initial_state(self) -> None:
-        """Fill beds with the 0-meting's occupants, part-way through their stays."""
+        """Fill beds with the 0-meting's occupants, part-way through their stays.
+
+        In a stationary system a bed observed on a given day holds a stay picked with
+        probability proportional to its length, at a uniform point of it. A stay's length is
+        the sampled length of stay cut short by the age limit, so entry age and stay are
+        drawn together, and the chosen occupant's age now plus what remains of the stay never
+        passes the limit.
+        """
         rng = self.initial_rng
         for f in range(self.n_forms):
             count = sum(self.initial_by_slot[f])
             if count == 0:
                 continue
-            # Length-biased total stay, uniform elapsed part: the equilibrium residual stay.
-            draws = self.los_draws[f]
-            candidates = np.array([draws.next() for _ in range(max(256, 4 * count))])
-            candidates *= self.los_mean[f][0]
-            pick = rng.choice(candidates, size=count, p=candidates / candidates.sum())
-            elapsed = pick * rng.random(count)
+            n = max(512, 8 * count)
+            entry_age = np.array([self.sample_age(f) for _ in range(n)])
+            stay = np.array([self.los_draws[f].next() for _ in range(n)]) * self.los_mean[f][0]
+            stay = np.minimum(stay, (self.max_age[f] - entry_age) * DAYS_PER_YEAR)
+            pick = rng.choice(n, size=count, p=stay / stay.sum())
+            elapsed = stay[pick] * rng.random(count)
             k = 0
             pool = self.pools[f]
-            for slot, n in enumerate(self.initial_by_slot[f]):
-                for _ in range(n):
-                    age = self.sample_age(f) + elapsed[k] / DAYS_PER_YEAR
-                    if age >= self.max_age[f]:
-                        age = self.max_age[f] - 1e-9
+            for slot, occupants in enumerate(self.initial_by_slot[f]):
+                for _ in range(occupants):
+                    j = int(pick[k])
+                    age = float(entry_age[j]) + float(elapsed[k]) / DAYS_PER_YEAR
                     pool.occupied[slot] += 1
-                    total, done = float(pick[k]), float(elapsed[k])
                     self.env.process(
                         self.journey(
-                            f, age, -1, slot, remaining_days=total - done, elapsed_days=done
+                            f,
+                            age,
+                            -1,
+                            slot,
+                            remaining_days=float(stay[j] - elapsed[k]),
+                            elapsed_days=float(elapsed[k]),
                         )
                     )
                     k += 1
@@ -517,15 +545,19 @@ class _Run:
         return self.stays
 
 
-def _overflow_callback(
-    pool: BedPool, entry: list[Any], event: simpy.Event
+def _expiry_callback(
+    pool: BedPool, entry: list[Any], event: simpy.Event, reason: int
 ) -> Callable[[simpy.Event], None]:
     def on_timeout(_: simpy.Event) -> None:
         if not event.triggered:
             pool.cancel(entry)
-            event.succeed(-1)
+            event.succeed(reason)
 
     return on_timeout
+
+
+def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str]:
+    return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(categories))
 
 
 def simulate_stays(spec: SimSpec, seed: np.random.SeedSequence) -> pd.DataFrame:
@@ -534,7 +566,8 @@ def simulate_stays(spec: SimSpec, seed: np.random.SeedSequence) -> pd.DataFrame:
     Times are days from 1 January of the first horizon year. ``provider`` is empty for a
     request that was never admitted; ``end_day`` and ``next`` are empty for a young person
     still in the bed (or waiting) when the run ends; ``outcome`` is ``admitted``,
-    ``overflow`` (placed outside the region) or ``waiting``.
+    ``overflow`` (placed outside the region), ``aged_out`` (reached the form's age limit
+    while waiting) or ``waiting``.
     """
     run = _Run(spec, seed)
     rows = run.run()
@@ -565,15 +598,15 @@ def simulate_stays(spec: SimSpec, seed: np.random.SeedSequence) -> pd.DataFrame:
         {
             "person": np.array(cols[0], dtype=np.int64),
             "sibling_group": np.array(cols[1], dtype=np.int64),
-            "care_form": pd.Categorical.from_codes(form_codes, categories=forms),
-            "provider": pd.Categorical.from_codes(provider_codes, categories=run.providers),
-            "waited_in": pd.Categorical.from_codes(waited + 2, categories=waited_labels),
+            "care_form": _categorical(form_codes, forms),
+            "provider": _categorical(provider_codes, run.providers),
+            "waited_in": _categorical(waited + 2, waited_labels),
             "requested_day": num(cols[5]),
             "start_day": start,
             "service_end_day": num(cols[7]),
             "end_day": end,
-            "next": pd.Categorical.from_codes(next_codes, categories=dests),
-            "outcome": pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
+            "next": _categorical(next_codes, dests),
+            "outcome": _categorical(outcome, list(OUTCOMES)),
             "age_years": num(cols[11]),
         }
     )

@@ -83,9 +83,10 @@ class ProcessExecutor:
 class DaskExecutor:
     """A Dask distributed cluster, given the scheduler address (``dask://HOST:PORT``)."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, timeout_s: float = 10.0) -> None:
         self.address = address
-        self.name = f"dask://{address}"
+        self.timeout_s = timeout_s
+        self.name = f"dask://{address.removeprefix('tcp://')}"
 
     def map(
         self, fn: Callable[..., T], args: Sequence[tuple[Any, ...]], progress: Progress | None
@@ -96,7 +97,7 @@ class DaskExecutor:
         except ImportError as exc:  # pragma: no cover - distributed is a dependency
             raise ExecutorError("the Dask executor needs the package 'distributed'") from exc
         try:
-            client = Client(self.address, timeout="10s", set_as_default=False)
+            client = Client(self.address, timeout=f"{self.timeout_s}s")
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(
                 f"cannot reach the Dask scheduler at {self.address} ({exc}). "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from capaciteit._pandas import as_float
 from capaciteit.domain.model import SINKS
 from capaciteit.domain.scenario import Scenario
 
@@ -98,7 +99,7 @@ class SimSpec:
         if len(missing):
             raise ValueError(f"no cost per bed-day for {list(missing)}")
         occupied = self.initial_occupied.reindex(capacity.index, fill_value=0)
-        occupied = np.minimum(occupied, capacity[self.start_year]).astype("int64")
+        occupied = occupied.clip(upper=capacity[self.start_year]).astype("int64")
         return dataclasses.replace(self, capacity=capacity, initial_occupied=occupied)
 
 
@@ -136,7 +137,7 @@ def compile_spec(scenario: Scenario) -> SimSpec:
         eff_year = min(max(cal_year, start), end)
         days_in_year = 366.0 if _leap(cal_year) else 365.0
         for fid in model.care_form_ids:
-            annual = float(scenario.instroom.loc[fid, eff_year])
+            annual = as_float(scenario.instroom.at[fid, eff_year])
             factor = 1.0
             if season is not None and (fid, month) in season.index:
                 factor = float(season.loc[(fid, month)])
@@ -154,7 +155,7 @@ def compile_spec(scenario: Scenario) -> SimSpec:
         occ = model.beds["occupied"].swaplevel().sort_index().astype("int64")
         occ.index.names = ["care_form", "provider"]
         occupied = occ.reindex(capacity.index, fill_value=0)
-        occupied = np.minimum(occupied, capacity[start]).astype("int64")
+        occupied = occupied.clip(upper=capacity[start]).astype("int64")
     else:
         occupied = pd.Series(0, index=capacity.index, dtype="int64")
     observed = {

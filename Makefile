@@ -1,0 +1,62 @@
+# capaciteit: `make demo` runs the example end to end, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= out
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.DEFAULT_GOAL := help
+.PHONY: help install dev demo lint typecheck test test-fast bench docs clean
+
+help:
+	@echo "make demo   - create .venv, install, run the example region end to end"
+	@echo "make test   - create .venv with dev extras, lint, type-check, run every test"
+	@echo "make bench  - benchmarks (bench/), figures go in README"
+	@echo "make docs   - regenerate the model format tables in README.md"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "capaciteit needs Python 3.11 or newer (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+demo: install
+	$(BIN)/capaciteit validate models/voorbeeldregio
+	$(BIN)/capaciteit simulate simulations/voorbeeldregio-basis.yaml --out $(OUT)/basis
+	$(BIN)/capaciteit simulate simulations/voorbeeldregio-transformatie.yaml --out $(OUT)/transformatie
+	@echo ""
+	@echo "Done. Results are in $(OUT)/basis/ and $(OUT)/transformatie/:"
+	@echo "  summary.json (KPIs per care form and year with 95% CIs), kpis.csv, stays.csv,"
+	@echo "  occupancy_daily.csv, queues_daily.csv and the chart occupancy.png."
+
+lint: dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: dev
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest -n 2 -p no:cacheprovider
+
+test-fast: dev
+	$(BIN)/pytest -n 2 -m "not slow"
+
+bench: dev
+	$(BIN)/python bench/sim_vs_ciw.py
+	$(BIN)/python bench/national.py
+
+docs: dev
+	$(BIN)/python -m capaciteit.docs README.md
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,239 @@
+"""The ``capaciteit`` command line.
+
+``capaciteit validate PATH``
+    check a region model folder (or a scenario file) and list every problem.
+``capaciteit simulate SCENARIO --out DIR``
+    run the scenario's replications and write summary.json, tables and a chart.
+
+A user's mistake (an invalid model, a missing file, an unreachable Dask scheduler) ends
+with a list of problems and exit code 2, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from capaciteit import __version__
+from capaciteit._pandas import as_float, as_str
+from capaciteit.errors import CapaciteitError, InvalidInputError
+
+app = typer.Typer(
+    name="capaciteit",
+    help="Capacity planning for jeugdhulp met verblijf: validate models, simulate scenarios.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_USER_ERROR = 2
+
+
+def _fail(exc: CapaciteitError) -> typer.Exit:
+    if isinstance(exc, InvalidInputError):
+        err_console.print(f"[bold red]{exc.what} is invalid[/] ({len(exc.problems)} problem(s)):")
+        table = Table(show_lines=False, header_style="bold")
+        for col in ("file", "row", "id", "problem", "fix"):
+            table.add_column(col, overflow="fold")
+        for p in exc.problems:
+            where = p.column if p.column else ""
+            table.add_row(
+                p.file,
+                "" if p.row is None else str(p.row),
+                p.id or where,
+                p.message,
+                p.fix,
+            )
+        err_console.print(table)
+    else:
+        err_console.print(f"[bold red]error:[/] {exc}")
+    return typer.Exit(EXIT_USER_ERROR)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"capaciteit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Capacity planning for jeugdhulp met verblijf."""
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="A region model folder or a scenario .yaml file.")],
+) -> None:
+    """Check a region model (or a scenario and its model); list every problem."""
+    from capaciteit.io.model_files import load_model
+    from capaciteit.io.scenario_files import load_scenario
+
+    try:
+        if path.is_file():
+            scenario = load_scenario(path)
+            model = scenario.model
+            console.print(
+                f"[green]Scenario '{scenario.name}' is valid[/]: {scenario.start_year}-"
+                f"{scenario.end_year}, {scenario.replications} replications, seed {scenario.seed}."
+            )
+        else:
+            model = load_model(path)
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"{model.meta.name}: 0-meting {model.meta.baseline_year}")
+    for col in ("care form", "policy", "providers", "beds", "instroom/year"):
+        table.add_column(col, justify="right" if col not in ("care form", "policy") else "left")
+    beds = model.beds["beds"]
+    base_year = model.meta.baseline_year
+    inflow = model.instroom["arrivals_per_year"].reset_index()
+    for fid in model.care_form_ids:
+        at_form = beds.xs(fid, level="care_form")
+        rows = inflow[(inflow["care_form"] == fid) & (inflow["year"] <= base_year)]
+        arrivals = (
+            float(rows.sort_values("year")["arrivals_per_year"].iloc[-1]) if len(rows) else 0.0
+        )
+        table.add_row(
+            f"{fid} ({as_str(model.care_forms.at[fid, 'name'])})",
+            str(model.care_forms.at[fid, "waiting_policy"]),
+            str(int((at_form > 0).sum())),
+            str(int(at_form.sum())),
+            f"{arrivals:g}",
+        )
+    console.print(table)
+    console.print(
+        f"[green]Model '{model.meta.name}' is valid[/] ({len(model.provider_ids)} providers, "
+        f"{len(model.care_form_ids)} care forms)."
+        + (" [yellow]Synthetic data.[/]" if model.meta.synthetic else "")
+    )
+
+
+@app.command()
+def simulate(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario .yaml file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
+    replications: Annotated[
+        int | None, typer.Option(min=1, help="Override the scenario's replications.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Override the scenario's seed.")] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="serial, processes (default) or dask://HOST:PORT."),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
+    fmt: Annotated[
+        Literal["csv", "parquet"], typer.Option("--format", help="Table format.")
+    ] = "csv",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Simulate a scenario and write summary.json, tables and a chart to OUT."""
+    from capaciteit.io.scenario_files import load_scenario
+    from capaciteit.results.writer import write_results
+    from capaciteit.simulation.executors import make_executor
+    from capaciteit.simulation.replications import run_replications
+    from capaciteit.simulation.spec import compile_spec
+
+    try:
+        scenario = load_scenario(scenario_file, replications=replications, seed=seed)
+        runner = make_executor(executor, workers)
+        spec = compile_spec(scenario)
+        started = time.perf_counter()
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=quiet,
+            transient=False,
+        ) as progress:
+            task = progress.add_task(
+                f"{scenario.name}: replications on {runner.name}", total=scenario.replications
+            )
+            result = run_replications(
+                spec,
+                scenario.replications,
+                scenario.seed,
+                runner,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+        elapsed = time.perf_counter() - started
+        files = write_results(scenario, result, out, fmt)
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    _print_headlines(result.summary, scenario.end_year)
+    console.print(
+        f"Simulated {scenario.replications} replications, {len(result.stays):,} stays, "
+        f"in {elapsed:.1f} s. Results in [bold]{out}[/]:"
+    )
+    for path in files.values():
+        console.print(f"  {path}")
+
+
+def _print_headlines(summary: object, year: int) -> None:
+    import pandas as pd
+
+    assert isinstance(summary, pd.DataFrame)
+    last = summary[summary["year"] == year].set_index(["care_form", "kpi"])
+    table = Table(title=f"{year}: mean with 95% CI")
+    for col in (
+        "care form",
+        "beds",
+        "occupied",
+        "mean wait (days)",
+        "overflow",
+        "blocked bed-days",
+    ):
+        table.add_column(col, justify="right" if col != "care form" else "left")
+
+    def cell(fid: str, kpi: str, digits: int = 1) -> str:
+        mean = as_float(last.at[(fid, kpi), "mean"])
+        high, low = (
+            as_float(last.at[(fid, kpi), "ci_high"]),
+            as_float(last.at[(fid, kpi), "ci_low"]),
+        )
+        half = (high - low) / 2
+        if math.isnan(mean):
+            return "-"
+        if math.isnan(half) or half < 0.5 * 10**-digits:
+            return f"{mean:.{digits}f}"
+        return f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+    for fid in dict.fromkeys(last.index.get_level_values(0)):
+        table.add_row(
+            str(fid),
+            cell(fid, "capacity_beds", 0),
+            cell(fid, "occupied_beds"),
+            cell(fid, "mean_wait_days"),
+            cell(fid, "overflow_count"),
+            cell(fid, "blocked_bed_days", 0),
+        )
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``capaciteit`` command."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Keep the README's model format tables generated from the loader's own declarations.
+
+``python -m capaciteit.docs README.md`` rewrites the part of the README between the markers
+``<!-- tables:start -->`` and ``<!-- tables:end -->``; a test checks they are in sync, so
+the documentation cannot drift from what the loader accepts.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from capaciteit.domain.model import TABLES
+from capaciteit.io.tables import columns_doc
+
+START, END = "<!-- tables:start -->", "<!-- tables:end -->"
+
+
+def tables_markdown() -> str:
+    """Markdown: one section per table with its columns."""
+    parts = []
+    for spec in TABLES.values():
+        need = "required" if spec.required else "optional"
+        parts.append(f"#### `{spec.name}.csv` ({need})\n\n{spec.description}\n")
+        parts.append("| column | required | unit | meaning |\n|---|---|---|---|")
+        for name, required, unit, description in columns_doc(spec):
+            choices = spec.column(name).choices
+            extra = f" ({' / '.join(choices)})" if choices else ""
+            parts.append(f"| `{name}` | {required} | {unit} | {description}{extra} |")
+        parts.append("")
+    return "\n".join(parts).strip() + "\n"
+
+
+def update(readme: Path) -> bool:
+    """Rewrite the generated part of ``readme``; return whether it changed."""
+    text = readme.read_text(encoding="utf-8")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    new = f"{head}{START}\n{tables_markdown()}{END}{tail}"
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":
+    changed = update(Path(sys.argv[1] if len(sys.argv) > 1 else "README.md"))
+    print("README tables updated" if changed else "README tables already up to date")

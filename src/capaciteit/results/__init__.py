@@ -1,0 +1,1 @@
+"""From simulated stays to KPIs, daily tables, files and charts."""

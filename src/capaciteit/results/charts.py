@@ -1,0 +1,96 @@
+"""Charts for planners (Dutch labels): occupancy against beds, and waiting lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import pandas as pd
+
+FORM_LABELS = {
+    "pleegzorg": "Pleegzorg",
+    "gezinshuis": "Gezinshuis",
+    "residentieel": "Residentieel",
+    "jeugdzorgplus": "JeugdzorgPlus",
+    "crisis": "Crisis",
+}
+
+
+def occupancy_chart(
+    occupancy: pd.DataFrame,
+    queues: pd.DataFrame,
+    names: pd.Series,
+    path: Path,
+    title: str,
+) -> Path:
+    """Draw, per care form, occupied beds (mean and 95% CI) against beds, and waiting lists.
+
+    ``occupancy`` and ``queues`` are the tables of :mod:`capaciteit.results.tables`;
+    ``names`` maps care form ids to their Dutch names.
+    """
+    forms = list(names.index)
+    fig, axes = plt.subplots(
+        len(forms), 2, figsize=(12, 2.6 * len(forms) + 0.8), squeeze=False, sharex=True
+    )
+    totals = occupancy.groupby(["care_form", "date"], sort=False)[
+        ["occupied_beds", "occupied_beds_ci_low", "occupied_beds_ci_high", "capacity_beds"]
+    ].sum()
+    for row, fid in enumerate(forms):
+        ax_occ, ax_q = axes[row]
+        label = str(names.get(fid, FORM_LABELS.get(fid, fid)))
+        if fid in totals.index.get_level_values(0):
+            t = totals.loc[fid]
+            ax_occ.fill_between(
+                t.index,
+                t["occupied_beds_ci_low"],
+                t["occupied_beds_ci_high"],
+                alpha=0.3,
+                color="tab:blue",
+                linewidth=0,
+                label="95%-betrouwbaarheidsinterval",
+            )
+            ax_occ.plot(t.index, t["occupied_beds"], color="tab:blue", lw=1, label="Bezet")
+            ax_occ.step(
+                t.index, t["capacity_beds"], where="post", color="black", lw=1.2, label="Bedden"
+            )
+            ax_occ.set_ylim(bottom=0)
+        ax_occ.set_title(f"{label}: bezetting", fontsize=10, loc="left")
+        ax_occ.set_ylabel("bedden")
+        # Daily waiting lists are noisy; a 4-week mean shows the trend a planner acts on.
+        q = (
+            queues[queues["care_form"] == fid]
+            .set_index("date")[["waiting_home", "waiting_in_placement", "blocked_beds"]]
+            .rolling(28, min_periods=1)
+            .mean()
+        )
+        ax_q.plot(q.index, q["waiting_home"], color="tab:orange", lw=1, label="Wacht thuis")
+        ax_q.plot(
+            q.index, q["waiting_in_placement"], color="tab:red", lw=1, label="Wacht in andere plek"
+        )
+        ax_q.plot(
+            q.index,
+            q["blocked_beds"],
+            color="tab:gray",
+            lw=1,
+            label="Bezet bed, wacht op doorstroom",
+        )
+        ax_q.set_ylim(bottom=0)
+        ax_q.set_title(
+            f"{label}: wachtlijst en doorstroom (gemiddelde over 4 weken)", fontsize=10, loc="left"
+        )
+        ax_q.set_ylabel("jeugdigen")
+        if row == 0:
+            ax_occ.legend(fontsize=7, loc="lower left")
+            ax_q.legend(fontsize=7, loc="upper left")
+    for ax in axes[-1]:
+        ax.xaxis.set_major_locator(mdates.YearLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,134 @@
+"""Write a simulation's results to a folder: summary.json, tables and a chart.
+
+Files written (``FORMAT`` is ``csv`` or ``parquet``):
+
+``summary.json``
+    scenario, seed, replications and per care form and year every KPI with its 95% CI.
+``kpis.FORMAT``
+    the same KPIs as a long table (care_form, year, kpi, mean, ci_low, ci_high).
+``kpis_per_replication.FORMAT``
+    KPIs of each replication.
+``stays.FORMAT``
+    every stay: requested, start, end, waited, blocked days, next form, outcome.
+``occupancy_daily.FORMAT``, ``queues_daily.FORMAT``
+    occupied beds per provider and day; waiting lists and blocked beds per form and day.
+``occupancy.png``
+    occupancy against beds and waiting lists per care form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from capaciteit import __version__
+from capaciteit.domain.scenario import Scenario
+from capaciteit.errors import CapaciteitError
+from capaciteit.results.charts import occupancy_chart
+from capaciteit.results.kpis import KPI_COLUMNS
+from capaciteit.results.tables import daily_occupancy, daily_queues
+from capaciteit.simulation.replications import SimulationResult
+
+Format = Literal["csv", "parquet"]
+
+
+def stays_table(result: SimulationResult) -> pd.DataFrame:
+    """Stays with waited, blocked and stay lengths in days added."""
+    s = result.stays.copy()
+    resolved = s["start_day"].fillna(s["end_day"])
+    s["waited_days"] = resolved - s["requested_day"]
+    s["blocked_days"] = s["end_day"] - s["service_end_day"]
+    s["los_days"] = s["end_day"] - s["start_day"]
+    return s
+
+
+def _clean(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def summary_dict(scenario: Scenario, result: SimulationResult) -> dict[str, Any]:
+    """Return the content of ``summary.json``."""
+    kpis: dict[str, dict[str, dict[str, dict[str, float | None]]]] = {}
+    for row in result.summary.to_dict(orient="records"):
+        by_year = kpis.setdefault(str(row["care_form"]), {}).setdefault(str(row["year"]), {})
+        by_year[str(row["kpi"])] = {
+            key: _clean(float(row[key])) for key in ("mean", "ci_low", "ci_high")
+        }
+    model = scenario.model
+    return {
+        "capaciteit_version": __version__,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scenario": {
+            "name": scenario.name,
+            "description": scenario.description,
+            "file": str(scenario.path) if scenario.path else None,
+        },
+        "model": {
+            "name": model.meta.name,
+            "path": str(model.meta.path),
+            "baseline_year": model.meta.baseline_year,
+            "synthetic": model.meta.synthetic,
+            "baseline_beds": {k: int(v) for k, v in model.baseline_beds().items()},
+        },
+        "horizon": {"start_year": scenario.start_year, "end_year": scenario.end_year},
+        "day_zero": f"{scenario.start_year}-01-01",
+        "warm_up_days": scenario.warm_up_days,
+        "initial_state": scenario.initial_state,
+        "replications": result.replications,
+        "seed": result.seed,
+        "executor": result.executor,
+        "confidence_level": 0.95,
+        "kpi_names": list(KPI_COLUMNS),
+        "care_form_names": {str(k): str(v) for k, v in model.care_forms["name"].items()},
+        "kpis": kpis,
+    }
+
+
+def _write(frame: pd.DataFrame, path: Path, fmt: Format) -> Path:
+    if fmt == "parquet":
+        try:
+            frame.to_parquet(path.with_suffix(".parquet"), index=False)
+        except ImportError as exc:
+            raise CapaciteitError(
+                "writing Parquet needs pyarrow: pip install 'capaciteit[parquet]', or use csv"
+            ) from exc
+        return path.with_suffix(".parquet")
+    frame.to_csv(path.with_suffix(".csv"), index=False, float_format="%.6g")
+    return path.with_suffix(".csv")
+
+
+def write_results(
+    scenario: Scenario, result: SimulationResult, out: Path, fmt: Format = "csv"
+) -> dict[str, Path]:
+    """Write every output file to ``out`` (created if needed); return them by name."""
+    out.mkdir(parents=True, exist_ok=True)
+    spec = result.spec
+    occupancy = daily_occupancy(spec, result.stays, result.replications)
+    queues = daily_queues(spec, result.stays, result.replications)
+    files: dict[str, Path] = {}
+    summary_path = out / "summary.json"
+    summary_path.write_text(
+        json.dumps(summary_dict(scenario, result), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    files["summary"] = summary_path
+    files["kpis"] = _write(result.summary, out / "kpis", fmt)
+    files["kpis_per_replication"] = _write(
+        result.kpis.reset_index(), out / "kpis_per_replication", fmt
+    )
+    files["stays"] = _write(stays_table(result), out / "stays", fmt)
+    files["occupancy_daily"] = _write(occupancy, out / "occupancy_daily", fmt)
+    files["queues_daily"] = _write(queues, out / "queues_daily", fmt)
+    files["chart"] = occupancy_chart(
+        occupancy,
+        queues,
+        scenario.model.care_forms["name"],
+        out / "occupancy.png",
+        f"{scenario.name} ({result.replications} replicaties)",
+    )
+    return files

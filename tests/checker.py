@@ -1,0 +1,99 @@
+"""An independent checker of simulated stays: every rule of the model, re-verified.
+
+It reads only the stays table and the spec, and knows nothing of the engine's internals.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from capaciteit.simulation.spec import SimSpec
+
+EPS = 1e-7
+
+
+def check_stays(spec: SimSpec, stays: pd.DataFrame) -> list[str]:
+    """Return a description of every violated rule (empty when all hold)."""
+    errors: list[str] = []
+    forms = spec.care_forms
+    s = stays
+    admitted = s["start_day"].notna()
+    # time order within a stay
+    if (s.loc[admitted, "start_day"] < s.loc[admitted, "requested_day"] - EPS).any():
+        errors.append("admission before request")
+    done = admitted & s["service_end_day"].notna()
+    if (s.loc[done, "service_end_day"] < s.loc[done, "start_day"] - EPS).any():
+        errors.append("stay ends before it starts")
+    ended = done & s["end_day"].notna()
+    if (s.loc[ended, "end_day"] < s.loc[ended, "service_end_day"] - EPS).any():
+        errors.append("bed released before the stay ended")
+    # outcome consistency
+    overflow = s["outcome"] == "overflow"
+    if (s.loc[overflow, "next"] != "buiten_regio").any() or s.loc[
+        overflow, "start_day"
+    ].notna().any():
+        errors.append("overflow that was admitted or did not go buiten_regio")
+    aged = s["outcome"] == "aged_out"
+    age_out_to = forms["age_out_to"].reindex(s.loc[aged, "care_form"].astype(str)).to_numpy()
+    if (
+        s.loc[aged, "start_day"].notna().any()
+        or (s.loc[aged, "next"].astype(str) != age_out_to).any()
+    ):
+        errors.append("aged out while waiting, but admitted or not sent to age_out_to")
+    waiting = s["outcome"] == "waiting"
+    if s.loc[waiting, "start_day"].notna().any() or s.loc[waiting, "end_day"].notna().any():
+        errors.append("a waiting request with an admission or an end")
+    # overflow only after at most max_wait_days
+    max_wait = forms["max_wait_days"].reindex(s["care_form"].astype(str)).to_numpy()
+    waited = (s["end_day"] - s["requested_day"]).to_numpy()
+    limit = np.where(np.isnan(max_wait), np.inf, max_wait)
+    if (overflow.to_numpy() & (waited > limit + EPS)).any():
+        errors.append("overflow after more than max_wait_days")
+    # capacity: at every admission, occupied beds of the pair stay within that year's beds
+    bounds = spec.year_start_day.to_numpy()
+    for (form, provider), g in s[admitted].groupby(["care_form", "provider"], observed=True):
+        starts = g["start_day"].to_numpy()
+        ends = g["end_day"].fillna(math.inf).to_numpy()
+        events = sorted(
+            [(t, 1) for t in starts] + [(t, -1) for t in ends if np.isfinite(t)],
+            key=lambda e: (e[0], e[1]),  # releases before admissions at the same time
+        )
+        level = 0
+        cap_row = spec.capacity.loc[(form, provider)]
+        for t, delta in events:
+            level += delta
+            # initial occupants started before the run; only admissions during it are checked
+            if delta == 1 and t >= -spec.warm_up_days - EPS:
+                year_idx = int(np.searchsorted(bounds, t, side="right")) - 1
+                year = spec.years[min(max(year_idx, 0), len(spec.years) - 1)]
+                if level > int(cap_row[year]):
+                    errors.append(f"{form}/{provider}: {level} in {int(cap_row[year])} beds at {t}")
+                    break
+    # a person's requests form a chain in time
+    for person, g in s.sort_values(["person", "requested_day"]).groupby("person"):
+        if len(g) < 2:
+            continue
+        prev_end = g["service_end_day"].to_numpy()[:-1]
+        nxt_req = g["requested_day"].to_numpy()[1:]
+        if (np.abs(prev_end - nxt_req) > EPS).any():
+            errors.append(f"person {person}: next request not at the end of the previous stay")
+            break
+    # age rule
+    if not spec.age_bands.empty:
+        max_age = forms["max_age_years"].reindex(s["care_form"].astype(str)).to_numpy()
+        age_at_end = s["age_years"] + (s["service_end_day"] - s["requested_day"]) / 365.25
+        if (age_at_end.to_numpy() > max_age + 1e-6).any():
+            errors.append("a stay continued past max_age_years")
+    return errors
+
+
+def conservation(stays: pd.DataFrame, sinks: tuple[str, ...]) -> tuple[int, int, int, int]:
+    """(persons, in a bed, waiting, gone) at the end of a run, from the stays only."""
+    last = stays.sort_values(["person", "requested_day"]).groupby("person").tail(1)
+    in_bed = last["start_day"].notna() & last["end_day"].isna()
+    waiting = last["outcome"] == "waiting"
+    gone = last["next"].isin(list(sinks))
+    return int(last["person"].nunique()), int(in_bed.sum()), int(waiting.sum()), int(gone.sum())

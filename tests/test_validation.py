@@ -1,0 +1,283 @@
+"""Bad input is refused with every problem listed, each naming file, row, id and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from capaciteit.errors import CapaciteitError, InvalidInputError, Problem
+from capaciteit.io.model_files import load_model
+from capaciteit.io.scenario_files import load_scenario
+from tests.conftest import BASIS, EXAMPLE_MODEL, TRANSFORMATIE
+
+
+def problems_of(path: Path) -> list[Problem]:
+    with pytest.raises(InvalidInputError) as info:
+        load_model(path)
+    return info.value.problems
+
+
+def find(problems: list[Problem], file: str, text: str) -> Problem:
+    hits = [p for p in problems if p.file == file and text in p.message]
+    assert hits, f"no problem in {file} mentioning {text!r}; got:\n" + "\n".join(map(str, problems))
+    return hits[0]
+
+
+def test_example_model_is_valid() -> None:
+    model = load_model(EXAMPLE_MODEL)
+    assert model.meta.synthetic
+    assert set(model.care_form_ids) == {
+        "pleegzorg",
+        "gezinshuis",
+        "residentieel",
+        "jeugdzorgplus",
+        "crisis",
+    }
+    assert 6 <= len(model.provider_ids) <= 10
+    # indexed by ids, never positions
+    assert model.beds.loc[("P07", "jeugdzorgplus"), "beds"] == 10
+    assert model.cost_per_bed_day("residentieel", "P05") == 196
+    assert model.cost_per_bed_day("residentieel", "P04") == 180
+
+
+def test_example_scenarios_are_valid() -> None:
+    basis = load_scenario(BASIS)
+    transformatie = load_scenario(TRANSFORMATIE)
+    assert basis.years == list(range(2023, 2031))
+    cap = transformatie.capacity.groupby(level="care_form").sum()
+    assert cap.loc["residentieel", 2025] == pytest.approx(0.7 * cap.loc["residentieel", 2023])
+    growth = cap.loc[["pleegzorg", "gezinshuis"], 2025].sum()
+    assert growth >= 1.3 * cap.loc[["pleegzorg", "gezinshuis"], 2023].sum()
+    assert cap.loc["jeugdzorgplus", 2030] == 0
+
+
+def test_every_problem_is_listed_at_once(model_copy: Path) -> None:
+    """Unknown ids, shares not summing to 1, negative beds, LOS <= 0, a trapped cycle and a
+    care form without length of stay are all reported in one go.
+    """
+    beds = pd.read_csv(model_copy / "beds.csv")
+    beds.loc[0, "beds"] = -5  # negative beds (row 2)
+    beds.loc[len(beds)] = ["P99", "crisis", 3, 1]  # unknown provider
+    beds.to_csv(model_copy / "beds.csv", index=False)
+    los = pd.read_csv(model_copy / "los.csv")
+    los.loc[los["care_form"] == "residentieel", "mean_days"] = 0  # LOS <= 0
+    los = los[los["care_form"] != "gezinshuis"]  # missing LOS for a form
+    los.to_csv(model_copy / "los.csv", index=False)
+    routing = pd.read_csv(model_copy / "routing.csv")
+    routing.loc[routing["from_care_form"] == "crisis", "share"] *= 0.9  # sums to 0.9
+    routing.loc[len(routing)] = ["crisis", "nergens", 0.0]  # unknown destination
+    # jeugdzorgplus only leads to residentieel and back: give residentieel no exit either
+    routing = routing[routing["from_care_form"] != "jeugdzorgplus"]
+    routing = routing[routing["from_care_form"] != "residentieel"]
+    routing.loc[len(routing)] = ["jeugdzorgplus", "residentieel", 1.0]
+    routing.loc[len(routing)] = ["residentieel", "jeugdzorgplus", 1.0]
+    routing.to_csv(model_copy / "routing.csv", index=False)
+
+    problems = problems_of(model_copy)
+
+    negative = find(problems, "beds.csv", "out of range")
+    assert negative.row == 2 and negative.id == "P01" and "at least 0" in negative.fix
+    unknown = find(problems, "beds.csv", "provider 'P99' is not defined")
+    assert unknown.row == len(beds) + 1 and "P01" in unknown.fix
+    zero = find(problems, "los.csv", "mean_days = 0")
+    assert zero.id == "residentieel" and "greater than 0" in zero.fix
+    missing = find(problems, "los.csv", "'gezinshuis' has no length of stay")
+    assert "Add a row for 'gezinshuis'" in missing.fix
+    sums = find(problems, "routing.csv", "shares from 'crisis' sum to 0.9")
+    assert sums.id == "crisis" and "+0.1" in sums.fix
+    find(problems, "routing.csv", "care form or sink 'nergens' is not defined")
+    trapped = {p.id for p in problems if "nobody ever leaves care" in p.message}
+    assert trapped == {"jeugdzorgplus", "residentieel"}
+    for p in problems:
+        assert p.fix and p.file, p
+
+
+def test_error_text_names_location_and_fix(model_copy: Path) -> None:
+    forms = pd.read_csv(model_copy / "care_forms.csv")
+    forms.loc[forms["care_form"] == "crisis", "waiting_policy"] = "wachten"
+    forms.to_csv(model_copy / "care_forms.csv", index=False)
+    with pytest.raises(CapaciteitError) as info:
+        load_model(model_copy)
+    text = str(info.value)
+    assert "care_forms.csv, row 6, column 'waiting_policy', id 'crisis'" in text
+    assert "Use one of: queue, block, overflow" in text
+
+
+@pytest.mark.parametrize(
+    ("file", "edit", "expected"),
+    [
+        (
+            "model.yaml",
+            lambda t: t.replace("baseline_year: 2023", "baseline_year: twee"),
+            "baseline_year",
+        ),
+        ("model.yaml", lambda t: t + "\nextra_key: 1\n", "extra_key"),
+        (
+            "instroom.csv",
+            lambda t: t.replace("crisis,2023,157", "crisis,2023,veel"),
+            "'veel' is not a number",
+        ),
+        (
+            "instroom.csv",
+            lambda t: t.replace("crisis,2023,157", "crisis,2024,157"),
+            "after the baseline year",
+        ),
+        (
+            "care_forms.csv",
+            lambda t: t.replace("overflow,1,,0", "overflow,,,0"),
+            "needs max_wait_days",
+        ),
+        (
+            "beds.csv",
+            lambda t: t.replace("P07,jeugdzorgplus,10,8", "P07,jeugdzorgplus,10,12"),
+            "exceeds 10 beds",
+        ),
+        ("seasonality.csv", lambda t: t.replace("crisis,7,0.85", "crisis,7,1.85"), "average"),
+        (
+            "age.csv",
+            lambda t: t.replace("crisis,12,18,0.60", "crisis,12,18,0.50"),
+            "age shares for 'crisis' sum to 0.9",
+        ),
+        ("costs.csv", lambda t: t.replace("crisis,,250\n", ""), "no cost per bed-day"),
+        ("routing.csv", lambda t: t.replace("crisis,thuis", "crisis,huis"), "'huis'"),
+        (
+            "los.csv",
+            lambda t: t.replace("gezinshuis,gamma,1280,0.8", "gezinshuis,gamma,1280,"),
+            "needs cv",
+        ),
+        (
+            "care_forms.csv",
+            lambda t: t.replace("pleegzorg,Pleegzorg", "pleeg zorg,Pleegzorg"),
+            "contains spaces",
+        ),
+    ],
+)
+def test_single_mistakes(model_copy: Path, file: str, edit, expected: str) -> None:  # type: ignore[no-untyped-def]
+    path = model_copy / file
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    with pytest.raises(InvalidInputError) as info:
+        load_model(model_copy)
+    assert any(
+        expected in p.message or expected in (p.column or "") for p in info.value.problems
+    ), str(info.value)
+
+
+def test_missing_table_and_folder(model_copy: Path, tmp_path: Path) -> None:
+    (model_copy / "routing.csv").unlink()
+    problems = problems_of(model_copy)
+    assert find(problems, "routing.csv", "is missing").fix.startswith("Add routing.csv")
+    problems = problems_of(tmp_path / "nope")
+    assert "is not a directory" in problems[0].message
+
+
+def test_xlsx_tables_are_read_like_csv(model_copy: Path) -> None:
+    for name in ("beds", "routing", "los"):
+        frame = pd.read_csv(model_copy / f"{name}.csv", dtype=str, keep_default_na=False)
+        frame.to_excel(model_copy / f"{name}.xlsx", index=False)
+        (model_copy / f"{name}.csv").unlink()
+    from_xlsx = load_model(model_copy)
+    from_csv = load_model(EXAMPLE_MODEL)
+    pd.testing.assert_frame_equal(from_xlsx.beds, from_csv.beds)
+    pd.testing.assert_series_equal(from_xlsx.routing["share"], from_csv.routing["share"])
+    pd.testing.assert_frame_equal(from_xlsx.los, from_csv.los)
+
+
+def test_xlsx_errors_name_excel_rows(model_copy: Path) -> None:
+    frame = pd.read_csv(model_copy / "beds.csv", dtype=str)
+    frame.loc[3, "beds"] = "veel"
+    frame.to_excel(model_copy / "beds.xlsx", index=False)
+    (model_copy / "beds.csv").unlink()
+    problem = find(problems_of(model_copy), "beds.xlsx", "'veel' is not a number")
+    assert problem.row == 5
+
+
+def test_dutch_excel_csv_with_semicolons_and_decimal_commas(model_copy: Path) -> None:
+    frame = pd.read_csv(model_copy / "routing.csv")
+    text = frame.to_csv(index=False, sep=";").replace("0.", "0,")
+    (model_copy / "routing.csv").write_text(text, encoding="utf-8")
+    model = load_model(model_copy)
+    assert model.routing.loc[("crisis", "thuis"), "share"] == pytest.approx(0.53)
+
+
+def write_scenario_text(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"schema_version: 1\nname: t\nmodel: {EXAMPLE_MODEL}\n"
+        "horizon: {start_year: 2023, end_year: 2026}\n" + body,
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_scenario_problems_are_listed(tmp_path: Path) -> None:
+    path = write_scenario_text(
+        tmp_path,
+        """levers:
+  instroom_change_pct: {onbekend: {2024: 5}, crisis: {2031: 5}}
+  substitution:
+    - {year: 2024, from: residentieel, to: pleegzorg, share: 0.7}
+    - {year: 2025, from: residentieel, to: gezinshuis, share: 0.5}
+  bed_changes:
+    - {year: 2024, provider: P99, care_form: crisis, change_beds: 1}
+    - {year: 2025, provider: P07, care_form: jeugdzorgplus, change_beds: -11}
+""",
+    )
+    with pytest.raises(InvalidInputError) as info:
+        load_scenario(path)
+    text = "\n".join(str(p) for p in info.value.problems)
+    assert "care form 'onbekend' is not in the model" in text
+    assert "year 2031 is outside the horizon 2023-2026" in text
+    assert "add up to 1.2 in 2025" in text
+    assert "provider 'P99' is not in the model" in text
+    assert "'P07' would have -1 'jeugdzorgplus' beds in 2025" in text
+
+
+def test_scenario_schema_errors(tmp_path: Path) -> None:
+    path = write_scenario_text(tmp_path, "replications: 0\nunknown: 1\n")
+    with pytest.raises(InvalidInputError) as info:
+        load_scenario(path)
+    columns = {p.column for p in info.value.problems}
+    assert {"replications", "unknown"} <= columns
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InvalidInputError, match="not valid YAML"):
+        load_scenario(bad)
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        load_scenario(tmp_path / "missing.yaml")
+
+
+def test_scenario_with_missing_model(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "schema_version: 1\nname: t\nmodel: ../geen-model\n"
+        "horizon: {start_year: 2023, end_year: 2024}\n",
+        encoding="utf-8",
+    )
+    expected = r"model directory '\.\./geen-model' does not exist"
+    with pytest.raises(InvalidInputError, match=expected):
+        load_scenario(path)
+
+
+def test_invalid_model_behind_a_scenario_is_reported(model_copy: Path, tmp_path: Path) -> None:
+    (model_copy / "los.csv").write_text("care_form,distribution,mean_days,cv\n", encoding="utf-8")
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"schema_version: 1\nname: t\nmodel: {model_copy}\n"
+        "horizon: {start_year: 2023, end_year: 2024}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInputError) as info:
+        load_scenario(path)
+    assert "Region model" in info.value.what
+    assert len(info.value.problems) == 5
+
+
+def test_readme_format_tables_are_generated_from_the_loader() -> None:
+    from capaciteit.docs import END, START, tables_markdown
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    generated = readme.split(START, 1)[1].split(END, 1)[0]
+    assert generated.strip() == tables_markdown().strip(), "run: make docs"
