@@ -272,14 +272,16 @@ class _Run:
         self.slot_provider: list[list[int]] = [[] for _ in forms]
         self.capacity_by_year: list[list[list[int]]] = [[] for _ in forms]
         self.initial_by_slot: list[list[int]] = [[] for _ in forms]
-        cap = spec.capacity
-        for form_id, provider in self.pair_index:
+        cap_rows: list[list[int]] = spec.capacity[self.years].to_numpy(dtype=np.int64).tolist()
+        initial = spec.initial_occupied.reindex(spec.capacity.index, fill_value=0)
+        initial_rows: list[int] = initial.to_numpy(dtype=np.int64).tolist()
+        for (form_id, provider), cap_row, occupied in zip(
+            self.pair_index, cap_rows, initial_rows, strict=True
+        ):
             i = self.form_index[str(form_id)]
             self.slot_provider[i].append(self.provider_index[str(provider)])
-            self.capacity_by_year[i].append(
-                [int(cap.loc[(form_id, provider), y]) for y in self.years]
-            )
-            self.initial_by_slot[i].append(int(spec.initial_occupied.get((form_id, provider), 0)))
+            self.capacity_by_year[i].append(cap_row)
+            self.initial_by_slot[i].append(occupied)
 
         self.env = simpy.Environment(initial_time=-spec.warm_up_days)
         self.pools = [
@@ -420,15 +422,17 @@ class _Run:
                 ]
                 stays.append(rec)
                 slot = pool.take_now()
+                if slot < 0 and held is not None and self.policy[form] == "queue":
+                    # Under `queue` the young person leaves the current bed to wait at home.
+                    # For a move within the same form that bed is now free: try again.
+                    self._leave(held, held_form, now, form)
+                    held, held_form = None, -1
+                    rec[4] = HOME
+                    slot = pool.take_now()
                 if slot < 0:
-                    policy = self.policy[form]
                     if pool.n_waiting >= self.max_queue[form] or self.max_wait[form] <= 0:
                         slot = -1
                     else:
-                        if policy == "queue" and held is not None:
-                            self._leave(held, held_form, now, form)
-                            held, held_form = None, -1
-                            rec[4] = HOME
                         prio = (
                             self.priority[held_form]
                             if held is not None
@@ -513,7 +517,14 @@ class _Run:
             if count == 0:
                 continue
             n = max(512, 8 * count)
-            entry_age = np.array([self.sample_age(f) for _ in range(n)])
+            entry_age = np.zeros(n)
+            bands = self.age_bands[f]
+            if bands is not None:
+                cum, spans = bands
+                band = np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(spans) - 1)
+                lo = np.array([s[0] for s in spans])[band]
+                hi = np.array([s[1] for s in spans])[band]
+                entry_age = lo + (hi - lo) * rng.random(n)
             stay = np.array([self.los_draws[f].next() for _ in range(n)]) * self.los_mean[f][0]
             stay = np.minimum(stay, (self.max_age[f] - entry_age) * DAYS_PER_YEAR)
             pick = rng.choice(n, size=count, p=stay / stay.sum())

@@ -4,6 +4,10 @@ Every executor maps one picklable function over a list of argument tuples and re
 results in input order, whatever order they finished in. A replication's result depends
 only on its arguments (the spec and its own ``SeedSequence``), so the same seed gives the
 same numbers on every executor.
+
+Local processes are started with ``forkserver`` (no thread state of the parent is copied).
+As with every start method but ``fork``, a script that runs replications on processes must
+keep its top-level code under ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
