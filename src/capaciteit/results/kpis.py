@@ -70,93 +70,112 @@ KPI_COLUMNS = (
 )
 
 
+def _year_index(times: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Horizon year index of each time; -1 outside the horizon or for NaN."""
+    idx = np.searchsorted(bounds, times, side="right") - 1
+    outside = np.isnan(times) | (times < bounds[0]) | (times >= bounds[-1])
+    idx[outside] = -1
+    return idx
+
+
+def _per_year(idx: np.ndarray, mask: np.ndarray, n_years: int) -> np.ndarray:
+    """Count ``mask`` per year index."""
+    sel = idx[mask]
+    return np.bincount(sel[sel >= 0], minlength=n_years)[:n_years]
+
+
 def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
     """KPIs of one replication: one row per (care_form, year), columns :data:`KPI_COLUMNS`."""
     years = spec.years
+    n_years = len(years)
     bounds = spec.year_start_day.to_numpy(dtype="float64")
     days = np.diff(bounds)
-    rows: list[dict[str, float | int | str]] = []
+    form_ids = [str(f) for f in spec.care_forms.index]
+    form_code = stays["care_form"].cat.codes.to_numpy()
+    form_of_code = [form_ids.index(str(c)) for c in stays["care_form"].cat.categories]
+    form_idx = np.asarray(form_of_code, dtype=np.int64)[form_code]
+    provider_cats = [str(c) for c in stays["provider"].cat.categories]
+    provider_code = stays["provider"].cat.codes.to_numpy()
+    outcome_cats = [str(c) for c in stays["outcome"].cat.categories]
+    outcome_code = stays["outcome"].cat.codes.to_numpy()
+    overflow_all = outcome_code == outcome_cats.index("overflow")
+    aged_out_all = outcome_code == outcome_cats.index("aged_out")
+    requested_all = stays["requested_day"].to_numpy()
+    start_all = stays["start_day"].to_numpy()
+    service_end_all = stays["service_end_day"].to_numpy()
+    end_all = stays["end_day"].to_numpy()
+    capacity = spec.capacity[years]
     max_stay = spec.care_forms["max_stay_days"]
     funding = spec.care_forms["funding"]
-    for fid in spec.care_forms.index:
-        s = stays[stays["care_form"] == fid]
-        start = s["start_day"].to_numpy()
-        end = s["end_day"].to_numpy()
-        service_end = s["service_end_day"].to_numpy()
-        requested = s["requested_day"].to_numpy()
+    rows: list[dict[str, float | int | str]] = []
+    for f, fid in enumerate(form_ids):
+        m = form_idx == f
+        start, end = start_all[m], end_all[m]
+        service_end, requested = service_end_all[m], requested_all[m]
+        providers, overflow, aged_out = provider_code[m], overflow_all[m], aged_out_all[m]
         admitted = ~np.isnan(start)
         bed_end = np.where(np.isnan(end), np.inf, end)
 
-        has_beds = fid in spec.capacity.index.get_level_values("care_form")
-        cap = pd.DataFrame(spec.capacity.xs(fid, level="care_form")) if has_beds else None
-        tariffs: pd.Series | None = (
-            spec.cost_per_bed_day.xs(fid, level="care_form") if has_beds else None
-        )
-        # occupied bed-days per provider and year (for costs), and in total
-        bed_days = np.zeros(len(years))
-        cost = np.zeros(len(years))
-        providers = s["provider"].to_numpy()
-        if cap is not None and tariffs is not None:
-            for provider in cap.index:
-                mask = admitted & (providers == provider)
-                a = area(start[mask], bed_end[mask], bounds)
-                used = np.maximum(np.diff(a), 0.0)
-                bed_days += used
-                tariff = as_float(tariffs.at[provider])
-                if funding[fid] == "availability":
-                    beds = cap.loc[[provider]].to_numpy(dtype="float64")[0]
-                    cost += beds * days * tariff
-                else:
-                    cost += used * tariff
-        capacity = cap.sum().to_numpy(dtype="float64") if cap is not None else np.zeros(len(years))
+        bed_days = np.zeros(n_years)
+        cost = np.zeros(n_years)
+        beds = np.zeros(n_years)
+        pairs = [
+            (p, row)
+            for (cf, p), row in zip(capacity.index, capacity.to_numpy(), strict=True)
+            if cf == fid
+        ]
+        for provider, cap_row in pairs:
+            beds += cap_row
+            code = provider_cats.index(str(provider)) if str(provider) in provider_cats else -2
+            mask = admitted & (providers == code)
+            used = np.maximum(np.diff(area(start[mask], bed_end[mask], bounds)), 0.0)
+            bed_days += used
+            tariff = as_float(spec.cost_per_bed_day.at[(fid, provider)])
+            cost += (cap_row * days if funding[fid] == "availability" else used) * tariff
 
         # waiting list: from request until admission / departure / end of run
-        wait_end = np.where(admitted, start, np.where(np.isnan(end), np.inf, end))
+        wait_end = np.where(admitted, start, bed_end)
         waiting = mean_count(requested, wait_end, bounds)
-        blocked_start = np.where(admitted & ~np.isnan(service_end), service_end, np.inf)
-        has_block = np.isfinite(blocked_start)
-        blocked = np.maximum(np.diff(area(blocked_start[has_block], bed_end[has_block], bounds)), 0)
-
+        has_block = admitted & ~np.isnan(service_end)
+        blocked = np.maximum(np.diff(area(service_end[has_block], bed_end[has_block], bounds)), 0.0)
         resolved_at = np.where(admitted, start, end)  # NaN while still waiting
         wait = resolved_at - requested
-        overflow = (s["outcome"] == "overflow").to_numpy()
-        aged_out = (s["outcome"] == "aged_out").to_numpy()
         los = end - start
-        resolved_year = np.searchsorted(bounds, resolved_at, side="right") - 1
-        request_year = np.searchsorted(bounds, requested, side="right") - 1
-        start_year_idx = np.searchsorted(bounds, start, side="right") - 1
-        end_year_idx = np.searchsorted(bounds, end, side="right") - 1
-        norm = float(max_stay[fid]) if pd.notna(max_stay[fid]) else math.nan
+        resolved_y = _year_index(resolved_at, bounds)
+        ended_y = _year_index(np.where(admitted, end, np.nan), bounds)
+        requests = _per_year(_year_index(requested, bounds), np.ones_like(admitted), n_years)
+        admissions = _per_year(_year_index(start, bounds), admitted, n_years)
+        overflow_n = _per_year(resolved_y, overflow, n_years)
+        aged_out_n = _per_year(resolved_y, aged_out, n_years)
+        norm = as_float(max_stay[fid])
         for k, year in enumerate(years):
-            res = (resolved_year == k) & ~np.isnan(resolved_at)
+            res = resolved_y == k
             n_res = int(res.sum())
             w = wait[res]
-            ended = admitted & (end_year_idx == k) & ~np.isnan(end)
+            ended = ended_y == k
             n_ended = int(ended.sum())
-            n_overflow = int((overflow & res).sum())
+            stay_lengths = los[ended]
             rows.append(
                 {
-                    "care_form": str(fid),
+                    "care_form": fid,
                     "year": year,
-                    "capacity_beds": capacity[k],
+                    "capacity_beds": beds[k],
                     "occupied_beds": bed_days[k] / days[k],
-                    "occupancy_rate": bed_days[k] / days[k] / capacity[k]
-                    if capacity[k] > 0
-                    else math.nan,
-                    "requests": int((request_year == k).sum()),
-                    "admissions": int(((start_year_idx == k) & admitted).sum()),
+                    "occupancy_rate": bed_days[k] / days[k] / beds[k] if beds[k] > 0 else math.nan,
+                    "requests": int(requests[k]),
+                    "admissions": int(admissions[k]),
                     "mean_wait_days": float(w.mean()) if n_res else math.nan,
                     "p90_wait_days": float(np.quantile(w, 0.9)) if n_res else math.nan,
                     "placed_within_24h_share": float(((w <= 1.0) & admitted[res]).mean())
                     if n_res
                     else math.nan,
-                    "overflow_count": n_overflow,
-                    "refused_share": n_overflow / n_res if n_res else math.nan,
-                    "aged_out_waiting_count": int((aged_out & res).sum()),
+                    "overflow_count": int(overflow_n[k]),
+                    "refused_share": int(overflow_n[k]) / n_res if n_res else math.nan,
+                    "aged_out_waiting_count": int(aged_out_n[k]),
                     "waiting_mean": waiting[k],
                     "blocked_bed_days": blocked[k],
-                    "mean_los_days": float(los[ended].mean()) if n_ended else math.nan,
-                    "stays_over_max_share": float((los[ended] > norm).mean())
+                    "mean_los_days": float(stay_lengths.mean()) if n_ended else math.nan,
+                    "stays_over_max_share": float((stay_lengths > norm).mean())
                     if n_ended and not math.isnan(norm)
                     else math.nan,
                     "cost_eur": cost[k],

@@ -3,10 +3,12 @@
 Concepts
 --------
 *Young person*
-    A SimPy process (:meth:`_Run.journey`). A referral arrives from home (instroom), asks
-    for a bed in a care form, stays for a sampled length of stay, and is then routed to the
-    next care form (doorstroom) or out of care (uitstroom to a sink) — or ages out at the
-    form's ``max_age_years``.
+    A referral arrives from home (instroom), asks for a bed in a care form, stays for a
+    sampled length of stay, and is then routed to the next care form (doorstroom) or out of
+    care (uitstroom to a sink) — or ages out at the form's ``max_age_years``. A young person
+    is a chain of SimPy events with callbacks (arrival, end of stay, end of a wait), not a
+    SimPy process: a process per person costs about three more events per stay, and the
+    simulation runs millions of stays.
 *Bed pool*
     All beds of one care form in the region (:class:`BedPool`), spread over providers, with
     one regional waiting list. A free bed goes to the provider with the most free beds. The
@@ -21,6 +23,11 @@ Concepts
     stays (:data:`STAY_COLUMNS`): occupancy, waiting lists and blocked bed-days are all
     derived from them (:mod:`capaciteit.results`), so the outputs cannot disagree.
 
+*Same moment*
+    Freeing a bed can admit someone who frees a bed elsewhere, and so on (a blocked chain
+    moving up). Admissions are put on a work list and handled one after the other at the
+    same simulated time, so a long chain never nests calls.
+
 Randomness comes from one :class:`numpy.random.SeedSequence` per replication, split into
 separate streams per purpose (arrivals per form, length of stay per form, routing, ...), so
 that two scenarios run with the same seed share their random numbers where they can (common
@@ -30,10 +37,13 @@ random numbers) and the same seed always gives the same stays, bit for bit.
 from __future__ import annotations
 
 import bisect
+import functools
+import gc
 import heapq
 import itertools
 import math
-from collections.abc import Callable, Generator, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,6 +60,7 @@ INITIAL = -2
 ADMITTED, OVERFLOW, WAITING, AGED_OUT = 0, 1, 2, 3
 OUTCOMES = ("admitted", "overflow", "waiting", "aged_out")
 _EXPIRED_WAIT, _EXPIRED_AGE = -1, -2
+_NAN = math.nan
 STAY_COLUMNS = (
     "person",
     "sibling_group",
@@ -111,10 +122,16 @@ class BedPool:
     away; the excess closes as young people leave.
     """
 
-    __slots__ = ("capacity", "n_waiting", "occupied", "queue", "seq", "slots")
+    __slots__ = ("capacity", "n_waiting", "occupied", "on_grant", "queue", "seq", "slots")
 
-    def __init__(self, slots: Sequence[int], capacity: Sequence[int]) -> None:
+    def __init__(
+        self,
+        slots: Sequence[int],
+        capacity: Sequence[int],
+        on_grant: Callable[[Any, int], None],
+    ) -> None:
         self.slots = list(slots)
+        self.on_grant = on_grant
         self.capacity = list(capacity)
         self.occupied = [0] * len(self.slots)
         self.queue: list[list[Any]] = []
@@ -139,9 +156,9 @@ class BedPool:
             self.occupied[i] += 1
         return i
 
-    def enqueue(self, priority: int, event: simpy.Event) -> list[Any]:
-        """Put ``event`` on the waiting list; it succeeds with the slot index when served."""
-        entry = [priority, next(self.seq), event, True]
+    def enqueue(self, priority: int, waiter: Any) -> list[Any]:
+        """Put ``waiter`` on the waiting list; ``on_grant(waiter, slot)`` when served."""
+        entry = [priority, next(self.seq), waiter, True]
         heapq.heappush(self.queue, entry)
         self.n_waiting += 1
         return entry
@@ -175,7 +192,7 @@ class BedPool:
             entry[3] = False
             self.n_waiting -= 1
             self.occupied[i] += 1
-            entry[2].succeed(i)
+            self.on_grant(entry[2], i)
 
 
 class _Run:
@@ -284,11 +301,18 @@ class _Run:
             self.initial_by_slot[i].append(occupied)
 
         self.env = simpy.Environment(initial_time=-spec.warm_up_days)
+        self.pending: deque[tuple[_Person, int]] = deque()
+        grant = self.pending.append
         self.pools = [
-            BedPool(range(len(self.slot_provider[i])), [c[0] for c in self.capacity_by_year[i]])
+            BedPool(
+                range(len(self.slot_provider[i])),
+                [c[0] for c in self.capacity_by_year[i]],
+                lambda person, slot: grant((person, slot)),
+            )
             for i in range(self.n_forms)
         ]
         self.stays: list[list[Any]] = []
+        self.home_priority = spec.home_priority
         self.person_ids = itertools.count()
         self.group_ids = itertools.count()
 
@@ -310,9 +334,13 @@ class _Run:
     def sample_los(self, form: int, year: int) -> float:
         return self.los_draws[form].next() * self.los_mean[form][year]
 
-    # ------------------------------------------------------------------ processes
-    def arrivals(self) -> Generator[simpy.Event, Any, None]:
-        """Generate all referrals: Poisson per form, piecewise-constant rates."""
+    # ------------------------------------------------------------------ events
+    def start_arrivals(self) -> None:
+        """Draw all referrals and schedule the first.
+
+        Referrals are Poisson per form with piecewise-constant rates. Each arrival schedules
+        the next, so one arrival event is pending at a time.
+        """
         times: list[np.ndarray] = []
         forms: list[np.ndarray] = []
         sizes: list[np.ndarray] = []
@@ -335,169 +363,162 @@ class _Run:
             return
         t_all = np.concatenate(times)
         order = np.argsort(t_all, kind="stable")
-        t_sorted: list[float] = t_all[order].tolist()
-        f_sorted: list[int] = np.concatenate(forms)[order].tolist()
-        s_sorted: list[int] = np.concatenate(sizes)[order].tolist()
-        env = self.env
-        for t, f, k in zip(t_sorted, f_sorted, s_sorted, strict=True):
-            yield env.timeout(t - env.now)
-            year = self.year_idx(t)
-            subst = self.subst[year][f]
-            if subst is not None:
-                cum, dst = subst
-                j = bisect.bisect_right(cum, self.subst_u.next())
-                if j < len(dst):
-                    f = dst[j]
-            group = next(self.group_ids) if k > 1 else -1
-            for _ in range(k):
-                env.process(self.journey(f, self.sample_age(f), group))
+        self.arrival_times: list[float] = t_all[order].tolist()
+        self.arrival_forms: list[int] = np.concatenate(forms)[order].tolist()
+        self.arrival_sizes: list[int] = np.concatenate(sizes)[order].tolist()
+        self.next_arrival = 0
+        self.env.timeout(self.arrival_times[0] - self.env.now).callbacks.append(self.arrive)
 
-    def yearly_capacity(self) -> Generator[simpy.Event, Any, None]:
-        """Set each year's beds on 1 January."""
+    def arrive(self, _: simpy.Event) -> None:
+        """Let a referral (or a sibling group) arrive; schedule the next arrival."""
+        i = self.next_arrival
+        t, f, k = self.arrival_times[i], self.arrival_forms[i], self.arrival_sizes[i]
+        subst = self.subst[self.year_idx(t)][f]
+        if subst is not None:
+            cum, dst = subst
+            j = bisect.bisect_right(cum, self.subst_u.next())
+            if j < len(dst):
+                f = dst[j]
+        group = next(self.group_ids) if k > 1 else -1
+        now = self.env.now
+        for _child in range(k):
+            age = self.sample_age(f)
+            person = _Person(self, next(self.person_ids), group, now - age * DAYS_PER_YEAR)
+            self.request(person, f)
+        self.next_arrival = i + 1
+        if i + 1 < len(self.arrival_times):
+            self.env.timeout(self.arrival_times[i + 1] - now).callbacks.append(self.arrive)
+        self.drain()
+
+    def start_yearly_capacity(self) -> None:
+        """Schedule each year's beds for 1 January."""
         for y, bound in enumerate(self.year_bounds, start=1):
-            yield self.env.timeout(bound - self.env.now)
-            for f, pool in enumerate(self.pools):
-                pool.set_capacity([c[y] for c in self.capacity_by_year[f]])
+            self.env.timeout(bound - self.env.now).callbacks.append(
+                functools.partial(self.set_year_capacity, y)
+            )
 
-    def journey(
-        self,
-        form: int,
-        age: float,
-        group: int,
-        slot: int = -1,
-        remaining_days: float = 0.0,
-        elapsed_days: float = 0.0,
-    ) -> Generator[simpy.Event, Any, None]:
-        """One young person, from referral (or an initial bed) until they leave care.
+    def set_year_capacity(self, year: int, _: simpy.Event) -> None:
+        """Set the beds of horizon year ``year`` (an index) and serve the waiting lists."""
+        for f, pool in enumerate(self.pools):
+            pool.set_capacity([c[year] for c in self.capacity_by_year[f]])
+        self.drain()
 
-        An initial occupant starts in ``slot`` of ``form``, ``elapsed_days`` into a stay
-        that has ``remaining_days`` to go.
-        """
-        env = self.env
-        person = next(self.person_ids)
-        t_birth = env.now - age * DAYS_PER_YEAR
-        stays = self.stays
-        held: list[Any] | None = None  # the stay whose bed is kept while waiting
-        held_form = -1
+    def drain(self) -> None:
+        """Admit everyone who was given a bed at this moment, one after the other."""
+        pending = self.pending
+        while pending:
+            person, slot = pending.popleft()
+            self.admit(person, slot)
+
+    def request(self, p: _Person, form: int) -> None:
+        """``p`` asks for a bed in ``form`` (from home, or from the bed in ``p.held``)."""
+        now = self.env.now
+        pool = self.pools[form]
+        held = p.held
+        rec = [
+            p.id,
+            p.group,
+            form,
+            -1,
+            p.held_form if held is not None else HOME,
+            now,
+            _NAN,
+            _NAN,
+            _NAN,
+            -1,
+            ADMITTED,
+            (now - p.t_birth) / DAYS_PER_YEAR,
+        ]
+        self.stays.append(rec)
+        p.rec = rec
+        p.form = form
+        slot = pool.take_now()
+        if slot < 0 and held is not None and self.policy[form] == "queue":
+            # Under `queue` the young person leaves the current bed to wait at home.
+            # For a move within the same form that bed is now free: try again.
+            self.leave(held, p.held_form, now, form)
+            p.held, p.held_form = None, -1
+            rec[4] = HOME
+            slot = pool.take_now()
         if slot >= 0:
-            start = env.now - elapsed_days
-            rec = [
-                person,
-                group,
-                form,
-                slot,
-                INITIAL,
-                start,
-                start,
-                None,
-                None,
-                None,
-                ADMITTED,
-                age - elapsed_days / DAYS_PER_YEAR,
-            ]
-            stays.append(rec)
-            los = remaining_days
-        else:
-            rec = None
-            los = 0.0
-        while True:
-            if rec is None:
-                # ask for a bed in `form`
-                pool = self.pools[form]
-                now = env.now
-                waited_in = held_form if held is not None else HOME
-                rec = [
-                    person,
-                    group,
-                    form,
-                    -1,
-                    waited_in,
-                    now,
-                    None,
-                    None,
-                    None,
-                    None,
-                    ADMITTED,
-                    (now - t_birth) / DAYS_PER_YEAR,
-                ]
-                stays.append(rec)
-                slot = pool.take_now()
-                if slot < 0 and held is not None and self.policy[form] == "queue":
-                    # Under `queue` the young person leaves the current bed to wait at home.
-                    # For a move within the same form that bed is now free: try again.
-                    self._leave(held, held_form, now, form)
-                    held, held_form = None, -1
-                    rec[4] = HOME
-                    slot = pool.take_now()
-                if slot < 0:
-                    if pool.n_waiting >= self.max_queue[form] or self.max_wait[form] <= 0:
-                        slot = -1
-                    else:
-                        prio = (
-                            self.priority[held_form]
-                            if held is not None
-                            else (self.spec.home_priority)
-                        )
-                        event = env.event()
-                        entry = pool.enqueue(prio, event)
-                        # The wait ends early at max_wait_days (overflow) or when the young
-                        # person reaches the form's age limit (aged out), whichever is first.
-                        to_age = (self.max_age[form] - as_float(rec[11])) * DAYS_PER_YEAR
-                        limit = min(self.max_wait[form], to_age)
-                        if limit < math.inf:
-                            timer = env.timeout(max(limit, 0.0))
-                            reason = (
-                                _EXPIRED_AGE if to_age < self.max_wait[form] else (_EXPIRED_WAIT)
-                            )
-                            timer.callbacks.append(_expiry_callback(pool, entry, event, reason))
-                        slot = yield event
-                    if slot == _EXPIRED_AGE:
-                        now = env.now
-                        rec[8] = now
-                        rec[9] = self.age_out[form]
-                        rec[10] = AGED_OUT
-                        if held is not None:
-                            self._leave(held, held_form, now, self.age_out[form])
-                        return
-                    if slot < 0:
-                        # buiten_regio: refused or waited too long
-                        now = env.now
-                        rec[8] = now
-                        rec[9] = self.sink_index[OVERFLOW_SINK]
-                        rec[10] = OVERFLOW
-                        if held is not None:
-                            self._leave(held, held_form, now, self.sink_index[OVERFLOW_SINK])
-                        return
-                now = env.now
-                if held is not None:
-                    self._leave(held, held_form, now, form)
-                    held, held_form = None, -1
-                rec[3] = slot
-                rec[6] = now
-                los = self.sample_los(form, self.year_idx(now))
-            # in a bed of `form` at `slot`
-            now = env.now
-            age_now = (now - t_birth) / DAYS_PER_YEAR
-            to_max_age = (self.max_age[form] - age_now) * DAYS_PER_YEAR
-            aged_out = to_max_age < los
-            yield env.timeout(max(0.0, min(los, to_max_age)))
-            now = env.now
-            rec[7] = now
-            if aged_out:
-                nxt = self.age_out[form]
-            else:
-                cum, targets = self.routes[form]
-                nxt = targets[bisect.bisect_right(cum, self.route_u.next())]
-                if nxt < self.n_forms and (now - t_birth) / DAYS_PER_YEAR >= self.max_age[nxt]:
-                    nxt = self.age_out[form]
-            if nxt >= self.n_forms:
-                self._leave(rec, form, now, nxt)
-                return
-            held, held_form = rec, form
-            form = nxt
-            rec = None
+            self.admit(p, slot)
+            return
+        if pool.n_waiting >= self.max_queue[form] or self.max_wait[form] <= 0:
+            self.give_up(p, OVERFLOW, self.sink_index[OVERFLOW_SINK])
+            return
+        prio = self.priority[p.held_form] if p.held is not None else self.home_priority
+        entry = pool.enqueue(prio, p)
+        # The wait ends early at max_wait_days (overflow) or when the young person reaches
+        # the form's age limit (aged out), whichever comes first.
+        to_age = (self.max_age[form] - rec[11]) * DAYS_PER_YEAR
+        limit = min(self.max_wait[form], to_age)
+        if limit < math.inf:
+            reason = AGED_OUT if to_age < self.max_wait[form] else OVERFLOW
+            timer = self.env.timeout(max(limit, 0.0))
+            timer.callbacks.append(functools.partial(self.expire, p, pool, entry, reason))
 
-    def _leave(self, rec: list[Any], form: int, now: float, nxt: int) -> None:
+    def expire(
+        self, p: _Person, pool: BedPool, entry: list[Any], reason: int, _: simpy.Event
+    ) -> None:
+        """End a wait at its limit, unless a bed was given meanwhile."""
+        if entry[3]:
+            pool.cancel(entry)
+            if reason == AGED_OUT:
+                self.give_up(p, AGED_OUT, self.age_out[p.form])
+            else:
+                self.give_up(p, OVERFLOW, self.sink_index[OVERFLOW_SINK])
+            self.drain()
+
+    def give_up(self, p: _Person, outcome: int, destination: int) -> None:
+        """End the request without a bed: placed outside the region, or aged out."""
+        now = self.env.now
+        rec = p.rec
+        rec[8] = now
+        rec[9] = destination
+        rec[10] = outcome
+        if p.held is not None:
+            self.leave(p.held, p.held_form, now, destination)
+            p.held, p.held_form = None, -1
+
+    def admit(self, p: _Person, slot: int) -> None:
+        """``p`` gets bed ``slot`` of ``p.form``; the stay ends at its length or age limit."""
+        now = self.env.now
+        form = p.form
+        if p.held is not None:
+            self.leave(p.held, p.held_form, now, form)
+            p.held, p.held_form = None, -1
+        rec = p.rec
+        rec[3] = slot
+        rec[6] = now
+        self.start_stay(p, self.sample_los(form, self.year_idx(now)))
+
+    def start_stay(self, p: _Person, los: float) -> None:
+        now = self.env.now
+        to_max_age = (self.max_age[p.form] - (now - p.t_birth) / DAYS_PER_YEAR) * DAYS_PER_YEAR
+        p.aged_out = to_max_age < los
+        self.env.timeout(max(0.0, min(los, to_max_age))).callbacks.append(p.stay_over)
+
+    def stay_over(self, p: _Person) -> None:
+        """Route ``p`` at the end of a stay to the next form or out of care."""
+        now = self.env.now
+        rec, form = p.rec, p.form
+        rec[7] = now
+        if p.aged_out:
+            nxt = self.age_out[form]
+        else:
+            cum, targets = self.routes[form]
+            nxt = targets[bisect.bisect_right(cum, self.route_u.next())]
+            if nxt < self.n_forms and (now - p.t_birth) / DAYS_PER_YEAR >= self.max_age[nxt]:
+                nxt = self.age_out[form]
+        if nxt >= self.n_forms:
+            self.leave(rec, form, now, nxt)
+        else:
+            p.held, p.held_form = rec, form
+            self.request(p, nxt)
+        self.drain()
+
+    def leave(self, rec: list[Any], form: int, now: float, nxt: int) -> None:
+        """Free the bed of stay ``rec`` in ``form``; the young person goes to ``nxt``."""
         rec[8] = now
         rec[9] = nxt
         self.pools[form].release(rec[3])
@@ -512,6 +533,7 @@ class _Run:
         passes the limit.
         """
         rng = self.initial_rng
+        now = self.env.now
         for f in range(self.n_forms):
             count = sum(self.initial_by_slot[f])
             if count == 0:
@@ -534,37 +556,56 @@ class _Run:
             for slot, occupants in enumerate(self.initial_by_slot[f]):
                 for _ in range(occupants):
                     j = int(pick[k])
-                    age = float(entry_age[j]) + float(elapsed[k]) / DAYS_PER_YEAR
+                    done = float(elapsed[k])
+                    age_now = float(entry_age[j]) + done / DAYS_PER_YEAR
+                    p = _Person(self, next(self.person_ids), -1, now - age_now * DAYS_PER_YEAR)
+                    p.form = f
+                    start = now - done
+                    p.rec = [
+                        p.id,
+                        -1,
+                        f,
+                        slot,
+                        INITIAL,
+                        start,
+                        start,
+                        _NAN,
+                        _NAN,
+                        -1,
+                        ADMITTED,
+                        float(entry_age[j]),
+                    ]
+                    self.stays.append(p.rec)
                     pool.occupied[slot] += 1
-                    self.env.process(
-                        self.journey(
-                            f,
-                            age,
-                            -1,
-                            slot,
-                            remaining_days=float(stay[j] - elapsed[k]),
-                            elapsed_days=float(elapsed[k]),
-                        )
-                    )
+                    self.start_stay(p, float(stay[j]) - done)
                     k += 1
 
     def run(self) -> list[list[Any]]:
         self.initial_state()
-        self.env.process(self.arrivals())
-        self.env.process(self.yearly_capacity())
+        self.start_arrivals()
+        self.start_yearly_capacity()
         self.env.run(until=self.spec.end_day)
         return self.stays
 
 
-def _expiry_callback(
-    pool: BedPool, entry: list[Any], event: simpy.Event, reason: int
-) -> Callable[[simpy.Event], None]:
-    def on_timeout(_: simpy.Event) -> None:
-        if not event.triggered:
-            pool.cancel(entry)
-            event.succeed(reason)
+class _Person:
+    """A young person's state between events; called by SimPy when a stay is over."""
 
-    return on_timeout
+    __slots__ = ("aged_out", "form", "group", "held", "held_form", "id", "rec", "run", "t_birth")
+
+    def __init__(self, run: _Run, person_id: int, group: int, t_birth: float) -> None:
+        self.run = run
+        self.id = person_id
+        self.group = group
+        self.t_birth = t_birth
+        self.form = -1
+        self.rec: list[Any] = []
+        self.held: list[Any] | None = None
+        self.held_form = -1
+        self.aged_out = False
+
+    def stay_over(self, _: simpy.Event) -> None:
+        self.run.stay_over(self)
 
 
 def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str]:
@@ -581,44 +622,46 @@ def simulate_stays(spec: SimSpec, seed: np.random.SeedSequence) -> pd.DataFrame:
     while waiting) or ``waiting``.
     """
     run = _Run(spec, seed)
-    rows = run.run()
-    n = len(rows)
-    cols = list(zip(*rows, strict=True)) if n else [()] * len(STAY_COLUMNS)
+    # The run allocates many small objects and frees them by reference counting; the cyclic
+    # collector only costs time here (a quarter of the run), so it waits until the end.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rows = run.run()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     forms = run.forms
     dests = [*forms, *SINKS]
-    slot_provider = run.slot_provider
-
-    def num(values: tuple[Any, ...]) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in values], dtype="float64")
-
-    form_codes = np.array(cols[2], dtype=np.int64)
-    slots = np.array(cols[3], dtype=np.int64)
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), len(STAY_COLUMNS))
+    cols = table.T
+    n = len(rows)
+    form_codes = cols[2].astype(np.int64)
+    slots = cols[3].astype(np.int64)
     provider_codes = np.full(n, -1, dtype=np.int64)
     for f in range(run.n_forms):
         mask = (form_codes == f) & (slots >= 0)
         if mask.any():
-            provider_codes[mask] = np.asarray(slot_provider[f])[slots[mask]]
-    waited = np.array(cols[4], dtype=np.int64)
+            provider_codes[mask] = np.asarray(run.slot_provider[f])[slots[mask]]
+    waited = cols[4].astype(np.int64)
     waited_labels = ["initial", "home", *forms]
-    next_codes = np.array([-1 if v is None else v for v in cols[9]], dtype=np.int64)
-    outcome = np.array(cols[10], dtype=np.int64)
-    end = num(cols[8])
-    start = num(cols[6])
-    outcome = np.where(np.isnan(start) & np.isnan(end), WAITING, outcome)
+    next_codes = cols[9].astype(np.int64)
+    start, end = cols[6], cols[8]
+    outcome = np.where(np.isnan(start) & np.isnan(end), WAITING, cols[10].astype(np.int64))
     frame = pd.DataFrame(
         {
-            "person": np.array(cols[0], dtype=np.int64),
-            "sibling_group": np.array(cols[1], dtype=np.int64),
+            "person": cols[0].astype(np.int64),
+            "sibling_group": cols[1].astype(np.int64),
             "care_form": _categorical(form_codes, forms),
             "provider": _categorical(provider_codes, run.providers),
             "waited_in": _categorical(waited + 2, waited_labels),
-            "requested_day": num(cols[5]),
-            "start_day": start,
-            "service_end_day": num(cols[7]),
-            "end_day": end,
+            "requested_day": cols[5].copy(),
+            "start_day": start.copy(),
+            "service_end_day": cols[7].copy(),
+            "end_day": end.copy(),
             "next": _categorical(next_codes, dests),
             "outcome": _categorical(outcome, list(OUTCOMES)),
-            "age_years": num(cols[11]),
+            "age_years": cols[11].copy(),
         }
     )
     return frame
