@@ -76,6 +76,57 @@ class Levers(BaseModel):
     bed_changes: list[BedChange] = Field(default_factory=list)
 
 
+class ServiceLevelIn(BaseModel):
+    """Service levels of one care form; every given target must hold in every year.
+
+    ``placed_within_days`` with ``placed_share_min``: at least that share of requests gets a
+    bed within that many days. ``refused_share_max``: at most that share is placed outside
+    the region. ``stays_over_max_share_max``: at most that share of stays lasts longer than
+    the form's ``max_stay_days``. ``max_occupancy``: mean occupied beds / beds at most this.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    placed_within_days: float | None = Field(default=None, gt=0, le=3650)
+    placed_share_min: float | None = Field(default=None, gt=0, lt=1)
+    refused_share_max: float | None = Field(default=None, gt=0, lt=1)
+    stays_over_max_share_max: float | None = Field(default=None, gt=0, lt=1)
+    max_occupancy: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _paired(self) -> ServiceLevelIn:
+        if (self.placed_within_days is None) != (self.placed_share_min is None):
+            raise ValueError("give placed_within_days and placed_share_min together")
+        return self
+
+
+DEFAULT_SERVICE_LEVELS: dict[str, dict[str, float]] = {
+    "crisis": {
+        "placed_within_days": 1,
+        "placed_share_min": 0.95,
+        "stays_over_max_share_max": 0.10,
+    },
+    "pleegzorg": {"placed_within_days": 28, "placed_share_min": 0.80},
+    "gezinshuis": {"placed_within_days": 28, "placed_share_min": 0.80},
+    "residentieel": {"placed_within_days": 14, "placed_share_min": 0.80},
+    "jeugdzorgplus": {"refused_share_max": 0.05},
+}
+"""Defaults a planner would accept; other care forms default to 80% placed in 28 days."""
+FALLBACK_SERVICE_LEVEL: dict[str, float] = {"placed_within_days": 28, "placed_share_min": 0.80}
+SERVICE_LEVEL_FIELDS = tuple(ServiceLevelIn.model_fields)
+
+
+class OptimisationIn(BaseModel):
+    """Settings of the minimal-beds search (all optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    replications: int | None = Field(
+        default=None, ge=2, le=1000, description="replications per verification run"
+    )
+    max_iterations: int = Field(default=8, ge=1, le=50)
+    time_limit_s: float = Field(default=20.0, gt=0, le=3600)
+    budget_eur_per_year: float | None = Field(default=None, gt=0)
+
+
 class ScenarioFile(BaseModel):
     """Schema of a scenario file in ``simulations/``."""
 
@@ -90,6 +141,8 @@ class ScenarioFile(BaseModel):
     warm_up_days: float = Field(default=365.0, ge=0, le=365 * 50)
     initial_state: Literal["occupied", "empty"] | None = None
     levers: Levers = Field(default_factory=Levers)
+    service_levels: dict[str, ServiceLevelIn] = Field(default_factory=dict)
+    optimisation: OptimisationIn = Field(default_factory=OptimisationIn)
 
 
 @dataclass(frozen=True)
@@ -106,6 +159,10 @@ class Scenario:
         ``share`` indexed by (year, from_care_form, to).
     capacity
         Beds per (care_form, provider) x year after bed changes.
+    service_levels
+        Targets per care form (columns of :class:`ServiceLevelIn`; NaN = no target).
+    optimisation
+        Settings of the minimal-beds search.
     """
 
     name: str
@@ -122,6 +179,8 @@ class Scenario:
     los_factor: pd.DataFrame
     substitution: pd.DataFrame
     capacity: pd.DataFrame
+    service_levels: pd.DataFrame
+    optimisation: OptimisationIn
 
     @property
     def years(self) -> list[int]:

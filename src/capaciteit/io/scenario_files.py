@@ -12,7 +12,13 @@ from typing import Any
 import pandas as pd
 
 from capaciteit.domain.model import RegionModel
-from capaciteit.domain.scenario import Scenario, ScenarioFile
+from capaciteit.domain.scenario import (
+    DEFAULT_SERVICE_LEVELS,
+    FALLBACK_SERVICE_LEVEL,
+    SERVICE_LEVEL_FIELDS,
+    Scenario,
+    ScenarioFile,
+)
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.model_files import load_model
 from capaciteit.io.yaml_files import parse_yaml_model, read_yaml
@@ -181,6 +187,7 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
                 )
 
     capacity = _capacity(parsed, model, years, fname, providers, check_form, check_year, problems)
+    service_levels = _service_levels(parsed, model, fname, check_form, problems)
 
     initial_state = parsed.initial_state
     has_occupied = bool(model.beds["occupied"].notna().all()) and not model.beds.empty
@@ -212,6 +219,8 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
         los_factor=los_factor,
         substitution=substitution,
         capacity=capacity,
+        service_levels=service_levels,
+        optimisation=parsed.optimisation,
     )
 
 
@@ -276,3 +285,52 @@ def _capacity(
             )
         )
     return capacity
+
+
+def _service_levels(
+    parsed: ScenarioFile,
+    model: RegionModel,
+    fname: str,
+    check_form: Any,
+    problems: list[Problem],
+) -> pd.DataFrame:
+    """Defaults per care form, overridden field by field by the scenario (null removes)."""
+    rows: dict[str, dict[str, float]] = {}
+    for fid in model.care_form_ids:
+        rows[fid] = dict(DEFAULT_SERVICE_LEVELS.get(fid, FALLBACK_SERVICE_LEVEL))
+    for fid, given in parsed.service_levels.items():
+        if not check_form(fid, f"service_levels.{fid}"):
+            continue
+        for name in given.model_fields_set:
+            value = getattr(given, name)
+            if value is None:
+                rows[fid].pop(name, None)
+            else:
+                rows[fid][name] = float(value)
+        row = rows[fid]
+        if ("placed_within_days" in row) != ("placed_share_min" in row):
+            problems.append(
+                Problem(
+                    fname,
+                    f"service level of '{fid}' has only one of placed_within_days and "
+                    "placed_share_min.",
+                    "Give both (e.g. 28 and 0.8), or set both to null.",
+                    column=f"service_levels.{fid}",
+                    id=fid,
+                )
+            )
+    max_stay = model.care_forms["max_stay_days"]
+    for fid, row in rows.items():
+        if "stays_over_max_share_max" in row and pd.isna(max_stay[fid]):
+            problems.append(
+                Problem(
+                    fname,
+                    f"'{fid}' has a target for stays_over_max_share_max but no max_stay_days.",
+                    f"Set max_stay_days of '{fid}' in care_forms, or remove the target.",
+                    column=f"service_levels.{fid}.stays_over_max_share_max",
+                    id=fid,
+                )
+            )
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(SERVICE_LEVEL_FIELDS))
+    frame.index.name = "care_form"
+    return frame.astype("float64")

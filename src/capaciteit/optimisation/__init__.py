@@ -1,0 +1,1 @@
+"""Optimisation models fed and verified by the simulation: minimal beds (and later afbouw)."""
