@@ -22,3 +22,18 @@ def as_float(value: Any) -> float:
 def as_str(value: Any) -> str:
     """Return a cell as ``str``."""
     return str(value)
+
+
+def as_int(value: Any) -> int:
+    """Return a cell as ``int``."""
+    return int(value)
+
+
+def items(series: pd.Series) -> list[tuple[Any, Any]]:
+    """``series.items()`` with keys typed for unpacking (MultiIndex keys are tuples)."""
+    return list(series.items())
+
+
+def rows(frame: pd.DataFrame) -> list[tuple[Any, pd.Series]]:
+    """``frame.iterrows()`` with keys typed for unpacking."""
+    return list(frame.iterrows())

@@ -25,10 +25,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
+from capaciteit._pandas import as_float, items
 from capaciteit.optimisation.demand import (
     BLOCKING_CAP_DAYS,
     Demand,
@@ -128,11 +129,12 @@ def build_problem(
     are beds the model may not go below (raised when simulation finds a shortfall).
     """
     rows = []
-    table = demand.table
-    for (fid, year), d in table.iterrows():
-        fid, year = str(fid), int(str(year))
+    for key, _ in items(demand.table["days"]):
+        fid, year = str(key[0]), int(key[1])
         r = rules[fid]
-        lam, stay = float(d["requests_per_day"]), float(d["stay_days"])
+        lam = demand.value(fid, year, "requests_per_day")
+        stay = demand.value(fid, year, "stay_days")
+        days = demand.value(fid, year, "days")
         cap = blocking_allowed_by_stay_norm(r, demand.stay_samples[(fid, year)])
         lower = int(lower_bounds.get((fid, year), 0))
         for beds in candidate_range(r, lam, stay, lower, span):
@@ -144,7 +146,7 @@ def build_problem(
                     fid,
                     year,
                     beds,
-                    round(float(cost_per_bed_day[(fid, year)]) * float(d["days"]) * beds),
+                    round(as_float(cost_per_bed_day[(fid, year)]) * days * beds),
                     math.floor(allowed * SCALE),
                     math.ceil(wait_in_bed(r, beds, lam, stay) * SCALE),
                 )
@@ -155,12 +157,11 @@ def build_problem(
         .sort_index()
     )
     coupling_rows = []
-    for (src, dst), share in demand.blocking_routes.items():
-        if str(dst) not in candidates.index.get_level_values(0):
-            continue
-        waits = candidates.loc[str(dst), "wait"]
-        for (year, beds), wait in waits.items():
-            coupling_rows.append((src, dst, year, beds, math.ceil(float(share) * int(wait))))
+    waits = items(candidates["wait"])
+    for src, dst, share in demand.routes():
+        for (form, year, beds), wait in waits:
+            if form == dst:
+                coupling_rows.append((src, dst, year, beds, math.ceil(share * int(wait))))
     coupling = (
         pd.DataFrame(coupling_rows, columns=["care_form", "to", "year", "beds", "coef"])
         .set_index(["care_form", "to", "year", "beds"])["coef"]
@@ -170,12 +171,13 @@ def build_problem(
 
 
 def _status_of(name: str) -> Status:
-    return {
+    statuses: dict[str, Status] = {
         "OPTIMAL": "optimal",
         "FEASIBLE": "feasible",
         "INFEASIBLE": "infeasible",
         "MODEL_INVALID": "invalid",
-    }.get(name, "timeout")
+    }
+    return statuses.get(name, "timeout")
 
 
 def solve_cpsat(problem: BedsProblem, time_limit_s: float = 20.0, workers: int = 2) -> Solution:
@@ -186,7 +188,7 @@ def solve_cpsat(problem: BedsProblem, time_limit_s: float = 20.0, workers: int =
     model = cp_model.CpModel()
     cand = problem.candidates
     z = {key: model.new_bool_var(f"z_{key[0]}_{key[1]}_{key[2]}") for key in cand.index}
-    by_pair: dict[tuple[str, int], list[tuple[int, object]]] = {}
+    by_pair: dict[tuple[str, int], list[tuple[int, Any]]] = {}
     for (fid, year, beds), var in z.items():
         by_pair.setdefault((str(fid), int(year)), []).append((int(beds), var))
     for pair in problem.keys:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capaciteit._pandas import as_float
+from capaciteit._pandas import as_float, items
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.queueing import erlang_b, erlang_c, wait_within
 
@@ -54,6 +54,14 @@ class Demand:
     blocking_routes: pd.Series
     stay_samples: dict[tuple[str, int], np.ndarray]
 
+    def value(self, care_form: str, year: int, column: str) -> float:
+        """One number of :attr:`table`."""
+        return as_float(self.table.at[(care_form, year), column])
+
+    def routes(self) -> list[tuple[str, str, float]]:
+        """Blocking routes as (from_care_form, to, share)."""
+        return [(str(k[0]), str(k[1]), float(v)) for k, v in items(self.blocking_routes)]
+
 
 def _unit_stays(
     rng: np.random.Generator, dist: str, cv: float, observed: np.ndarray | None, n: int
@@ -71,7 +79,7 @@ def _unit_stays(
 
 
 def compute_demand(scenario: Scenario, seed: int = 12345) -> Demand:
-    """Requests per day and mean stays per care form and year of ``scenario``."""
+    """Compute requests per day and mean stays per care form and year of ``scenario``."""
     model = scenario.model
     forms = model.care_form_ids
     years = scenario.years
@@ -104,18 +112,19 @@ def compute_demand(scenario: Scenario, seed: int = 12345) -> Demand:
             lo = bands["age_min_years"].to_numpy(dtype="float64")[pick]
             hi = bands["age_max_years"].to_numpy(dtype="float64")[pick]
             age = lo + (hi - lo) * rng.random(MC_SAMPLES)
-            to_limit[fid] = (float(cf.at[fid, "max_age_years"]) - age) * DAYS_PER_YEAR
+            to_limit[fid] = (as_float(cf.at[fid, "max_age_years"]) - age) * DAYS_PER_YEAR
 
     routing = model.routing["share"]
-    rows = []
+    records = []
     samples: dict[tuple[str, int], np.ndarray] = {}
     blocking: dict[tuple[str, str], float] = {}
     index = {f: i for i, f in enumerate(forms)}
     for year in years:
         days = 366.0 if _leap(year) else 365.0
-        external = np.array([float(scenario.instroom.at[f, year]) / days for f in forms])
-        if not scenario.substitution.empty and year in scenario.substitution.index.levels[0]:
-            for (src, dst), share in scenario.substitution.loc[year, "share"].items():
+        external = np.array([as_float(scenario.instroom.at[f, year]) / days for f in forms])
+        substitution = scenario.substitution["share"]
+        for (sub_year, src, dst), share in items(substitution):
+            if sub_year == year:
                 moved = external[index[str(src)]] * float(share)
                 external[index[str(src)]] -= moved
                 external[index[str(dst)]] += moved
@@ -124,25 +133,25 @@ def compute_demand(scenario: Scenario, seed: int = 12345) -> Demand:
         aged = np.zeros(len(forms))
         for fid in forms:
             i = index[fid]
-            los = unit[fid] * float(scenario.los_factor.at[fid, year])
+            los = unit[fid] * as_float(scenario.los_factor.at[fid, year])
             effective = np.minimum(los, np.maximum(to_limit[fid], 0.0))
             samples[(fid, year)] = effective
             stay[i] = float(effective.mean())
             aged[i] = float((los > to_limit[fid]).mean())
-            for (src, dst), share in routing.loc[[fid]].items():
-                if dst in index:
+            for (src, dst), share in items(routing):
+                if src == fid and dst in index:
                     p_eff[i, index[str(dst)]] += (1.0 - aged[i]) * float(share)
         lam = np.linalg.solve(np.eye(len(forms)) - p_eff.T, external)
         for fid in forms:
             i = index[fid]
-            rows.append((fid, year, float(lam[i]), stay[i], aged[i], days))
+            records.append((fid, year, float(lam[i]), stay[i], aged[i], days))
             for dst in forms:
                 policy = str(cf.at[dst, "waiting_policy"])
                 share = p_eff[i, index[dst]]
                 if share > 0 and policy in ("block", "overflow"):
                     blocking[(fid, dst)] = share
     table = pd.DataFrame(
-        rows,
+        records,
         columns=["care_form", "year", "requests_per_day", "stay_days", "aged_out_share", "days"],
     ).set_index(["care_form", "year"])
     routes = pd.Series(blocking, dtype="float64", name="share")

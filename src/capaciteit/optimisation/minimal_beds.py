@@ -30,10 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capaciteit._pandas import as_float
+from capaciteit._pandas import as_float, as_int, items
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.beds_model import (
-    BedsProblem,
     Solution,
     SolverName,
     allowed_blocking,
@@ -124,17 +123,18 @@ def split_over_providers(beds: pd.Series, reference: pd.DataFrame) -> pd.DataFra
     keeps the totals exact. A form without reference beds in a year is spread evenly.
     """
     out = pd.DataFrame(0, index=reference.index, columns=reference.columns, dtype="int64")
-    for (fid, year), total in beds.items():
+    for (fid, year), total in items(beds):
         ref = reference.xs(fid, level="care_form")[year].astype("float64")
         if ref.sum() <= 0:
             ref = pd.Series(1.0, index=ref.index)
-        exact = ref / ref.sum() * int(total)
+        exact = (ref / ref.sum() * int(total)).to_numpy()
         base = np.floor(exact).astype("int64")
         remainder = int(total) - int(base.sum())
-        order = (exact - base).sort_values(ascending=False, kind="stable").index[:remainder]
+        # largest remainders first; ties go to the provider listed first
+        order = np.argsort(-(exact - base), kind="stable")[:remainder]
         base[order] += 1
-        for provider, value in base.items():
-            out.loc[(fid, provider), year] = int(value)
+        for provider, value in zip(ref.index, base.tolist(), strict=True):
+            out.loc[(fid, provider), year] = value
     return out
 
 
@@ -172,7 +172,7 @@ def _years_text(years: list[int]) -> str:
 def measure_service_levels(
     scenario: Scenario, result: SimulationResult, beds: pd.Series
 ) -> pd.DataFrame:
-    """Simulated service levels per care form and year with 95% CIs, against the targets."""
+    """Measure service levels per care form and year (95% CIs) against the targets."""
     sl = scenario.service_levels
     stays = result.stays
     spec = result.spec
@@ -193,7 +193,10 @@ def measure_service_levels(
             frame = pd.DataFrame(
                 {"rep": s_form["replication"].to_numpy(), "y": year_idx, "ok": ok}
             )[~np.isnan(resolved) & (year_idx >= 0) & (year_idx < len(spec.years))]
-            per_rep_placed = frame.groupby(["rep", "y"])["ok"].mean().to_dict()
+            per_rep_placed = {
+                (int(k[0]), int(k[1])): float(v)
+                for k, v in items(frame.groupby(["rep", "y"])["ok"].mean())
+            }
         for k, year in enumerate(spec.years):
             measures: list[tuple[str, str, float, np.ndarray]] = []
             if not math.isnan(placed_t):
@@ -264,8 +267,8 @@ def coupling_table(
     rows = []
     r_crisis = rules["crisis"]
     for year in scenario.years:
-        d_crisis = demand.table.loc[("crisis", year)]
-        lam, stay = float(d_crisis["requests_per_day"]), float(d_crisis["stay_days"])
+        lam = demand.value("crisis", year, "requests_per_day")
+        stay = demand.value("crisis", year, "stay_days")
         cap = (
             math.inf
             if ("crisis", year) in stay_norm_off
@@ -286,9 +289,11 @@ def coupling_table(
                 if dst in downstream:
                     k = round(k * factor)
                     places += k
-                dd = demand.table.loc[(dst, year)]
                 blocking += share * wait_in_bed(
-                    rules[dst], k, float(dd["requests_per_day"]), float(dd["stay_days"])
+                    rules[dst],
+                    k,
+                    demand.value(dst, year, "requests_per_day"),
+                    demand.value(dst, year, "stay_days"),
                 )
             crisis_min: float = math.nan
             for c in candidate_range(r_crisis_y, lam, stay, 0, 400):
@@ -342,8 +347,8 @@ def minimal_beds(
         {
             (f, y): candidate_range(
                 model_rules[f],
-                float(demand.table.at[(f, y), "requests_per_day"]),
-                float(demand.table.at[(f, y), "stay_days"]),
+                demand.value(f, y, "requests_per_day"),
+                demand.value(f, y, "stay_days"),
                 0,
                 0,
             ).start
@@ -435,21 +440,21 @@ def _log_row(
 def _table(
     scenario: Scenario, analytic: pd.Series, minimal: pd.Series | None, costs: pd.Series
 ) -> pd.DataFrame:
-    current = scenario.capacity.groupby(level="care_form").sum().stack()
+    current = pd.Series(scenario.capacity.groupby(level="care_form").sum().stack())
     current.index = current.index.set_names(["care_form", "year"])
     baseline = scenario.model.baseline_beds()
     rows = []
-    for (fid, year), beds_now in current.items():
-        fid, year = str(fid), int(str(year))
-        per_bed_year = float(costs[(fid, year)]) * (366.0 if year % 4 == 0 else 365.0)
-        need = int(minimal[(fid, year)]) if minimal is not None else None
+    for (fid, year), beds_now in items(current):
+        fid, year = str(fid), int(year)
+        per_bed_year = as_float(costs[(fid, year)]) * (366.0 if year % 4 == 0 else 365.0)
+        need = as_int(minimal[(fid, year)]) if minimal is not None else None
         rows.append(
             {
                 "care_form": fid,
                 "year": year,
                 "baseline_beds": int(baseline.get(fid, 0)),
                 "current_beds": int(beds_now),
-                "analytic_beds": int(analytic[(fid, year)]),
+                "analytic_beds": as_int(analytic[(fid, year)]),
                 "minimal_beds": need,
                 "surplus_beds": None if need is None else int(beds_now) - need,
                 "cost_per_bed_year_eur": round(per_bed_year),
