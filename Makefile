@@ -33,10 +33,13 @@ demo: install
 	$(BIN)/capaciteit validate models/voorbeeldregio
 	$(BIN)/capaciteit simulate simulations/voorbeeldregio-basis.yaml --out $(OUT)/basis
 	$(BIN)/capaciteit simulate simulations/voorbeeldregio-transformatie.yaml --out $(OUT)/transformatie
+	$(BIN)/capaciteit beds simulations/voorbeeldregio-basis.yaml --out $(OUT)/beds
 	@echo ""
-	@echo "Done. Results are in $(OUT)/basis/ and $(OUT)/transformatie/:"
-	@echo "  summary.json (KPIs per care form and year with 95% CIs), kpis.csv, stays.csv,"
-	@echo "  occupancy_daily.csv, queues_daily.csv and the chart occupancy.png."
+	@echo "Done. Results are in $(OUT)/:"
+	@echo "  $(OUT)/basis/ and $(OUT)/transformatie/: summary.json (KPIs per care form and year"
+	@echo "    with 95% CIs), kpis.csv, stays.csv, occupancy_daily.csv, queues_daily.csv, occupancy.png"
+	@echo "  $(OUT)/beds/: beds.csv (minimal beds against the 0-meting), beds.json,"
+	@echo "    service_levels.csv, coupling.csv, beds.png, coupling.png"
 
 lint: dev
 	$(BIN)/ruff check src tests bench
@@ -54,6 +57,7 @@ test-fast: dev
 bench: dev
 	$(BIN)/python bench/sim_vs_ciw.py
 	$(BIN)/python bench/national.py
+	$(BIN)/python bench/beds.py
 
 docs: dev
 	$(BIN)/python -m capaciteit.docs README.md

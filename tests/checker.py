@@ -57,16 +57,19 @@ def check_stays(spec: SimSpec, stays: pd.DataFrame) -> list[str]:
     for (form, provider), g in s[admitted].groupby(["care_form", "provider"], observed=True):
         starts = g["start_day"].to_numpy()
         ends = g["end_day"].fillna(math.inf).to_numpy()
-        events = sorted(
-            [(t, 1) for t in starts] + [(t, -1) for t in ends if np.isfinite(t)],
-            key=lambda e: (e[0], e[1]),  # releases before admissions at the same time
-        )
+        events = [(t, 1) for t in starts] + [(t, -1) for t in ends if np.isfinite(t)]
+        by_time: dict[float, int] = {}
+        for t, delta in events:
+            by_time[t] = by_time.get(t, 0) + delta
         level = 0
         cap_row = spec.capacity.loc[(form, provider)]
-        for t, delta in events:
-            level += delta
-            # initial occupants started before the run; only admissions during it are checked
-            if delta == 1 and t >= -spec.warm_up_days - EPS:
+        for t in sorted(by_time):
+            net = by_time[t]
+            level += net
+            # Initial occupants started before the run; a move in place or a swap admits
+            # someone as someone else leaves the same bed (net 0). Only a net admission
+            # during the run must fit within that year's beds.
+            if net > 0 and t >= -spec.warm_up_days - EPS:
                 year_idx = int(np.searchsorted(bounds, t, side="right")) - 1
                 year = spec.years[min(max(year_idx, 0), len(spec.years) - 1)]
                 if level > int(cap_row[year]):

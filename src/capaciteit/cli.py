@@ -4,6 +4,8 @@
     check a region model folder (or a scenario file) and list every problem.
 ``capaciteit simulate SCENARIO --out DIR``
     run the scenario's replications and write summary.json, tables and a chart.
+``capaciteit beds SCENARIO --out DIR``
+    minimal beds per care form and year, verified by simulation, against the 0-meting.
 
 A user's mistake (an invalid model, a missing file, an unreachable Dask scheduler) ends
 with a list of problems and exit code 2, never with a traceback.
@@ -183,6 +185,89 @@ def simulate(
     )
     for path in files.values():
         console.print(f"  {path}")
+
+
+@app.command()
+def beds(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario .yaml file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
+    solver: Annotated[
+        Literal["ortools", "pulp"], typer.Option(help="ortools (CP-SAT, default) or pulp (CBC).")
+    ] = "ortools",
+    replications: Annotated[
+        int | None, typer.Option(min=2, help="Replications per verification round.")
+    ] = None,
+    max_iterations: Annotated[
+        int | None, typer.Option(min=1, help="Rounds of optimise + verify.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(min=0.1, help="Solver time limit per round (s).")
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="serial, processes (default) or dask://HOST:PORT.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+) -> None:
+    """Minimal beds per care form and year, verified by simulation; against the 0-meting."""
+    from capaciteit.io.scenario_files import load_scenario
+    from capaciteit.optimisation.minimal_beds import minimal_beds
+    from capaciteit.results.beds_report import write_beds
+    from capaciteit.simulation.executors import make_executor
+
+    try:
+        scenario = load_scenario(scenario_file)
+        runner = make_executor(executor, workers)
+        started = time.perf_counter()
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=quiet,
+        ) as progress:
+            task = progress.add_task(f"{scenario.name}: minimal beds", total=None)
+            result = minimal_beds(
+                scenario,
+                executor=runner,
+                solver=solver,
+                replications=replications,
+                max_iterations=max_iterations,
+                time_limit_s=time_limit,
+                progress=lambda text: progress.update(task, description=f"{scenario.name}: {text}"),
+            )
+        elapsed = time.perf_counter() - started
+        files = write_beds(scenario, result, out)
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    _print_beds(result.table, scenario.end_year)
+    colour = "green" if result.status == "verified" else "yellow"
+    console.print(f"[{colour}]{result.status}[/]: {result.message}")
+    console.print(f"Done in {elapsed:.1f} s. Results in [bold]{out}[/]:")
+    for path in files.values():
+        console.print(f"  {path}")
+    if result.status in ("infeasible", "timeout"):
+        raise typer.Exit(1)
+
+
+def _print_beds(table: object, year: int) -> None:
+    import pandas as pd
+
+    assert isinstance(table, pd.DataFrame)
+    last = table.xs(year, level="year")
+    out = Table(title=f"{year}: beds against the minimum")
+    for col in ("care form", "0-meting", "scenario", "minimal", "surplus", "cost diff EUR/yr"):
+        out.add_column(col, justify="left" if col == "care form" else "right")
+    for fid, row in last.iterrows():
+        minimal = row["minimal_beds"]
+        out.add_row(
+            str(fid),
+            str(row["baseline_beds"]),
+            str(row["current_beds"]),
+            "-" if pd.isna(minimal) else str(int(minimal)),
+            "-" if pd.isna(row["surplus_beds"]) else f"{int(row['surplus_beds']):+d}",
+            "-" if pd.isna(row["cost_difference_eur"]) else f"{row['cost_difference_eur']:+,.0f}",
+        )
+    console.print(out)
 
 
 def _print_headlines(summary: object, year: int) -> None:

@@ -138,7 +138,12 @@ class ScenarioFile(BaseModel):
     horizon: Horizon
     replications: int = Field(default=20, ge=1, le=10_000)
     seed: int = Field(default=0, ge=0)
-    warm_up_days: float = Field(default=365.0, ge=0, le=365 * 50)
+    warm_up_days: float | None = Field(
+        default=None,
+        ge=0,
+        le=365 * 50,
+        description="default 0 when starting from the 0-meting occupancy, else 365",
+    )
     initial_state: Literal["occupied", "empty"] | None = None
     levers: Levers = Field(default_factory=Levers)
     service_levels: dict[str, ServiceLevelIn] = Field(default_factory=dict)

@@ -213,7 +213,11 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
         end_year=end,
         replications=parsed.replications,
         seed=parsed.seed,
-        warm_up_days=parsed.warm_up_days,
+        warm_up_days=(
+            parsed.warm_up_days
+            if parsed.warm_up_days is not None
+            else (0.0 if initial_state == "occupied" else 365.0)
+        ),
         initial_state=initial_state,
         instroom=instroom,
         los_factor=los_factor,
@@ -321,7 +325,13 @@ def _service_levels(
             )
     max_stay = model.care_forms["max_stay_days"]
     for fid, row in rows.items():
-        if "stays_over_max_share_max" in row and pd.isna(max_stay[fid]):
+        if "stays_over_max_share_max" not in row or pd.notna(max_stay[fid]):
+            continue
+        explicit = parsed.service_levels.get(fid)
+        if explicit is None or "stays_over_max_share_max" not in explicit.model_fields_set:
+            # a default norm on the stay needs the form's max_stay_days; without it, none
+            row.pop("stays_over_max_share_max")
+        else:
             problems.append(
                 Problem(
                     fname,

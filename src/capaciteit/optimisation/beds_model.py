@@ -62,11 +62,18 @@ class BedsProblem:
     candidates: pd.DataFrame
     coupling: pd.Series
     budget_eur_per_year: float | None
+    required: tuple[tuple[str, int], ...] = ()
 
     @property
     def keys(self) -> list[tuple[str, int]]:
         """(care_form, year) pairs to decide."""
-        return list(dict.fromkeys((str(f), int(y)) for f, y, _ in self.candidates.index))
+        found = [(str(f), int(y)) for f, y, _ in self.candidates.index]
+        return list(dict.fromkeys([*self.required, *found]))
+
+    def without_candidates(self) -> list[tuple[str, int]]:
+        """Pairs that must be decided but have no bed count meeting their targets."""
+        found = {(str(f), int(y)) for f, y, _ in self.candidates.index}
+        return [k for k in self.required if k not in found]
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,8 @@ def build_problem(
         .set_index(["care_form", "to", "year", "beds"])["coef"]
         .sort_index()
     )
-    return BedsProblem(candidates, coupling, budget_eur_per_year)
+    required = tuple((str(k[0]), int(k[1])) for k, _ in items(demand.table["days"]))
+    return BedsProblem(candidates, coupling, budget_eur_per_year, required)
 
 
 def _status_of(name: str) -> Status:
@@ -237,7 +245,9 @@ def solve_pulp(problem: BedsProblem, time_limit_s: float = 20.0) -> Solution:
     started = time.perf_counter()
     prob = pulp.LpProblem("minimal_beds", pulp.LpMinimize)
     cand = problem.candidates
-    z = {key: pulp.LpVariable(f"z_{key[0]}_{key[1]}_{key[2]}", cat="Binary") for key in cand.index}
+    z = {
+        key: prob.add_variable(f"z_{key[0]}_{key[1]}_{key[2]}", cat="Binary") for key in cand.index
+    }
     cost = cand["cost_eur"]
     prob += pulp.lpSum(int(cost[k]) * v for k, v in z.items())
     by_pair: dict[tuple[str, int], list[tuple[int, pulp.LpVariable]]] = {}
@@ -262,8 +272,7 @@ def solve_pulp(problem: BedsProblem, time_limit_s: float = 20.0) -> Solution:
                 <= int(problem.budget_eur_per_year),
                 f"budget_{year}",
             )
-    solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=0)
-    prob.solve(solver)
+    prob.solve(cbc_solver(time_limit_s))
     elapsed = time.perf_counter() - started
     name = pulp.LpStatus[prob.status]
     if name == "Optimal" and prob.sol_status == pulp.LpSolutionOptimal:
@@ -282,6 +291,14 @@ def solve_pulp(problem: BedsProblem, time_limit_s: float = 20.0) -> Solution:
     return Solution(
         "pulp-cbc", status, objective, bound, _gap(objective, bound), elapsed, _beds_series(chosen)
     )
+
+
+def cbc_solver(time_limit_s: float) -> Any:
+    """CBC through PuLP's ``COIN_CMD``, with the binary shipped by the ``cbcbox`` package."""
+    import cbcbox
+    import pulp
+
+    return pulp.COIN_CMD(path=cbcbox.cbc_bin_path(), msg=False, timeLimit=time_limit_s, gapRel=0)
 
 
 def _routes_from(problem: BedsProblem, src: str, year: int) -> dict[tuple[str, int], int]:
@@ -322,12 +339,20 @@ def solve(
     objective, the bound and the time add up.
     """
     years = sorted({y for _, y in problem.keys})
+    if problem.without_candidates():
+        # a pair no bed count can serve makes the whole model infeasible, never "no beds"
+        return Solution(solver, "infeasible", None, None, None, 0.0, None)
     per_year_limit = time_limit_s / max(1, len(years))
     parts: list[Solution] = []
     for year in years:
         cand = problem.candidates[problem.candidates.index.get_level_values("year") == year]
         coup = problem.coupling[problem.coupling.index.get_level_values("year") == year]
-        sub = BedsProblem(cand, coup, problem.budget_eur_per_year)
+        sub = BedsProblem(
+            cand,
+            coup,
+            problem.budget_eur_per_year,
+            tuple(k for k in problem.required if k[1] == year),
+        )
         if solver == "pulp":
             parts.append(solve_pulp(sub, per_year_limit))
         else:

@@ -101,8 +101,10 @@ def compute_demand(scenario: Scenario, seed: int = 12345) -> Demand:
             if dist == "empirical" and obs is not None
             else as_float(model.los.at[fid, "mean_days"])
         )
-        unit[fid] = _unit_stays(rng, dist, cv if not math.isnan(cv) else 1.0, obs, MC_SAMPLES)
-        unit[fid] = unit[fid] * mean
+        draws = _unit_stays(rng, dist, cv if not math.isnan(cv) else 1.0, obs, MC_SAMPLES)
+        # rescaled so that the sample mean is the stated mean exactly (no sampling error
+        # in the offered load when no age limit cuts stays short)
+        unit[fid] = draws / draws.mean() * mean
         bands = model.age[model.age["care_form"] == fid]
         if bands.empty:
             to_limit[fid] = np.full(MC_SAMPLES, np.inf)
@@ -120,7 +122,7 @@ def compute_demand(scenario: Scenario, seed: int = 12345) -> Demand:
     blocking: dict[tuple[str, str], float] = {}
     index = {f: i for i, f in enumerate(forms)}
     for year in years:
-        days = 366.0 if _leap(year) else 365.0
+        days = 366.0 if is_leap(year) else 365.0
         external = np.array([as_float(scenario.instroom.at[f, year]) / days for f in forms])
         substitution = scenario.substitution["share"]
         for (sub_year, src, dst), share in items(substitution):
@@ -160,7 +162,8 @@ def compute_demand(scenario: Scenario, seed: int = 12345) -> Demand:
     return Demand(table=table, blocking_routes=routes, stay_samples=samples)
 
 
-def _leap(year: int) -> bool:
+def is_leap(year: int) -> bool:
+    """Whether ``year`` has 366 days."""
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
@@ -207,13 +210,16 @@ def service_level_ok(
     a = lam * t
     if a <= 0:
         return True
-    if not math.isnan(rules.max_occupancy) and a > rules.max_occupancy * beds:
-        return False
     if rules.is_loss:
         refused = erlang_b(beds, a)
+        # occupancy counts occupied beds: the load that is carried, not the refused part
+        if not math.isnan(rules.max_occupancy) and a * (1 - refused) > rules.max_occupancy * beds:
+            return False
         if not math.isnan(rules.refused_share_max) and refused > rules.refused_share_max:
             return False
         return math.isnan(rules.placed_share_min) or 1.0 - refused >= rules.placed_share_min
+    if not math.isnan(rules.max_occupancy) and a > rules.max_occupancy * beds:
+        return False
     if beds <= a:
         return False
     if not math.isnan(rules.placed_share_min) and (

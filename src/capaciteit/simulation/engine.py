@@ -373,6 +373,7 @@ class _Run:
         """Let a referral (or a sibling group) arrive; schedule the next arrival."""
         i = self.next_arrival
         t, f, k = self.arrival_times[i], self.arrival_forms[i], self.arrival_sizes[i]
+        referred_to = f
         subst = self.subst[self.year_idx(t)][f]
         if subst is not None:
             cum, dst = subst
@@ -382,7 +383,8 @@ class _Run:
         group = next(self.group_ids) if k > 1 else -1
         now = self.env.now
         for _child in range(k):
-            age = self.sample_age(f)
+            # the child is the one referred; only the place changes (substitution)
+            age = self.sample_age(referred_to)
             person = _Person(self, next(self.person_ids), group, now - age * DAYS_PER_YEAR)
             self.request(person, f)
         self.next_arrival = i + 1
@@ -443,30 +445,99 @@ class _Run:
         if slot >= 0:
             self.admit(p, slot)
             return
+        if p.held is not None and p.held_form == form:
+            # A move within a full form (another foster family, say) happens in place: a
+            # new stay in the same bed. Waiting for the own form in the own bed could
+            # leave every bed held by someone waiting for it.
+            self.restay(p, p.held[3])
+            return
+        if p.held is not None and self.swap(p):
+            return
         if pool.n_waiting >= self.max_queue[form] or self.max_wait[form] <= 0:
             self.give_up(p, OVERFLOW, self.sink_index[OVERFLOW_SINK])
             return
         prio = self.priority[p.held_form] if p.held is not None else self.home_priority
         entry = pool.enqueue(prio, p)
-        # The wait ends early at max_wait_days (overflow) or when the young person reaches
-        # the form's age limit (aged out), whichever comes first.
+        # The wait ends early at max_wait_days (overflow), or when the young person reaches
+        # the age limit of the form asked for, or of the form whose bed they keep.
         to_age = (self.max_age[form] - rec[11]) * DAYS_PER_YEAR
+        age_out_to = self.age_out[form]
+        if p.held is not None:
+            to_held_limit = (self.max_age[p.held_form] - rec[11]) * DAYS_PER_YEAR
+            if to_held_limit < to_age:
+                to_age, age_out_to = to_held_limit, self.age_out[p.held_form]
         limit = min(self.max_wait[form], to_age)
         if limit < math.inf:
-            reason = AGED_OUT if to_age < self.max_wait[form] else OVERFLOW
+            if to_age < self.max_wait[form]:
+                reason, destination = AGED_OUT, age_out_to
+            else:
+                reason, destination = OVERFLOW, self.sink_index[OVERFLOW_SINK]
             timer = self.env.timeout(max(limit, 0.0))
-            timer.callbacks.append(functools.partial(self.expire, p, pool, entry, reason))
+            timer.callbacks.append(
+                functools.partial(self.expire, p, pool, entry, reason, destination)
+            )
+
+    def restay(self, p: _Person, slot: int) -> None:
+        """Start a new stay of ``p`` in the bed it holds (a move within a full form)."""
+        now = self.env.now
+        held = p.held
+        assert held is not None
+        held[8] = now
+        held[9] = p.form
+        p.held, p.held_form = None, -1
+        p.rec[3] = slot
+        p.rec[6] = now
+        self.start_stay(p, self.sample_los(p.form, self.year_idx(now)))
+
+    def swap(self, p: _Person) -> bool:
+        """Swap beds with someone waiting for ``p``'s form in the form ``p`` wants.
+
+        Returns whether that happened. Two young people who each keep a bed the other
+        needs would otherwise wait for ever once both forms are full (gridlock); they swap
+        at once instead.
+        """
+        own_form, want_form = p.held_form, p.form
+        own_pool = self.pools[own_form]
+        if self.policy[own_form] == "queue" or not own_pool.n_waiting:
+            return False
+        best: list[Any] | None = None
+        for entry in own_pool.queue:
+            other = entry[2]
+            waits_here = entry[3] and other.held is not None and other.held_form == want_form
+            if waits_here and (best is None or entry[:2] < best[:2]):
+                best = entry
+        if best is None:
+            return False
+        other = best[2]
+        own_pool.cancel(best)
+        assert p.held is not None
+        assert other.held is not None
+        own_slot, other_slot = p.held[3], other.held[3]
+        now = self.env.now
+        for person, slot in ((p, other_slot), (other, own_slot)):
+            held = person.held
+            assert held is not None
+            held[8] = now
+            held[9] = person.form
+            person.held, person.held_form = None, -1
+            person.rec[3] = slot
+            person.rec[6] = now
+            self.start_stay(person, self.sample_los(person.form, self.year_idx(now)))
+        return True
 
     def expire(
-        self, p: _Person, pool: BedPool, entry: list[Any], reason: int, _: simpy.Event
+        self,
+        p: _Person,
+        pool: BedPool,
+        entry: list[Any],
+        reason: int,
+        destination: int,
+        _: simpy.Event,
     ) -> None:
         """End a wait at its limit, unless a bed was given meanwhile."""
         if entry[3]:
             pool.cancel(entry)
-            if reason == AGED_OUT:
-                self.give_up(p, AGED_OUT, self.age_out[p.form])
-            else:
-                self.give_up(p, OVERFLOW, self.sink_index[OVERFLOW_SINK])
+            self.give_up(p, reason, destination)
             self.drain()
 
     def give_up(self, p: _Person, outcome: int, destination: int) -> None:
@@ -492,10 +563,15 @@ class _Run:
         rec[6] = now
         self.start_stay(p, self.sample_los(form, self.year_idx(now)))
 
-    def start_stay(self, p: _Person, los: float) -> None:
+    def start_stay(self, p: _Person, los: float, aged_out: bool | None = None) -> None:
+        """Schedule the end of ``p``'s stay: its length, or earlier at the age limit.
+
+        ``aged_out`` is given when the caller knows it (0-meting occupants, whose remaining
+        stay was cut to the age limit already).
+        """
         now = self.env.now
         to_max_age = (self.max_age[p.form] - (now - p.t_birth) / DAYS_PER_YEAR) * DAYS_PER_YEAR
-        p.aged_out = to_max_age < los
+        p.aged_out = to_max_age < los if aged_out is None else aged_out
         self.env.timeout(max(0.0, min(los, to_max_age))).callbacks.append(p.stay_over)
 
     def stay_over(self, p: _Person) -> None:
@@ -547,8 +623,9 @@ class _Run:
                 lo = np.array([s[0] for s in spans])[band]
                 hi = np.array([s[1] for s in spans])[band]
                 entry_age = lo + (hi - lo) * rng.random(n)
-            stay = np.array([self.los_draws[f].next() for _ in range(n)]) * self.los_mean[f][0]
-            stay = np.minimum(stay, (self.max_age[f] - entry_age) * DAYS_PER_YEAR)
+            drawn = np.array([self.los_draws[f].next() for _ in range(n)]) * self.los_mean[f][0]
+            stay = np.minimum(drawn, (self.max_age[f] - entry_age) * DAYS_PER_YEAR)
+            cut = drawn > stay
             pick = rng.choice(n, size=count, p=stay / stay.sum())
             elapsed = stay[pick] * rng.random(count)
             k = 0
@@ -577,7 +654,7 @@ class _Run:
                     ]
                     self.stays.append(p.rec)
                     pool.occupied[slot] += 1
-                    self.start_stay(p, float(stay[j]) - done)
+                    self.start_stay(p, float(stay[j]) - done, aged_out=bool(cut[j]))
                     k += 1
 
     def run(self) -> list[list[Any]]:

@@ -98,8 +98,8 @@ class SimSpec:
         missing = capacity.index.difference(self.cost_per_bed_day.index)
         if len(missing):
             raise ValueError(f"no cost per bed-day for {list(missing)}")
-        occupied = self.initial_occupied.reindex(capacity.index, fill_value=0)
-        occupied = occupied.clip(upper=capacity[self.start_year]).astype("int64")
+        # Occupants above the new beds stay: the excess closes as they leave.
+        occupied = self.initial_occupied.reindex(capacity.index, fill_value=0).astype("int64")
         return dataclasses.replace(self, capacity=capacity, initial_occupied=occupied)
 
 
@@ -154,8 +154,8 @@ def compile_spec(scenario: Scenario) -> SimSpec:
     if scenario.initial_state == "occupied":
         occ = model.beds["occupied"].swaplevel().sort_index().astype("int64")
         occ.index.names = ["care_form", "provider"]
-        occupied = occ.reindex(capacity.index, fill_value=0)
-        occupied = occupied.clip(upper=capacity[start]).astype("int64")
+        # Occupants above a first-year bed cut stay: the excess closes as they leave.
+        occupied = occ.reindex(capacity.index, fill_value=0).astype("int64")
     else:
         occupied = pd.Series(0, index=capacity.index, dtype="int64")
     observed = {

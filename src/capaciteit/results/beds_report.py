@@ -1,0 +1,186 @@
+"""Write the minimal-beds results for planners: tables, beds.json and charts.
+
+Files: beds.csv, service_levels.csv, coupling.csv, beds.json, beds.png and coupling.png
+(Dutch labels).
+
+``beds.csv`` has one row per care form and year: the 0-meting, the scenario's beds, the
+analytic (Erlang) start, the verified minimum, the surplus (negative: shortfall), the cost
+difference per year, and the service levels reached in simulation with their 95% CIs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from capaciteit import __version__
+from capaciteit.domain.scenario import Scenario
+from capaciteit.optimisation.minimal_beds import MinimalBedsResult
+
+
+def _sl_text(group: pd.DataFrame) -> str:
+    parts = []
+    for row in group.to_dict(orient="records"):
+        sign = ">=" if row["kind"] == "min" else "<="
+        flag = "ok" if row["met"] else ("MISSED" if row["significantly_missed"] else "below")
+        parts.append(
+            f"{row['measure']} {sign} {row['target']:g}: {row['mean']:.3f} "
+            f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] {flag}"
+        )
+    return "; ".join(parts)
+
+
+def beds_table(result: MinimalBedsResult) -> pd.DataFrame:
+    """``beds.csv``: the comparison with the 0-meting and the service levels reached."""
+    table = result.table.reset_index()
+    sl = result.service_levels
+    if sl.empty:
+        table["service_levels_met"] = None
+        table["service_levels"] = ""
+        return table
+    met = sl.groupby(["care_form", "year"])["met"].all().rename("service_levels_met")
+    text = (
+        sl.groupby(["care_form", "year"])[sl.columns.tolist()]
+        .apply(_sl_text)
+        .rename("service_levels")
+    )
+    return table.merge(met.reset_index(), on=["care_form", "year"], how="left").merge(
+        text.reset_index(), on=["care_form", "year"], how="left"
+    )
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def beds_json(scenario: Scenario, result: MinimalBedsResult) -> dict[str, Any]:
+    """Return the content of ``beds.json``."""
+    solution = result.solution
+    return {
+        "capaciteit_version": __version__,
+        "scenario": {"name": scenario.name, "file": str(scenario.path) if scenario.path else None},
+        "model": {
+            "name": scenario.model.meta.name,
+            "baseline_year": scenario.model.meta.baseline_year,
+        },
+        "status": result.status,
+        "message": result.message,
+        "solver": {
+            "name": solution.solver,
+            "status": solution.status,
+            "objective_eur_per_year_summed": solution.objective_eur,
+            "bound_eur": solution.bound_eur,
+            "gap": solution.gap,
+            "time_s": solution.time_s,
+        },
+        "iterations": [
+            {k: _clean(v) for k, v in row.items()}
+            for row in result.iterations.to_dict(orient="records")
+        ],
+        "unreachable": result.unreachable,
+        "service_level_targets": {
+            str(fid): {k: v for k, v in row.items() if not math.isnan(v)}
+            for fid, row in scenario.service_levels.to_dict(orient="index").items()
+        },
+        "beds": [
+            {k: _clean(v) for k, v in row.items()}
+            for row in beds_table(result).to_dict(orient="records")
+        ],
+        "service_levels": [
+            {k: _clean(v) for k, v in row.items()}
+            for row in result.service_levels.to_dict(orient="records")
+        ],
+        "coupling": [
+            {k: _clean(v) for k, v in row.items()}
+            for row in result.coupling.to_dict(orient="records")
+        ],
+    }
+
+
+def beds_chart(scenario: Scenario, result: MinimalBedsResult, path: Path) -> Path:
+    """Per care form: beds in the scenario against the verified minimum, per year."""
+    table = result.table.reset_index()
+    names = scenario.model.care_forms["name"]
+    forms = list(names.index)
+    fig, axes = plt.subplots(1, len(forms), figsize=(3.2 * len(forms), 3.6), squeeze=False)
+    for ax, fid in zip(axes[0], forms, strict=True):
+        t = table[table["care_form"] == fid]
+        ax.plot(t["year"], t["current_beds"], marker="o", color="black", label="Bedden (scenario)")
+        ax.plot(
+            t["year"],
+            t["minimal_beds"],
+            marker="s",
+            color="tab:red",
+            label="Minimaal nodig (geverifieerd)",
+        )
+        ax.plot(t["year"], t["analytic_beds"], ls=":", color="tab:gray", label="Erlang-ondergrens")
+        ax.axhline(
+            float(t["baseline_beds"].iloc[0]), color="tab:blue", lw=0.8, ls="--", label="0-meting"
+        )
+        ax.set_title(str(names[fid]), fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.tick_params(axis="x", labelrotation=45)
+    axes[0][0].set_ylabel("bedden")
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"Minimaal aantal bedden: {scenario.name}", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def coupling_chart(result: MinimalBedsResult, path: Path) -> Path | None:
+    """Crisis minimum against pleegzorg + gezinshuis places, one line per year."""
+    coupling = result.coupling
+    if coupling.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for year, group in coupling.groupby("year"):
+        ax.plot(
+            group["pleegzorg_gezinshuis_beds"],
+            group["crisis_min_beds"],
+            marker="o",
+            label=str(year),
+        )
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("plekken pleegzorg + gezinshuis")
+    ax.set_ylabel("minimaal aantal crisisbedden")
+    ax.set_title("Meer pleegzorg en gezinshuizen: minder crisisbedden nodig", fontsize=10)
+    ax.legend(fontsize=7, ncol=2, title="jaar", title_fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_beds(scenario: Scenario, result: MinimalBedsResult, out: Path) -> dict[str, Path]:
+    """Write every minimal-beds output to ``out``; return the files by name."""
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    files["beds"] = out / "beds.csv"
+    beds_table(result).to_csv(files["beds"], index=False, float_format="%.6g")
+    files["service_levels"] = out / "service_levels.csv"
+    result.service_levels.to_csv(files["service_levels"], index=False, float_format="%.6g")
+    files["coupling"] = out / "coupling.csv"
+    result.coupling.to_csv(files["coupling"], index=False, float_format="%.6g")
+    files["json"] = out / "beds.json"
+    files["json"].write_text(
+        json.dumps(beds_json(scenario, result), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    files["chart"] = beds_chart(scenario, result, out / "beds.png")
+    chart = coupling_chart(result, out / "coupling.png")
+    if chart is not None:
+        files["coupling_chart"] = chart
+    return files
