@@ -343,3 +343,101 @@ def test_routing_that_does_not_sum_to_one_is_always_refused(
             load_model(model)
     else:
         load_model(model)
+
+
+def _two_block_forms(beds: int, self_loop: float) -> dict[str, Any]:
+    return {
+        "care_forms": [
+            {"care_form": "pz", "name": "PZ", "waiting_policy": "block"},
+            {"care_form": "res", "name": "RES", "waiting_policy": "block"},
+        ],
+        "providers": [{"provider": "P1", "name": "Een"}],
+        "beds": [
+            {"provider": "P1", "care_form": "pz", "beds": beds},
+            {"provider": "P1", "care_form": "res", "beds": beds},
+        ],
+        "instroom": [
+            {"care_form": "pz", "year": 2023, "arrivals_per_year": 200},
+            {"care_form": "res", "year": 2023, "arrivals_per_year": 200},
+        ],
+        "los": [
+            {"care_form": "pz", "distribution": "exponential", "mean_days": 10},
+            {"care_form": "res", "distribution": "exponential", "mean_days": 10},
+        ],
+        "routing": [
+            {"from_care_form": "pz", "to": "pz", "share": self_loop},
+            {"from_care_form": "pz", "to": "res", "share": 0.5 - self_loop},
+            {"from_care_form": "pz", "to": "thuis", "share": 0.5},
+            {"from_care_form": "res", "to": "pz", "share": 0.5},
+            {"from_care_form": "res", "to": "thuis", "share": 0.5},
+        ],
+        "costs": [
+            {"care_form": "pz", "provider": "", "cost_per_bed_day_eur": 1},
+            {"care_form": "res", "provider": "", "cost_per_bed_day_eur": 1},
+        ],
+    }
+
+
+@pytest.mark.parametrize(("beds", "self_loop"), [(2, 0.0), (2, 0.2), (3, 0.3)])
+def test_blocking_cycles_never_gridlock(
+    write_model: Callable[..., Path], tmp_path: Path, beds: int, self_loop: float
+) -> None:
+    """Overloaded forms that block each other (and themselves) keep admitting to the end."""
+    spec = spec_for(write_model(_two_block_forms(beds, self_loop)), tmp_path, end_year=2027)
+    for seed in range(3):
+        stays = simulate_stays(spec, np.random.SeedSequence(seed))
+        assert check_stays(spec, stays) == []
+        admitted = stays["start_day"].dropna()
+        last_year = spec.year_start_day[2027]
+        for form in ("pz", "res"):
+            starts = stays.loc[stays["care_form"] == form, "start_day"].dropna()
+            assert (starts >= last_year).sum() > 20, (form, seed)  # gridlock: ~0
+        assert admitted.max() > spec.end_day - 30
+
+
+def test_nobody_keeps_a_bed_past_its_age_limit(basis_spec: SimSpec) -> None:
+    max_age = basis_spec.care_forms["max_age_years"]
+    for seed in range(3):
+        stays = simulate_stays(basis_spec, np.random.SeedSequence(seed))
+        held = stays[stays["end_day"].notna() & stays["start_day"].notna()]
+        age_at_release = held["age_years"] + (held["end_day"] - held["requested_day"]) / 365.25
+        limit = held["care_form"].astype(str).map(max_age)
+        # initial occupants: age_years is the age at the start of their stay
+        assert (age_at_release <= limit + 1e-6).all()
+        # stays cut at the age limit go to the form's age_out_to
+        ends = held[np.isclose(age_at_release, limit)]
+        age_out = ends["care_form"].astype(str).map(basis_spec.care_forms["age_out_to"])
+        assert (ends["next"].astype(str) == age_out).all()
+
+
+def test_a_first_year_bed_cut_keeps_the_0_meting_occupants(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        BASIS.read_text(encoding="utf-8").replace(
+            "model: ../models", f"model: {BASIS.parent}/../models"
+        )
+        + "levers:\n  bed_changes:\n    - {year: 2023, provider: P01, care_form: pleegzorg, "
+        "change_beds: -40}\n",
+        encoding="utf-8",
+    )
+    spec = compile_spec(load_scenario(path))
+    stays = simulate_stays(spec, np.random.SeedSequence(1))
+    initial = stays[(stays["waited_in"] == "initial") & (stays["care_form"] == "pleegzorg")]
+    assert (initial["provider"] == "P01").sum() == 138  # occupied in the 0-meting
+    assert check_stays(spec, stays) == []
+
+
+def test_the_run_starts_at_the_0_meting_unless_a_warm_up_is_asked(tmp_path: Path) -> None:
+    text = BASIS.read_text(encoding="utf-8").replace(
+        "model: ../models", f"model: {BASIS.parent}/../models"
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace("warm_up_days: 0\n", ""), encoding="utf-8")
+    assert load_scenario(path).warm_up_days == 0
+    path.write_text(
+        text.replace("warm_up_days: 0\n", "").replace(
+            "initial_state: occupied", "initial_state: empty"
+        ),
+        encoding="utf-8",
+    )
+    assert load_scenario(path).warm_up_days == 365
