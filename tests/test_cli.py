@@ -81,3 +81,12 @@ def test_user_errors_exit_2_with_a_message(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     done = run("--version")
     assert done.returncode == 0 and "capaciteit" in done.stdout
+
+
+def test_an_unwritable_out_fails_before_simulating(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    done = run("simulate", str(BASIS), "--out", str(blocker / "sub"), "-q")
+    assert done.returncode == 2
+    assert "cannot write results" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -281,3 +281,78 @@ def test_readme_format_tables_are_generated_from_the_loader() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     generated = readme.split(START, 1)[1].split(END, 1)[0]
     assert generated.strip() == tables_markdown().strip(), "run: make docs"
+
+
+def test_semicolon_csv_with_dot_decimals_keeps_its_numbers(model_copy: Path) -> None:
+    frame = pd.read_csv(model_copy / "routing.csv")
+    (model_copy / "routing.csv").write_text(frame.to_csv(index=False, sep=";"), encoding="utf-8")
+    model = load_model(model_copy)
+    assert model.routing.loc[("crisis", "thuis"), "share"] == pytest.approx(0.53)
+    (model_copy / "instroom.csv").write_text(
+        "care_form;year;arrivals_per_year\npleegzorg;2023;1.041,5\ngezinshuis;2023;6\n"
+        "residentieel;2023;154\njeugdzorgplus;2023;5\ncrisis;2023;157\n",
+        encoding="utf-8",
+    )
+    model = load_model(model_copy)
+    assert model.instroom.loc[("pleegzorg", 2023), "arrivals_per_year"] == pytest.approx(1041.5)
+
+
+def test_unreadable_files_give_one_clear_problem(model_copy: Path) -> None:
+    text = (model_copy / "care_forms.csv").read_text(encoding="utf-8")
+    (model_copy / "care_forms.csv").write_bytes(text.encode("cp1252"))
+    problems = problems_of(model_copy)
+    assert len(problems) == 1
+    assert "CSV UTF-8" in problems[0].fix
+    (model_copy / "care_forms.csv").write_text(text, encoding="utf-8")
+    (model_copy / "beds.xlsx").write_bytes(b"PK\x03\x04 not a real workbook")
+    (model_copy / "beds.csv").unlink()
+    problems = problems_of(model_copy)
+    assert len(problems) == 1
+    assert problems[0].file == "beds.xlsx"
+    assert "cannot be read as a table" in problems[0].message
+
+
+def test_excel_leftovers_and_duplicates(model_copy: Path) -> None:
+    # a trailing ';' gives an empty unnamed column: nothing to complain about
+    frame = pd.read_csv(model_copy / "los.csv", dtype=str, keep_default_na=False)
+    (model_copy / "los.csv").write_text(
+        "\n".join(";".join(r) + ";" for r in [frame.columns, *frame.to_numpy().tolist()]),
+        encoding="utf-8",
+    )
+    load_model(model_copy)
+    # the same table as CSV and as xlsx: refused, not silently picked
+    frame.to_excel(model_copy / "los.xlsx", index=False)
+    problem = find(problems_of(model_copy), "los.csv", "both los.csv and los.xlsx exist")
+    assert "Keep one" in problem.fix
+    (model_copy / "los.xlsx").unlink()
+    # a duplicate care form (with an age table present) is a listed problem, not a crash
+    forms = (model_copy / "care_forms.csv").read_text(encoding="utf-8").splitlines()
+    (model_copy / "care_forms.csv").write_text("\n".join([*forms, forms[1]]) + "\n", "utf-8")
+    find(problems_of(model_copy), "care_forms.csv", "appears more than once")
+
+
+def test_scenario_edge_cases(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="is a folder"):
+        load_scenario(EXAMPLE_MODEL)
+    path = write_scenario_text(
+        tmp_path,
+        """levers:
+  substitution:
+    - {year: 2024, from: residentieel, to: pleegzorg, share: 0.1}
+    - {year: 2024, from: residentieel, to: pleegzorg, share: 0.2}
+""",
+    )
+    with pytest.raises(InvalidInputError, match="is given twice"):
+        load_scenario(path)
+
+
+def test_bad_settings_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from capaciteit.settings import get_settings
+
+    get_settings.cache_clear()
+    monkeypatch.setenv("CAPACITEIT_WORKERS", "abc")
+    try:
+        with pytest.raises(InvalidInputError, match="CAPACITEIT_WORKERS"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()

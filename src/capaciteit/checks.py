@@ -351,7 +351,7 @@ def _check_seasonality(seasonality: pd.DataFrame, fname: str, out: list[Problem]
 
 
 def _check_age(age: pd.DataFrame, fname: str, forms: pd.DataFrame, out: list[Problem]) -> None:
-    max_age = forms.set_index("care_form")["max_age_years"]
+    max_age = forms.drop_duplicates("care_form").set_index("care_form")["max_age_years"]
     for _, r in age.iterrows():
         fid = str(r["care_form"])
         if r["age_max_years"] <= r["age_min_years"]:

@@ -62,6 +62,19 @@ def _fail(exc: CapaciteitError) -> typer.Exit:
     return typer.Exit(EXIT_USER_ERROR)
 
 
+def _prepare_out(out: Path) -> None:
+    """Create the results folder before any work, so a bad --out fails at once."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".capaciteit-write-test"
+        probe.write_text("", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise CapaciteitError(
+            f"cannot write results to '{out}' ({exc.strerror or exc}). Choose another --out folder."
+        ) from None
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"capaciteit {__version__}")
@@ -151,6 +164,7 @@ def simulate(
     from capaciteit.simulation.spec import compile_spec
 
     try:
+        _prepare_out(out)
         scenario = load_scenario(scenario_file, replications=replications, seed=seed)
         runner = make_executor(executor, workers)
         spec = compile_spec(scenario)
@@ -216,6 +230,7 @@ def beds(
     from capaciteit.simulation.executors import make_executor
 
     try:
+        _prepare_out(out)
         scenario = load_scenario(scenario_file)
         runner = make_executor(executor, workers)
         started = time.perf_counter()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from capaciteit.errors import InvalidInputError, Problem
 
 
 class Settings(BaseSettings):
@@ -24,5 +26,16 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the settings, read once."""
-    return Settings()
+    """Return the settings, read once; a bad value is refused with what to fix."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                "environment",
+                f"CAPACITEIT_{'_'.join(str(x) for x in err['loc']).upper()}: {err['msg']}.",
+                "Correct or unset the variable.",
+            )
+            for err in exc.errors()
+        ]
+        raise InvalidInputError("The CAPACITEIT_* settings", problems) from None

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from capaciteit.checks import consistency_check
 from capaciteit.domain.model import TABLES, ModelMeta, RegionModel
 from capaciteit.errors import InvalidInputError, Problem
-from capaciteit.io.tables import find_table, read_table
+from capaciteit.io.tables import UnreadableTableError, find_table, read_table
 from capaciteit.io.yaml_files import parse_yaml_model, read_yaml
 
 MODEL_FILE = "model.yaml"
@@ -73,8 +73,21 @@ def load_model(path: str | Path) -> RegionModel:
 
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
+    unreadable = False
     for name, spec in TABLES.items():
-        table_path = find_table(directory, name)
+        found = find_table(directory, name)
+        if len(found) > 1:
+            problems.append(
+                Problem(
+                    found[0].name,
+                    f"both {found[0].name} and {found[1].name} exist; it is unclear which "
+                    "one holds the data.",
+                    "Keep one of the two files.",
+                )
+            )
+            unreadable = True
+            continue
+        table_path = found[0] if found else None
         if table_path is None:
             if spec.required:
                 problems.append(
@@ -88,9 +101,17 @@ def load_model(path: str | Path) -> RegionModel:
             tables[name] = read_table_empty(name)
             continue
         files[name] = table_path.name
-        tables[name] = read_table(table_path, spec, problems)
+        try:
+            tables[name] = read_table(table_path, spec, problems)
+        except UnreadableTableError:
+            unreadable = True
 
-    if meta is not None:
+    # Cross-table checks on a table that could not be read would only repeat that problem.
+    if (
+        meta is not None
+        and not unreadable
+        and not any(p.message == "is missing." for p in problems)
+    ):
         problems += consistency_check(tables, files, meta.baseline_year)
     if problems or meta is None:
         raise InvalidInputError(what, problems)

@@ -37,6 +37,15 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     file = Path(path)
     problems: list[Problem] = []
     what = f"Scenario '{file}'"
+    if file.is_dir():
+        problems.append(
+            Problem(
+                str(file),
+                "is a folder; a scenario is a .yaml file (see simulations/).",
+                "Give a scenario file; 'capaciteit validate' also takes a model folder.",
+            )
+        )
+        raise InvalidInputError(what, problems)
     if not file.is_file():
         problems.append(Problem(str(file), "does not exist.", "Give the path of a .yaml file."))
         raise InvalidInputError(what, problems)
@@ -162,7 +171,19 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
             )
             ok = False
         if ok:
-            latest.setdefault((sub.from_care_form, sub.to), []).append((sub.year, sub.share))
+            steps_so_far = latest.setdefault((sub.from_care_form, sub.to), [])
+            if any(y == sub.year for y, _ in steps_so_far):
+                problems.append(
+                    Problem(
+                        fname,
+                        f"substitution from '{sub.from_care_form}' to '{sub.to}' in {sub.year} "
+                        "is given twice.",
+                        "Keep one entry per year and pair of forms.",
+                        column=key,
+                        id=sub.from_care_form,
+                    )
+                )
+            steps_so_far.append((sub.year, sub.share))
     for (src, dst), steps in latest.items():
         steps.sort()
         for year in years:

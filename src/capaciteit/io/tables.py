@@ -24,6 +24,12 @@ import pandas as pd
 from capaciteit.errors import Problem
 
 Kind = Literal["id", "str", "int", "float"]
+
+
+class UnreadableTableError(Exception):
+    """A table file could not be read at all (its problem is already listed)."""
+
+
 TABLE_SUFFIXES = (".csv", ".xlsx")
 
 
@@ -66,13 +72,9 @@ class TableSpec:
         raise KeyError(name)
 
 
-def find_table(directory: Path, name: str) -> Path | None:
-    """Return ``directory/name.csv`` or ``directory/name.xlsx`` if exactly one exists."""
-    for suffix in TABLE_SUFFIXES:
-        path = directory / f"{name}{suffix}"
-        if path.is_file():
-            return path
-    return None
+def find_table(directory: Path, name: str) -> list[Path]:
+    """Return the files ``directory/name.csv`` and ``directory/name.xlsx`` that exist."""
+    return [p for p in (directory / f"{name}{s}" for s in TABLE_SUFFIXES) if p.is_file()]
 
 
 def _read_raw(path: Path) -> tuple[pd.DataFrame, bool]:
@@ -97,7 +99,8 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, bool]:
 
 def _parse_number(text: str, decimal_comma: bool) -> float:
     cleaned = text.strip().replace("_", "")
-    if decimal_comma:
+    if decimal_comma and "," in cleaned:
+        # Dutch notation: 1.234,5 -> 1234.5 (a dot is then a thousands separator)
         cleaned = cleaned.replace(".", "").replace(",", ".")
     return float(cleaned)
 
@@ -112,12 +115,32 @@ def read_table(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataF
     fname = path.name
     try:
         raw, decimal_comma = _read_raw(path)
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError:
         problems.append(
-            Problem(fname, f"cannot be read as a table ({exc}).", "Save it as UTF-8 CSV or xlsx.")
+            Problem(
+                fname,
+                "is not UTF-8 text (Excel's plain 'CSV' uses another encoding).",
+                "In Excel choose 'Save as' > 'CSV UTF-8', or save as .xlsx.",
+            )
         )
-        return _empty(spec)
+        raise UnreadableTableError(fname) from None
+    except Exception as exc:  # any reader failure comes from the user's file
+        problems.append(
+            Problem(
+                fname,
+                f"cannot be read as a table ({type(exc).__name__}: {exc}).",
+                "Save it as CSV UTF-8 or as an .xlsx workbook (not password protected).",
+            )
+        )
+        raise UnreadableTableError(fname) from None
     raw.columns = [str(c).strip() for c in raw.columns]
+    # Excel leaves empty columns without a header (a trailing ';'): nothing to read there.
+    empty_unnamed = [
+        c
+        for c in raw.columns
+        if c.startswith("Unnamed:") and not raw[c].astype(str).str.strip().any()
+    ]
+    raw = raw.drop(columns=empty_unnamed)
     known = {c.name for c in spec.columns}
     missing = [c.name for c in spec.columns if c.required and c.name not in raw.columns]
     for name in missing:
