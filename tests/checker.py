@@ -37,11 +37,12 @@ def check_stays(spec: SimSpec, stays: pd.DataFrame) -> list[str]:
     ].notna().any():
         errors.append("overflow that was admitted or did not go buiten_regio")
     aged = s["outcome"] == "aged_out"
-    age_out_to = forms["age_out_to"].reindex(s.loc[aged, "care_form"].astype(str)).to_numpy()
-    if (
-        s.loc[aged, "start_day"].notna().any()
-        or (s.loc[aged, "next"].astype(str) != age_out_to).any()
-    ):
+    # reaching the limit of the form asked for, or of the form whose bed was kept
+    to_asked = forms["age_out_to"].reindex(s.loc[aged, "care_form"].astype(str)).to_numpy()
+    held = s.loc[aged, "waited_in"].astype(str)
+    to_held = held.map(forms["age_out_to"]).fillna("").to_numpy()
+    nxt = s.loc[aged, "next"].astype(str).to_numpy()
+    if s.loc[aged, "start_day"].notna().any() or ((nxt != to_asked) & (nxt != to_held)).any():
         errors.append("aged out while waiting, but admitted or not sent to age_out_to")
     waiting = s["outcome"] == "waiting"
     if s.loc[waiting, "start_day"].notna().any() or s.loc[waiting, "end_day"].notna().any():

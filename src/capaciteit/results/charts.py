@@ -29,16 +29,15 @@ def occupancy_chart(
 ) -> Path:
     """Draw, per care form, occupied beds (mean and 95% CI) against beds, and waiting lists.
 
-    ``occupancy`` and ``queues`` are the tables of :mod:`capaciteit.results.tables`;
+    ``occupancy`` is :func:`~capaciteit.results.tables.daily_occupancy_totals` and
+    ``queues`` :func:`~capaciteit.results.tables.daily_queues`;
     ``names`` maps care form ids to their Dutch names.
     """
     forms = list(names.index)
     fig, axes = plt.subplots(
         len(forms), 2, figsize=(12, 2.6 * len(forms) + 0.8), squeeze=False, sharex=True
     )
-    totals = occupancy.groupby(["care_form", "date"], sort=False)[
-        ["occupied_beds", "occupied_beds_ci_low", "occupied_beds_ci_high", "capacity_beds"]
-    ].sum()
+    totals = occupancy.set_index(["care_form", "date"])
     for row, fid in enumerate(forms):
         ax_occ, ax_q = axes[row]
         label = str(names.get(fid, FORM_LABELS.get(fid, fid)))

@@ -9,8 +9,11 @@ Definitions (per care form, per calendar year of the horizon, per replication):
 ``requests``, ``admissions``
     requests for a bed made that year (referrals and doorstroom); admissions that year.
 ``mean_wait_days``, ``p90_wait_days``
-    over requests resolved that year (admitted or sent outside the region), the wait from
-    request to admission or departure.
+    over admissions that year, the wait from request to admission (young people still
+    waiting are counted in ``waiting_at_year_end``; those placed outside the region in
+    ``overflow_count``).
+``waiting_at_year_end``
+    young people on the waiting list on 31 December (at home or in another bed).
 ``placed_within_24h_share``
     among requests resolved that year, the share admitted within one day.
 ``overflow_count``, ``refused_share``
@@ -47,7 +50,7 @@ import pandas as pd
 from scipy import stats
 
 from capaciteit._pandas import as_float
-from capaciteit.results.intervals import area, mean_count
+from capaciteit.results.intervals import area, count_at, mean_count
 from capaciteit.simulation.spec import SimSpec
 
 KPI_COLUMNS = (
@@ -60,6 +63,7 @@ KPI_COLUMNS = (
     "p90_wait_days",
     "placed_within_24h_share",
     "overflow_count",
+    "waiting_at_year_end",
     "refused_share",
     "aged_out_waiting_count",
     "waiting_mean",
@@ -136,6 +140,7 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
         # waiting list: from request until admission / departure / end of run
         wait_end = np.where(admitted, start, bed_end)
         waiting = mean_count(requested, wait_end, bounds)
+        at_year_end = count_at(requested, wait_end, bounds[1:] - 1e-9)
         has_block = admitted & ~np.isnan(service_end)
         blocked = np.maximum(np.diff(area(service_end[has_block], bed_end[has_block], bounds)), 0.0)
         resolved_at = np.where(admitted, start, end)  # NaN while still waiting
@@ -148,10 +153,12 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
         overflow_n = _per_year(resolved_y, overflow, n_years)
         aged_out_n = _per_year(resolved_y, aged_out, n_years)
         norm = as_float(max_stay[fid])
+        admitted_y = _year_index(start, bounds)
         for k, year in enumerate(years):
             res = resolved_y == k
             n_res = int(res.sum())
             w = wait[res]
+            w_admitted = wait[admitted_y == k]
             ended = ended_y == k
             n_ended = int(ended.sum())
             stay_lengths = los[ended]
@@ -164,12 +171,15 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
                     "occupancy_rate": bed_days[k] / days[k] / beds[k] if beds[k] > 0 else math.nan,
                     "requests": int(requests[k]),
                     "admissions": int(admissions[k]),
-                    "mean_wait_days": float(w.mean()) if n_res else math.nan,
-                    "p90_wait_days": float(np.quantile(w, 0.9)) if n_res else math.nan,
+                    "mean_wait_days": float(w_admitted.mean()) if len(w_admitted) else math.nan,
+                    "p90_wait_days": float(np.quantile(w_admitted, 0.9))
+                    if len(w_admitted)
+                    else math.nan,
                     "placed_within_24h_share": float(((w <= 1.0) & admitted[res]).mean())
                     if n_res
                     else math.nan,
                     "overflow_count": int(overflow_n[k]),
+                    "waiting_at_year_end": int(at_year_end[k]),
                     "refused_share": int(overflow_n[k]) / n_res if n_res else math.nan,
                     "aged_out_waiting_count": int(aged_out_n[k]),
                     "waiting_mean": waiting[k],

@@ -76,6 +76,42 @@ def daily_occupancy(spec: SimSpec, stays: pd.DataFrame, replications: int) -> pd
     return pd.concat(frames, ignore_index=True)
 
 
+def daily_occupancy_totals(spec: SimSpec, stays: pd.DataFrame, replications: int) -> pd.DataFrame:
+    """Occupied beds per day and care form (all providers), with beds.
+
+    The confidence interval is that of each replication's total, not a sum of provider
+    intervals. Columns as :func:`daily_occupancy`, without ``provider``.
+    """
+    bounds, dates = _day_bounds(spec)
+    admitted = stays[stays["start_day"].notna()]
+    year_of_day = dates.year.to_numpy()
+    frames = []
+    for care_form in spec.care_forms.index:
+        per_rep = np.zeros((replications, len(dates)))
+        s_form = admitted[admitted["care_form"] == care_form]
+        for rep, g in s_form.groupby("replication"):
+            end = g["end_day"].to_numpy()
+            per_rep[int(str(rep))] = mean_count(
+                g["start_day"].to_numpy(), np.where(np.isnan(end), np.inf, end), bounds
+            )
+        mean, low, high = _mean_ci(per_rep)
+        at_form = spec.capacity[spec.capacity.index.get_level_values("care_form") == care_form]
+        beds = pd.Series(at_form.sum(axis=0), index=spec.years)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "date": dates,
+                    "care_form": care_form,
+                    "occupied_beds": mean,
+                    "occupied_beds_ci_low": low,
+                    "occupied_beds_ci_high": high,
+                    "capacity_beds": beds.reindex(year_of_day).to_numpy(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
 def daily_queues(spec: SimSpec, stays: pd.DataFrame, replications: int) -> pd.DataFrame:
     """Return waiting lists and blocked beds per day and care form.
 

@@ -10,8 +10,9 @@ Files written (``FORMAT`` is ``csv`` or ``parquet``):
     KPIs of each replication.
 ``stays.FORMAT``
     every stay: requested, start, end, waited, blocked days, next form, outcome.
-``occupancy_daily.FORMAT``, ``queues_daily.FORMAT``
-    occupied beds per provider and day; waiting lists and blocked beds per form and day.
+``occupancy_daily.FORMAT``, ``occupancy_daily_total.FORMAT``, ``queues_daily.FORMAT``
+    occupied beds per provider and day, and per form and day; waiting lists and blocked
+    beds per form and day.
 ``occupancy.png``
     occupancy against beds and waiting lists per care form.
 """
@@ -31,19 +32,29 @@ from capaciteit.domain.scenario import Scenario
 from capaciteit.errors import CapaciteitError
 from capaciteit.results.charts import occupancy_chart
 from capaciteit.results.kpis import KPI_COLUMNS
-from capaciteit.results.tables import daily_occupancy, daily_queues
+from capaciteit.results.tables import daily_occupancy, daily_occupancy_totals, daily_queues
 from capaciteit.simulation.replications import SimulationResult
 
 Format = Literal["csv", "parquet"]
 
 
 def stays_table(result: SimulationResult) -> pd.DataFrame:
-    """Stays with waited, blocked and stay lengths in days added."""
+    """Stays with dates, and waited, blocked and stay lengths in days, added.
+
+    ``*_day`` columns count days from 1 January of the first horizon year (negative:
+    before it); ``*_date`` columns give the same moments as dates. ``age_years`` is the
+    age at the request (for 0-meting occupants: at the start of their stay).
+    """
     s = result.stays.copy()
     resolved = s["start_day"].fillna(s["end_day"])
     s["waited_days"] = resolved - s["requested_day"]
     s["blocked_days"] = s["end_day"] - s["service_end_day"]
     s["los_days"] = s["end_day"] - s["start_day"]
+    day_zero = pd.Timestamp(year=result.spec.start_year, month=1, day=1)
+    for column in ("requested", "start", "end"):
+        s[f"{column}_date"] = (
+            day_zero + pd.to_timedelta(s[f"{column}_day"].round(6), unit="D")
+        ).dt.date
     return s
 
 
@@ -98,7 +109,7 @@ def _write(frame: pd.DataFrame, path: Path, fmt: Format) -> Path:
                 "writing Parquet needs pyarrow: pip install 'capaciteit[parquet]', or use csv"
             ) from exc
         return path.with_suffix(".parquet")
-    frame.to_csv(path.with_suffix(".csv"), index=False, float_format="%.6g")
+    frame.to_csv(path.with_suffix(".csv"), index=False)
     return path.with_suffix(".csv")
 
 
@@ -109,6 +120,7 @@ def write_results(
     out.mkdir(parents=True, exist_ok=True)
     spec = result.spec
     occupancy = daily_occupancy(spec, result.stays, result.replications)
+    totals = daily_occupancy_totals(spec, result.stays, result.replications)
     queues = daily_queues(spec, result.stays, result.replications)
     files: dict[str, Path] = {}
     summary_path = out / "summary.json"
@@ -123,9 +135,10 @@ def write_results(
     )
     files["stays"] = _write(stays_table(result), out / "stays", fmt)
     files["occupancy_daily"] = _write(occupancy, out / "occupancy_daily", fmt)
+    files["occupancy_daily_total"] = _write(totals, out / "occupancy_daily_total", fmt)
     files["queues_daily"] = _write(queues, out / "queues_daily", fmt)
     files["chart"] = occupancy_chart(
-        occupancy,
+        totals,
         queues,
         scenario.model.care_forms["name"],
         out / "occupancy.png",

@@ -464,7 +464,7 @@ class _Run:
         age_out_to = self.age_out[form]
         if p.held is not None:
             to_held_limit = (self.max_age[p.held_form] - rec[11]) * DAYS_PER_YEAR
-            if to_held_limit < to_age:
+            if to_held_limit <= to_age:
                 to_age, age_out_to = to_held_limit, self.age_out[p.held_form]
         limit = min(self.max_wait[form], to_age)
         if limit < math.inf:
