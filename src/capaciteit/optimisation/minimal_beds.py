@@ -90,6 +90,9 @@ class MinimalBedsResult:
         Per year: crisis minimum for growing pleegzorg + gezinshuis capacity.
     solution
         The last solver answer (status, objective, bound, gap, time).
+    per_provider
+        The minimal beds spread over providers (in proportion to the scenario's beds of
+        that year), as simulated in the last verification round.
     """
 
     status: str
@@ -101,6 +104,7 @@ class MinimalBedsResult:
     coupling: pd.DataFrame
     solution: Solution
     verification: SimulationResult | None
+    per_provider: pd.DataFrame
 
 
 def cost_per_bed_day(scenario: Scenario) -> pd.Series:
@@ -423,6 +427,11 @@ def minimal_beds(
         coupling=coupling,
         solution=solution,
         verification=verification,
+        per_provider=(
+            split_over_providers(solution.beds, scenario.capacity)
+            if solution.beds is not None
+            else pd.DataFrame()
+        ),
     )
 
 

@@ -169,11 +169,16 @@ def write_beds(scenario: Scenario, result: MinimalBedsResult, out: Path) -> dict
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     files["beds"] = out / "beds.csv"
-    beds_table(result).to_csv(files["beds"], index=False, float_format="%.6g")
+    beds_table(result).to_csv(files["beds"], index=False)
     files["service_levels"] = out / "service_levels.csv"
-    result.service_levels.to_csv(files["service_levels"], index=False, float_format="%.6g")
+    result.service_levels.to_csv(files["service_levels"], index=False)
+    if not result.per_provider.empty:
+        files["per_provider"] = out / "beds_per_provider.csv"
+        per_provider = pd.Series(result.per_provider.stack()).reset_index()
+        per_provider.columns = pd.Index(["care_form", "provider", "year", "minimal_beds"])
+        per_provider.to_csv(files["per_provider"], index=False)
     files["coupling"] = out / "coupling.csv"
-    result.coupling.to_csv(files["coupling"], index=False, float_format="%.6g")
+    result.coupling.to_csv(files["coupling"], index=False)
     files["json"] = out / "beds.json"
     files["json"].write_text(
         json.dumps(beds_json(scenario, result), indent=2, ensure_ascii=False) + "\n",
