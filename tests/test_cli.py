@@ -90,3 +90,31 @@ def test_an_unwritable_out_fails_before_simulating(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "cannot write results" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_beds_writes_the_comparison_with_the_0_meting(tmp_path: Path) -> None:
+    out = tmp_path / "beds"
+    done = run("beds", str(BASIS), "--out", str(out), "--replications", "4", "-q")
+    assert done.returncode == 0, done.stderr
+    for name in (
+        "beds.csv",
+        "beds.json",
+        "service_levels.csv",
+        "coupling.csv",
+        "beds.png",
+        "coupling.png",
+        "beds_per_provider.csv",
+    ):
+        assert (out / name).is_file(), name
+    import pandas as pd
+
+    beds = pd.read_csv(out / "beds.csv")
+    assert len(beds) == 5 * 8
+    assert (beds["surplus_beds"] == beds["current_beds"] - beds["minimal_beds"]).all()
+    assert (beds["minimal_beds"] >= beds["analytic_beds"]).all()
+    summary = json.loads((out / "beds.json").read_text(encoding="utf-8"))
+    assert summary["solver"]["status"] == "optimal"
+    assert any("crisis" in text for text in summary["unreachable"])
+    per_provider = pd.read_csv(out / "beds_per_provider.csv")
+    totals = per_provider.groupby(["care_form", "year"])["minimal_beds"].sum()
+    assert totals.to_dict() == beds.set_index(["care_form", "year"])["minimal_beds"].to_dict()
