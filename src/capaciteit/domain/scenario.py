@@ -127,6 +127,101 @@ class OptimisationIn(BaseModel):
     budget_eur_per_year: float | None = Field(default=None, gt=0)
 
 
+class TargetIn(BaseModel):
+    """Beds of a group of care forms relative to the 0-meting, from ``year`` on."""
+
+    model_config = ConfigDict(extra="forbid")
+    care_forms: list[str] = Field(min_length=1)
+    year: int
+    max_share_of_0_meting: float | None = Field(default=None, ge=0)
+    min_share_of_0_meting: float | None = Field(default=None, ge=0)
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> TargetIn:
+        if (self.max_share_of_0_meting is None) == (self.min_share_of_0_meting is None):
+            raise ValueError("give exactly one of max_share_of_0_meting, min_share_of_0_meting")
+        return self
+
+
+DEFAULT_TARGETS: list[dict[str, object]] = [
+    {
+        "care_forms": ["residentieel"],
+        "year": 2025,
+        "max_share_of_0_meting": 0.70,
+        "label": "30% minder residentieel in 2025",
+    },
+    {
+        "care_forms": ["pleegzorg", "gezinshuis"],
+        "year": 2025,
+        "min_share_of_0_meting": 1.30,
+        "label": "30% meer pleegzorg + gezinshuis in 2025",
+    },
+    {
+        "care_forms": ["jeugdzorgplus"],
+        "year": 2030,
+        "max_share_of_0_meting": 0.0,
+        "label": "JeugdzorgPlus naar nul in 2030",
+    },
+]
+"""The regional targets; a target on forms a model does not have is left out."""
+
+
+class PairIn(BaseModel):
+    """A provider and care form."""
+
+    model_config = ConfigDict(extra="forbid")
+    provider: str
+    care_form: str
+
+
+class PinIn(PairIn):
+    """An agreement: the provider has exactly ``beds`` beds of the form in ``year``."""
+
+    year: int
+    beds: int = Field(ge=0)
+
+
+class MaxChangeIn(BaseModel):
+    """Per provider and form, a year's change is at most max(beds, share x 0-meting)."""
+
+    model_config = ConfigDict(extra="forbid")
+    beds: int = Field(default=10, ge=0)
+    share: float = Field(default=0.25, ge=0)
+
+
+class WeightsIn(BaseModel):
+    """Weights of the afbouw objective, in euros (per bed, or per bed-year for costs)."""
+
+    model_config = ConfigDict(extra="forbid")
+    opening_eur_per_bed: float = Field(default=10_000, ge=0)
+    closing_eur_per_bed: float = Field(default=10_000, ge=0)
+    fairness_eur_per_bed: float = Field(
+        default=25_000, ge=0, description="per bed of deviation from proportional afbouw"
+    )
+    stability_eur_per_bed: float = Field(default=2_000, ge=0, description="per bed changed")
+
+
+class AfbouwIn(BaseModel):
+    """Settings of the afbouw plan (all optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    targets: list[TargetIn] | None = None
+    max_change_per_year: MaxChangeIn = Field(default_factory=MaxChangeIn)
+    min_group_size: dict[str, int] = Field(default_factory=dict)
+    recruitment_per_year: dict[str, int] = Field(default_factory=dict)
+    pinned: list[PinIn] = Field(default_factory=list)
+    allow_new: list[PairIn] = Field(default_factory=list)
+    need: str = Field(
+        default="minimal_beds",
+        description="minimal_beds (verified step), none, or a CSV (care_form, year, beds)",
+    )
+    weights: WeightsIn = Field(default_factory=WeightsIn)
+    mode: Literal["weighted", "lexicographic"] = "weighted"
+    end_year: int = Field(default=2030, ge=1900, le=2200)
+    time_limit_s: float = Field(default=30.0, gt=0, le=3600)
+
+
 class ScenarioFile(BaseModel):
     """Schema of a scenario file in ``simulations/``."""
 
@@ -148,6 +243,7 @@ class ScenarioFile(BaseModel):
     levers: Levers = Field(default_factory=Levers)
     service_levels: dict[str, ServiceLevelIn] = Field(default_factory=dict)
     optimisation: OptimisationIn = Field(default_factory=OptimisationIn)
+    afbouw: AfbouwIn = Field(default_factory=AfbouwIn)
 
 
 @dataclass(frozen=True)
@@ -168,6 +264,8 @@ class Scenario:
         Targets per care form (columns of :class:`ServiceLevelIn`; NaN = no target).
     optimisation
         Settings of the minimal-beds search.
+    afbouw
+        Settings of the afbouw plan (validated against the model's ids).
     """
 
     name: str
@@ -186,6 +284,7 @@ class Scenario:
     capacity: pd.DataFrame
     service_levels: pd.DataFrame
     optimisation: OptimisationIn
+    afbouw: AfbouwIn
 
     @property
     def years(self) -> list[int]:

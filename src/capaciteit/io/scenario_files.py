@@ -209,6 +209,7 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
 
     capacity = _capacity(parsed, model, years, fname, providers, check_form, check_year, problems)
     service_levels = _service_levels(parsed, model, fname, check_form, problems)
+    _check_afbouw(parsed, model, fname, check_form, problems)
 
     initial_state = parsed.initial_state
     has_occupied = bool(model.beds["occupied"].notna().all()) and not model.beds.empty
@@ -246,6 +247,7 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
         capacity=capacity,
         service_levels=service_levels,
         optimisation=parsed.optimisation,
+        afbouw=parsed.afbouw,
     )
 
 
@@ -365,3 +367,56 @@ def _service_levels(
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(SERVICE_LEVEL_FIELDS))
     frame.index.name = "care_form"
     return frame.astype("float64")
+
+
+def _check_afbouw(
+    parsed: ScenarioFile,
+    model: RegionModel,
+    fname: str,
+    check_form: Any,
+    problems: list[Problem],
+) -> None:
+    """Ids, years and files named in the ``afbouw`` section exist."""
+    settings = parsed.afbouw
+    providers = set(model.provider_ids)
+    for i, target in enumerate(settings.targets or []):
+        for fid in target.care_forms:
+            check_form(fid, f"afbouw.targets[{i}].care_forms")
+    for key, mapping in (
+        ("min_group_size", settings.min_group_size),
+        ("recruitment_per_year", settings.recruitment_per_year),
+    ):
+        for fid, value in mapping.items():
+            check_form(fid, f"afbouw.{key}.{fid}")
+            if value < 0:
+                problems.append(
+                    Problem(
+                        fname,
+                        f"afbouw.{key}.{fid} is negative.",
+                        "Use 0 or more.",
+                        column=f"afbouw.{key}.{fid}",
+                        id=fid,
+                    )
+                )
+    for group, entries in (("pinned", settings.pinned), ("allow_new", settings.allow_new)):
+        for i, entry in enumerate(entries):
+            check_form(entry.care_form, f"afbouw.{group}[{i}].care_form")
+            if entry.provider not in providers:
+                problems.append(
+                    Problem(
+                        fname,
+                        f"provider '{entry.provider}' is not in the model.",
+                        f"Use one of: {', '.join(sorted(providers))}.",
+                        column=f"afbouw.{group}[{i}].provider",
+                        id=entry.provider,
+                    )
+                )
+    if settings.end_year < model.meta.baseline_year:
+        problems.append(
+            Problem(
+                fname,
+                f"afbouw.end_year {settings.end_year} is before the 0-meting.",
+                f"Use {model.meta.baseline_year} or later.",
+                column="afbouw.end_year",
+            )
+        )

@@ -1,0 +1,468 @@
+"""Afbouw plans: beds per provider, care form and year under needs and targets.
+
+Pipeline: :func:`plan_data` (tables keyed by provider, care form and year, all integers)
+-> :func:`solve_plan` with OR-Tools CP-SAT or PuLP/CBC (the same data) -> a
+:class:`Plan` (beds per provider, form and year, with the slack of every soft constraint).
+
+The model, for providers ``p``, care forms ``f`` and years ``y`` (the first year is the
+0-meting and fixed):
+
+hard
+    ``x[p,f,y]`` integer; a change per year at most ``max_change[p,f]`` up or down; 0 or
+    at least ``min_group[f]`` beds; no beds where a provider does not offer the form
+    (unless allowed); pinned agreements.
+elastic (a slack that costs a penalty; its value is the explanation)
+    capacity ``sum_p x[p,f,y] >= need[f,y]`` (penalty ``NEED_PENALTY`` per bed: the needs
+    of children come first); targets ``sum_{p, f in F} x <= bound`` or ``>= bound`` from
+    their year on (``TARGET_PENALTY``); new places per year ``<= recruitment[f]``
+    (``TARGET_PENALTY``).
+objective (euros)
+    bed-days x tariff + opening and closing costs per bed + stability per bed changed +
+    fairness per bed of deviation from proportional afbouw (each provider carries its
+    0-meting share of a form's change), plus the penalties. In ``lexicographic`` mode the
+    penalties are minimised first, then cost, then fairness.
+
+The penalties dominate every euro of cost, so a plan with zero slack is found whenever one
+exists; a plan with slack is the closest to feasible, and the slack says which targets or
+needs conflict, in which year and by how many beds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import pandas as pd
+
+from capaciteit._pandas import as_int, items, rows
+from capaciteit.optimisation.beds_model import Status, cbc_solver
+
+NEED_PENALTY = 10**9
+TARGET_PENALTY = 10**8
+SolverName = Literal["ortools", "pulp"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A bound on the beds of a group of care forms from ``year`` on."""
+
+    care_forms: tuple[str, ...]
+    year: int
+    kind: Literal["max", "min"]
+    share: float
+    bound_beds: int
+    baseline_beds: int
+    label: str
+
+    def describe(self) -> str:
+        """Describe the target in words."""
+        forms = " + ".join(self.care_forms)
+        sign = "at most" if self.kind == "max" else "at least"
+        return (
+            f"{forms} {sign} {self.share:.0%} of the 0-meting ({self.baseline_beds} beds) "
+            f"= {self.bound_beds} beds from {self.year}"
+        )
+
+
+@dataclass(frozen=True)
+class PlanData:
+    """Integer data of the afbouw model.
+
+    Attributes
+    ----------
+    pairs
+        Indexed by (provider, care_form): ``beds0`` (0-meting), ``max_change``,
+        ``min_group``, ``open_to_beds`` (whether beds are allowed), ``cost_per_bed_year``
+        (euros, per year), ``upper`` (most beds ever).
+    years
+        Plan years; the first is the 0-meting and fixed.
+    need
+        Beds needed per (care_form, year).
+    targets
+        The targets.
+    recruitment
+        New places per year at most, per care form.
+    pins
+        Fixed beds per (provider, care_form, year).
+    weights
+        Euro weights: opening, closing, fairness, stability (per bed).
+    """
+
+    pairs: pd.DataFrame
+    years: list[int]
+    need: dict[tuple[str, int], int]
+    targets: list[Target]
+    recruitment: dict[str, int]
+    pins: dict[tuple[str, str, int], int]
+    weights: dict[str, int]
+    mode: Literal["weighted", "lexicographic"] = "weighted"
+    days: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def forms(self) -> list[str]:
+        """Care forms in the plan."""
+        return list(dict.fromkeys(str(f) for _, f in self.pairs.index))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A solver's answer.
+
+    ``beds`` is indexed by (provider, care_form, year); ``need_slack`` by (care_form, year)
+    (beds short of the need); ``target_slack`` per target index (beds beyond the bound);
+    ``recruitment_slack`` by (care_form, year).
+    """
+
+    solver: str
+    status: Status
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    time_s: float
+    beds: pd.Series | None
+    need_slack: dict[tuple[str, int], int]
+    target_slack: dict[int, int]
+    recruitment_slack: dict[tuple[str, int], int]
+
+    @property
+    def has_plan(self) -> bool:
+        """Whether beds were found."""
+        return self.beds is not None
+
+    @property
+    def conflict_free(self) -> bool:
+        """Whether every need, target and recruitment limit holds without slack."""
+        return not any(
+            v > 0
+            for v in (
+                *self.need_slack.values(),
+                *self.target_slack.values(),
+                *self.recruitment_slack.values(),
+            )
+        )
+
+
+class _Backend(Protocol):
+    """The little both solvers need: integer variables, linear constraints, sums."""
+
+    def int_var(self, lo: int, hi: int, name: str) -> Any: ...
+    def bool_var(self, name: str) -> Any: ...
+    def add(self, constraint: Any) -> None: ...
+    def total(self, terms: list[Any]) -> Any: ...
+
+
+class _CpSat:
+    def __init__(self) -> None:
+        from ortools.sat.python import cp_model
+
+        self.cp_model = cp_model
+        self.model = cp_model.CpModel()
+
+    def int_var(self, lo: int, hi: int, name: str) -> Any:
+        return self.model.new_int_var(lo, hi, name)
+
+    def bool_var(self, name: str) -> Any:
+        return self.model.new_bool_var(name)
+
+    def add(self, constraint: Any) -> None:
+        self.model.add(constraint)
+
+    def total(self, terms: list[Any]) -> Any:
+        return sum(terms)
+
+
+class _Pulp:
+    def __init__(self) -> None:
+        import pulp
+
+        self.pulp = pulp
+        self.prob = pulp.LpProblem("afbouw", pulp.LpMinimize)
+
+    def int_var(self, lo: int, hi: int, name: str) -> Any:
+        return self.prob.add_variable(name, lowBound=lo, upBound=hi, cat="Integer")
+
+    def bool_var(self, name: str) -> Any:
+        return self.prob.add_variable(name, cat="Binary")
+
+    def add(self, constraint: Any) -> None:
+        self.prob += constraint
+
+    def total(self, terms: list[Any]) -> Any:
+        return self.pulp.lpSum(terms)
+
+
+@dataclass
+class _Built:
+    backend: _Backend
+    x: dict[tuple[str, str, int], Any]
+    need_slack: dict[tuple[str, int], Any]
+    target_slack: dict[int, Any]
+    recruitment_slack: dict[tuple[str, int], Any]
+    penalty: Any
+    cost: Any
+    fairness: Any
+
+
+def _build(data: PlanData, backend: _Backend) -> _Built:
+    b = backend
+    years = data.years
+    first = years[0]
+    x: dict[tuple[str, str, int], Any] = {}
+    inc: dict[tuple[str, str, int], Any] = {}
+    dec: dict[tuple[str, str, int], Any] = {}
+    cost_terms: list[Any] = []
+    fair_terms: list[Any] = []
+    w = data.weights
+    for key, row in rows(data.pairs):
+        p, f = str(key[0]), str(key[1])
+        beds0, upper = int(row["beds0"]), int(row["upper"])
+        change, group = int(row["max_change"]), int(row["min_group"])
+        allowed = bool(row["open_to_beds"])
+        per_bed_year = int(row["cost_per_bed_year"])
+        for y in years:
+            if y == first:
+                var = b.int_var(beds0, beds0, f"x_{p}_{f}_{y}")
+            else:
+                hi = upper if allowed else 0
+                pin = data.pins.get((p, f, y))
+                var = (
+                    b.int_var(pin, pin, f"x_{p}_{f}_{y}")
+                    if pin is not None
+                    else (b.int_var(0, hi, f"x_{p}_{f}_{y}"))
+                )
+                if group > 1 and hi > 0:
+                    is_open = b.bool_var(f"open_{p}_{f}_{y}")
+                    b.add(var >= group * is_open)
+                    b.add(var <= hi * is_open)
+            x[(p, f, y)] = var
+            if y != first:
+                cost_terms.append(per_bed_year * var)
+        for prev, y in itertools.pairwise(years):
+            up = b.int_var(0, change, f"inc_{p}_{f}_{y}")
+            down = b.int_var(0, change, f"dec_{p}_{f}_{y}")
+            b.add(x[(p, f, y)] - x[(p, f, prev)] == up - down)
+            inc[(p, f, y)], dec[(p, f, y)] = up, down
+            cost_terms.append((w["opening"] + w["stability"]) * up)
+            cost_terms.append((w["closing"] + w["stability"]) * down)
+
+    forms = data.forms
+    need_slack: dict[tuple[str, int], Any] = {}
+    recruitment_slack: dict[tuple[str, int], Any] = {}
+    pairs_of = {f: [str(p) for p, g in data.pairs.index if g == f] for f in forms}
+    for f in forms:
+        total0 = int(sum(as_int(data.pairs.at[(p, f), "beds0"]) for p in pairs_of[f]))
+        for y in years[1:]:
+            need = data.need.get((f, y), 0)
+            total = b.total([x[(p, f, y)] for p in pairs_of[f]])
+            if need > 0:
+                s = b.int_var(0, need, f"need_slack_{f}_{y}")
+                b.add(total + s >= need)
+                need_slack[(f, y)] = s
+            if f in data.recruitment:
+                s = b.int_var(0, 100_000, f"recruit_slack_{f}_{y}")
+                b.add(b.total([inc[(p, f, y)] for p in pairs_of[f]]) <= data.recruitment[f] + s)
+                recruitment_slack[(f, y)] = s
+            if total0 > 0 and w["fairness"] > 0:
+                # deviation (x total0) of each provider from its 0-meting share of the change
+                coef = max(1, round(w["fairness"] / total0))
+                for p in pairs_of[f]:
+                    beds0 = as_int(data.pairs.at[(p, f), "beds0"])
+                    if beds0 == 0:
+                        continue
+                    dev = b.int_var(0, 10**9, f"dev_{p}_{f}_{y}")
+                    own = total0 * (beds0 - x[(p, f, y)])
+                    share = beds0 * (total0 - total)
+                    b.add(dev >= own - share)
+                    b.add(dev >= share - own)
+                    fair_terms.append(coef * dev)
+    target_slack: dict[int, Any] = {}
+    for i, t in enumerate(data.targets):
+        for y in years[1:]:
+            if y < t.year:
+                continue
+            total = b.total([x[(p, f, y)] for f in t.care_forms for p in pairs_of.get(f, [])])
+            s = b.int_var(0, 100_000, f"target_slack_{i}_{y}")
+            if t.kind == "max":
+                b.add(total - s <= t.bound_beds)
+            else:
+                b.add(total + s >= t.bound_beds)
+            target_slack[i * 10_000 + y] = s
+    penalty = b.total(
+        [NEED_PENALTY * s for s in need_slack.values()]
+        + [TARGET_PENALTY * s for s in target_slack.values()]
+        + [TARGET_PENALTY * s for s in recruitment_slack.values()]
+    )
+    return _Built(
+        b,
+        x,
+        need_slack,
+        target_slack,
+        recruitment_slack,
+        penalty,
+        b.total(cost_terms),
+        b.total(fair_terms),
+    )
+
+
+def solve_plan(
+    data: PlanData,
+    solver: SolverName = "ortools",
+    time_limit_s: float = 30.0,
+    lp_file: Path | None = None,
+) -> Plan:
+    """Solve the afbouw model; ``lp_file`` writes the PuLP model for review."""
+    started = time.perf_counter()
+    backend: _Backend = _CpSat() if solver == "ortools" else _Pulp()
+    built = _build(data, backend)
+    if lp_file is not None:
+        pulp_built = built if solver == "pulp" else _build(data, _Pulp())
+        assert isinstance(pulp_built.backend, _Pulp)
+        pulp_built.backend.prob += pulp_built.penalty + pulp_built.cost + pulp_built.fairness
+        pulp_built.backend.prob.writeLP(str(lp_file))
+    stages = (
+        [built.penalty + built.cost + built.fairness]
+        if data.mode == "weighted"
+        else [built.penalty, built.cost, built.fairness]
+    )
+    values: dict[Any, float] = {}
+    status: Status = "optimal"
+    objective = bound = 0.0
+    for k, stage in enumerate(stages):
+        remaining = max(0.1, time_limit_s - (time.perf_counter() - started))
+        limit = remaining / (len(stages) - k)
+        stage_status, obj, bnd, values = _solve_stage(built, stage, limit)
+        if stage_status not in ("optimal", "feasible"):
+            return _empty(solver, stage_status, time.perf_counter() - started)
+        if stage_status == "feasible":
+            status = "feasible"
+        objective, bound = obj, bnd
+        if k + 1 < len(stages):
+            # keep this stage's optimum while optimising the next
+            built.backend.add(stage <= round(obj))
+    elapsed = time.perf_counter() - started
+    name = "ortools-cpsat" if solver == "ortools" else "pulp-cbc"
+    beds = pd.Series(
+        {key: round(values[v]) for key, v in built.x.items()}, dtype="int64", name="beds"
+    )
+    beds.index = beds.index.set_names(["provider", "care_form", "year"])
+    gap = 0.0 if objective == 0 else abs(objective - bound) / abs(objective)
+    return Plan(
+        name,
+        status,
+        objective,
+        bound,
+        gap,
+        elapsed,
+        beds.sort_index(),
+        {k: round(values[v]) for k, v in built.need_slack.items()},
+        {k: round(values[v]) for k, v in built.target_slack.items()},
+        {k: round(values[v]) for k, v in built.recruitment_slack.items()},
+    )
+
+
+def _solve_stage(
+    built: _Built, objective: Any, limit: float
+) -> tuple[Status, float, float, dict[Any, float]]:
+    backend = built.backend
+    variables = [
+        *built.x.values(),
+        *built.need_slack.values(),
+        *built.target_slack.values(),
+        *built.recruitment_slack.values(),
+    ]
+    if isinstance(backend, _CpSat):
+        model = backend.model
+        model.minimize(objective)
+        solver = backend.cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = float(limit)
+        solver.parameters.num_workers = 2
+        code = solver.solve(model)
+        name = solver.status_name(code)
+        status: Status = {
+            "OPTIMAL": "optimal",
+            "FEASIBLE": "feasible",
+            "INFEASIBLE": "infeasible",
+            "MODEL_INVALID": "invalid",
+        }.get(name, "timeout")  # type: ignore[assignment]
+        if status not in ("optimal", "feasible"):
+            return status, math.nan, math.nan, {}
+        values = {v: float(solver.value(v)) for v in variables}
+        return status, float(solver.objective_value), float(solver.best_objective_bound), values
+    assert isinstance(backend, _Pulp)
+    pulp = backend.pulp
+    prob = backend.prob
+    prob.setObjective(objective)
+    prob.solve(cbc_solver(limit))
+    name = pulp.LpStatus[prob.status]
+    if name == "Optimal" and prob.sol_status == pulp.LpSolutionOptimal:
+        status = "optimal"
+    elif name == "Infeasible":
+        return "infeasible", math.nan, math.nan, {}
+    elif prob.sol_status == pulp.LpSolutionIntegerFeasible:
+        status = "feasible"
+    else:
+        return ("timeout" if name == "Not Solved" else "invalid"), math.nan, math.nan, {}
+    values = {v: float(v.value() or 0.0) for v in variables}
+    obj = float(pulp.value(prob.objective))
+    return status, obj, obj if status == "optimal" else math.nan, values
+
+
+def _empty(solver: str, status: Status, elapsed: float) -> Plan:
+    name = "ortools-cpsat" if solver == "ortools" else "pulp-cbc"
+    return Plan(name, status, None, None, None, elapsed, None, {}, {}, {})
+
+
+def plan_cost(data: PlanData, beds: pd.Series) -> dict[str, float]:
+    """Cost terms of a plan recomputed from its beds (independent of the solver)."""
+    years = data.years
+    cost = opening = closing = stability = 0.0
+    w = data.weights
+    for key, row in rows(data.pairs):
+        p, f = str(key[0]), str(key[1])
+        per_bed_year = int(row["cost_per_bed_year"])
+        series = [int(beds[(p, f, y)]) for y in years]
+        cost += per_bed_year * sum(series[1:])
+        for a, c in itertools.pairwise(series):
+            opening += w["opening"] * max(0, c - a)
+            closing += w["closing"] * max(0, a - c)
+            stability += w["stability"] * abs(c - a)
+    return {"beds": cost, "opening": opening, "closing": closing, "stability": stability}
+
+
+def beds_by_form(beds: pd.Series) -> pd.DataFrame:
+    """Total beds per care form (rows) and year (columns)."""
+    table = beds.groupby(level=["care_form", "year"]).sum().unstack("year")
+    return pd.DataFrame(table)
+
+
+def target_values(data: PlanData, beds: pd.Series) -> pd.DataFrame:
+    """Every target in every year it applies: bound, planned beds, met (from the numbers)."""
+    totals = {
+        (str(k[0]), int(k[1])): int(v)
+        for k, v in items(beds.groupby(level=["care_form", "year"]).sum())
+    }
+    rows = []
+    for t in data.targets:
+        for y in data.years[1:]:
+            if y < t.year:
+                continue
+            planned = sum(totals.get((f, y), 0) for f in t.care_forms)
+            met = planned <= t.bound_beds if t.kind == "max" else planned >= t.bound_beds
+            rows.append(
+                {
+                    "target": t.label or t.describe(),
+                    "care_forms": " + ".join(t.care_forms),
+                    "year": y,
+                    "kind": t.kind,
+                    "share_of_0_meting": t.share,
+                    "baseline_beds": t.baseline_beds,
+                    "bound_beds": t.bound_beds,
+                    "planned_beds": planned,
+                    "met": met,
+                }
+            )
+    return pd.DataFrame(rows)
