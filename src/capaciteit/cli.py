@@ -6,6 +6,8 @@
     run the scenario's replications and write summary.json, tables and a chart.
 ``capaciteit beds SCENARIO --out DIR``
     minimal beds per care form and year, verified by simulation, against the 0-meting.
+``capaciteit afbouw SCENARIO --out DIR``
+    afbouw plan per provider and year under the needs and the targets, with a workbook.
 
 A user's mistake (an invalid model, a missing file, an unreachable Dask scheduler) ends
 with a list of problems and exit code 2, never with a traceback.
@@ -260,6 +262,83 @@ def beds(
     console.print(f"Done in {elapsed:.1f} s. Results in [bold]{out}[/]:")
     for path in files.values():
         console.print(f"  {path}")
+    if result.status in ("infeasible", "timeout"):
+        raise typer.Exit(1)
+
+
+@app.command()
+def afbouw(
+    scenario_file: Annotated[Path, typer.Argument(help="Scenario .yaml file.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
+    solver: Annotated[
+        Literal["ortools", "pulp"], typer.Option(help="ortools (CP-SAT, default) or pulp (CBC).")
+    ] = "ortools",
+    lp: Annotated[
+        Path | None, typer.Option(help="Also write the model as an .lp file for review.")
+    ] = None,
+    replications: Annotated[
+        int | None, typer.Option(min=2, help="Replications for the verification.")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option(min=0.1, help="Solver time limit (s).")
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="serial, processes (default) or dask://HOST:PORT.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+) -> None:
+    """Afbouw plan per provider and year under the needs and the 2025/2030 targets."""
+    from capaciteit.io.scenario_files import load_scenario
+    from capaciteit.optimisation.afbouw_plan import afbouw_plan
+    from capaciteit.results.afbouw_report import write_afbouw
+    from capaciteit.simulation.executors import make_executor
+
+    try:
+        _prepare_out(out)
+        scenario = load_scenario(scenario_file)
+        runner = make_executor(executor, workers)
+        started = time.perf_counter()
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=quiet,
+        ) as progress:
+            task = progress.add_task(f"{scenario.name}: afbouw", total=None)
+            result = afbouw_plan(
+                scenario,
+                solver=solver,
+                executor=runner,
+                replications=replications,
+                time_limit_s=time_limit,
+                lp_file=lp,
+                progress=lambda text: progress.update(task, description=f"{scenario.name}: {text}"),
+            )
+        elapsed = time.perf_counter() - started
+        files = write_afbouw(scenario, result, out)
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    if len(result.targets):
+        table = Table(title="Targets (from the plan's numbers)")
+        for col in ("target", "year", "bound", "planned", "met"):
+            table.add_column(col, justify="left" if col == "target" else "right")
+        for row in result.targets.to_dict(orient="records"):
+            table.add_row(
+                str(row["target"]),
+                str(row["year"]),
+                str(row["bound_beds"]),
+                str(row["planned_beds"]),
+                "[green]yes[/]" if row["met"] else "[red]no[/]",
+            )
+        console.print(table)
+    colour = "green" if result.status == "targets_met" else "yellow"
+    console.print(f"[{colour}]{result.status}[/]: {result.message}")
+    console.print(f"Done in {elapsed:.1f} s. Results in [bold]{out}[/]:")
+    for path in files.values():
+        console.print(f"  {path}")
+    if lp is not None:
+        console.print(f"  {lp}")
     if result.status in ("infeasible", "timeout"):
         raise typer.Exit(1)
 

@@ -153,6 +153,7 @@ class _Backend(Protocol):
     def bool_var(self, name: str) -> Any: ...
     def add(self, constraint: Any) -> None: ...
     def total(self, terms: list[Any]) -> Any: ...
+    def abs_var(self, expr: Any, hi: int, name: str) -> Any: ...
 
 
 class _CpSat:
@@ -174,6 +175,13 @@ class _CpSat:
     def total(self, terms: list[Any]) -> Any:
         return sum(terms)
 
+    def abs_var(self, expr: Any, hi: int, name: str) -> Any:
+        value = self.model.new_int_var(-hi, hi, f"{name}_value")
+        self.model.add(value == expr)
+        dev = self.model.new_int_var(0, hi, name)
+        self.model.add_abs_equality(dev, value)
+        return dev
+
 
 class _Pulp:
     def __init__(self) -> None:
@@ -193,6 +201,12 @@ class _Pulp:
 
     def total(self, terms: list[Any]) -> Any:
         return self.pulp.lpSum(terms)
+
+    def abs_var(self, expr: Any, hi: int, name: str) -> Any:
+        dev = self.prob.add_variable(name, lowBound=0, upBound=hi, cat="Continuous")
+        self.prob += dev >= expr
+        self.prob += dev >= -1 * expr
+        return dev
 
 
 @dataclass
@@ -268,17 +282,18 @@ def _build(data: PlanData, backend: _Backend) -> _Built:
                 recruitment_slack[(f, y)] = s
             if total0 > 0 and w["fairness"] > 0:
                 # deviation (x total0) of each provider from its 0-meting share of the change
+                # own change total0 (b0 - x) minus its share b0 (total0 - T) = b0 T - total0 x,
+                # in 1/total0 beds; priced at the fairness weight per bed
                 coef = max(1, round(w["fairness"] / total0))
+                upper_total = sum(as_int(data.pairs.at[(q, f), "upper"]) for q in pairs_of[f])
                 for p in pairs_of[f]:
                     beds0 = as_int(data.pairs.at[(p, f), "beds0"])
                     if beds0 == 0:
                         continue
-                    dev = b.int_var(0, 10**9, f"dev_{p}_{f}_{y}")
-                    own = total0 * (beds0 - x[(p, f, y)])
-                    share = beds0 * (total0 - total)
-                    b.add(dev >= own - share)
-                    b.add(dev >= share - own)
-                    fair_terms.append(coef * dev)
+                    upper = as_int(data.pairs.at[(p, f), "upper"])
+                    hi = max(beds0 * upper_total, total0 * upper)
+                    gap = beds0 * total - total0 * x[(p, f, y)]
+                    fair_terms.append(coef * b.abs_var(gap, hi, f"dev_{p}_{f}_{y}"))
     target_slack: dict[int, Any] = {}
     for i, t in enumerate(data.targets):
         for y in years[1:]:

@@ -1,0 +1,305 @@
+"""The afbouw plan for ontwikkeltafels: plan.csv, plan.json, plan.xlsx and charts.
+
+The workbook has the sheets *samenvatting*, *per aanbieder*, *per jaar*, *doelen* and
+*ombouwbudget*, with Dutch labels, bold headers, frozen header rows, thousands separators
+and green/red marks for targets met or not.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from capaciteit import __version__
+from capaciteit.domain.scenario import Scenario
+from capaciteit.optimisation.afbouw_plan import AfbouwResult
+
+GREEN = PatternFill("solid", fgColor="C6EFCE")
+RED = PatternFill("solid", fgColor="FFC7CE")
+HEADER = Font(bold=True)
+STATUS_NL = {
+    "targets_met": "alle doelen en minimale bedden gehaald",
+    "conflicts": "niet alle doelen haalbaar: dichtstbijzijnde plan, zie toelichting",
+    "infeasible": "geen plan mogelijk binnen de vaste afspraken",
+    "timeout": "rekentijd op zonder plan",
+}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def plan_json(scenario: Scenario, result: AfbouwResult) -> dict[str, Any]:
+    """Return the content of ``plan.json``."""
+    s = result.solution
+    return {
+        "capaciteit_version": __version__,
+        "scenario": {"name": scenario.name, "file": str(scenario.path) if scenario.path else None},
+        "model": {
+            "name": scenario.model.meta.name,
+            "baseline_year": scenario.model.meta.baseline_year,
+        },
+        "status": result.status,
+        "message": result.message,
+        "need_source": result.need_source,
+        "solver": {
+            "name": s.solver,
+            "status": s.status,
+            "objective_eur": s.objective,
+            "bound_eur": s.bound,
+            "gap": s.gap,
+            "time_s": s.time_s,
+            "mode": result.data.mode,
+        },
+        "targets": [
+            {k: _clean(v) for k, v in row.items()}
+            for row in result.targets.to_dict(orient="records")
+        ],
+        "conflicts": result.conflicts,
+        "plan": [
+            {k: _clean(v) for k, v in row.items()} for row in result.plan.to_dict(orient="records")
+        ],
+        "ombouw": [
+            {k: _clean(v) for k, v in row.items()}
+            for row in result.ombouw.to_dict(orient="records")
+        ],
+        "service_levels": [
+            {k: _clean(v) for k, v in row.items()}
+            for row in result.service_levels.to_dict(orient="records")
+        ],
+    }
+
+
+def _sheet(ws: Worksheet, frame: pd.DataFrame, money: tuple[str, ...] = ()) -> None:
+    ws.append([str(c) for c in frame.columns])
+    for cell in ws[1]:
+        cell.font = HEADER
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for row in frame.itertuples(index=False):
+        ws.append([_clean(v) for v in row])
+    ws.freeze_panes = "A2"
+    for i, column in enumerate(frame.columns, start=1):
+        width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
+        ws.column_dimensions[get_column_letter(i)].width = min(60, max(10, width + 2))
+        if str(column) in money or isinstance(column, int):
+            for cell in ws[get_column_letter(i)][1:]:
+                cell.number_format = "#,##0"
+
+
+def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path:
+    """Write the workbook for the ontwikkeltafel."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "samenvatting"
+    s = result.solution
+    summary = [
+        ("Scenario", scenario.name),
+        ("Regio", scenario.model.meta.name),
+        ("0-meting", scenario.model.meta.baseline_year),
+        ("Status", STATUS_NL.get(result.status, result.status)),
+        ("Toelichting", result.message),
+        ("Minimale bedden uit", result.need_source),
+        ("Rekenmethode", f"{s.solver}, {s.status}, {s.time_s:.1f} s"),
+        (
+            "Kosten bedden over de planperiode (EUR)",
+            int(result.plan["cost_eur"].sum()) if len(result.plan) else None,
+        ),
+    ]
+    ws.append(["Onderwerp", "Waarde"])
+    for cell in ws[1]:
+        cell.font = HEADER
+    for key, value in summary:
+        ws.append([key, value])
+    ws.column_dimensions["A"].width = 40
+    ws.column_dimensions["B"].width = 110
+    for row in ws.iter_rows(min_row=2):
+        row[1].alignment = Alignment(wrap_text=True, vertical="top")
+    row_status = ws.cell(row=5, column=2)
+    row_status.fill = GREEN if result.status == "targets_met" else RED
+    if result.conflicts:
+        ws.append([])
+        ws.append(["Knelpunten"])
+        ws.cell(row=ws.max_row, column=1).font = HEADER
+        for text in result.conflicts:
+            ws.append(["", text])
+            ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True)
+
+    if len(result.plan):
+        per_provider = result.plan.pivot_table(
+            index=["provider", "care_form"], columns="year", values="beds", aggfunc="sum"
+        ).reset_index()
+        per_provider = per_provider.rename(
+            columns={"provider": "Aanbieder", "care_form": "Verblijfsvorm"}
+        )
+        _sheet(wb.create_sheet("per aanbieder"), per_provider)
+        per_year = (
+            result.plan.groupby(["care_form", "year"])
+            .agg(
+                bedden=("beds", "sum"),
+                afbouw=("afbouw", "sum"),
+                opbouw=("opbouw", "sum"),
+                kosten_eur=("cost_eur", "sum"),
+                nulmeting=("beds_0_meting", "sum"),
+            )
+            .reset_index()
+        )
+        per_year["minimaal_nodig"] = [
+            result.data.need.get((f, int(y)))
+            for f, y in zip(per_year["care_form"], per_year["year"], strict=True)
+        ]
+        per_year = per_year.rename(
+            columns={
+                "care_form": "Verblijfsvorm",
+                "year": "Jaar",
+                "bedden": "Bedden (plan)",
+                "afbouw": "Afbouw",
+                "opbouw": "Opbouw",
+                "kosten_eur": "Kosten (EUR)",
+                "nulmeting": "0-meting",
+                "minimaal_nodig": "Minimaal nodig",
+            }
+        )
+        _sheet(wb.create_sheet("per jaar"), per_year, money=("Kosten (EUR)",))
+    doelen = wb.create_sheet("doelen")
+    if len(result.targets):
+        table = result.targets.rename(
+            columns={
+                "target": "Doel",
+                "care_forms": "Verblijfsvormen",
+                "year": "Jaar",
+                "kind": "Soort",
+                "share_of_0_meting": "Aandeel van 0-meting",
+                "baseline_beds": "0-meting (bedden)",
+                "bound_beds": "Grens (bedden)",
+                "planned_beds": "Gepland (bedden)",
+                "met": "Gehaald",
+            }
+        )
+        table["Soort"] = table["Soort"].map({"max": "hoogstens", "min": "minstens"})
+        table["Gehaald"] = table["Gehaald"].map({True: "ja", False: "nee"})
+        _sheet(doelen, table)
+        column = list(table.columns).index("Gehaald") + 1
+        for row in doelen.iter_rows(min_row=2):
+            row[column - 1].fill = GREEN if row[column - 1].value == "ja" else RED
+    ombouw = result.ombouw.rename(
+        columns={
+            "year": "Jaar",
+            "beds_closed": "Bedden gesloten t.o.v. 0-meting",
+            "budget_freed_eur": "Vrijgekomen budget voor ambulante hulp (EUR per jaar)",
+        }
+    )
+    _sheet(
+        wb.create_sheet("ombouwbudget"),
+        ombouw,
+        money=("Vrijgekomen budget voor ambulante hulp (EUR per jaar)",),
+    )
+    wb.save(path)
+    return path
+
+
+def plan_chart(scenario: Scenario, result: AfbouwResult, path: Path) -> Path:
+    """Beds per care form per year against the need, the 0-meting and the targets."""
+    names = scenario.model.care_forms["name"]
+    totals = result.plan.groupby(["care_form", "year"])["beds"].sum()
+    forms = list(names.index)
+    fig, axes = plt.subplots(1, len(forms), figsize=(3.3 * len(forms), 3.8), squeeze=False)
+    years = result.data.years
+    for ax, fid in zip(axes[0], forms, strict=True):
+        planned = [int(totals.get((fid, y), 0)) for y in years]
+        ax.plot(years, planned, marker="o", color="black", label="Plan")
+        need = [result.data.need.get((fid, y)) for y in years]
+        ax.plot(
+            years,
+            [math.nan if v is None else v for v in need],
+            ls=":",
+            color="tab:gray",
+            label="Minimaal nodig",
+        )
+        base = int(
+            result.plan[result.plan["care_form"] == fid]
+            .groupby("provider")["beds_0_meting"]
+            .first()
+            .sum()
+        )
+        ax.axhline(base, ls="--", lw=0.8, color="tab:blue", label="0-meting")
+        for t in result.data.targets:
+            if t.care_forms == (fid,):
+                shown = [y for y in years if y >= t.year]
+                ax.step(
+                    shown,
+                    [t.bound_beds] * len(shown),
+                    where="post",
+                    color="tab:red",
+                    lw=1.5,
+                    label="Doel",
+                )
+        ax.set_title(str(names[fid]), fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.tick_params(axis="x", labelrotation=45)
+    axes[0][0].set_ylabel("bedden")
+    axes[0][0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"Afbouwplan: {scenario.name}", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def provider_chart(scenario: Scenario, result: AfbouwResult, path: Path) -> Path:
+    """Beds per provider and year, one panel per care form."""
+    forms = list(scenario.model.care_forms.index)
+    fig, axes = plt.subplots(1, len(forms), figsize=(3.3 * len(forms), 3.8), squeeze=False)
+    for ax, fid in zip(axes[0], forms, strict=True):
+        part = result.plan[result.plan["care_form"] == fid]
+        for provider, g in part.groupby("provider"):
+            if g["beds"].max() > 0:
+                ax.plot(g["year"], g["beds"], marker=".", label=str(provider))
+        ax.set_title(str(scenario.model.care_forms.at[fid, "name"]), fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.tick_params(axis="x", labelrotation=45)
+        ax.legend(fontsize=6)
+    axes[0][0].set_ylabel("bedden per aanbieder")
+    fig.suptitle("Afbouw en opbouw per aanbieder", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_afbouw(scenario: Scenario, result: AfbouwResult, out: Path) -> dict[str, Path]:
+    """Write every afbouw output to ``out``; return the files by name."""
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    files["json"] = out / "plan.json"
+    files["json"].write_text(
+        json.dumps(plan_json(scenario, result), indent=2, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    if len(result.plan):
+        files["plan"] = out / "plan.csv"
+        result.plan.to_csv(files["plan"], index=False)
+        files["targets"] = out / "targets.csv"
+        result.targets.to_csv(files["targets"], index=False)
+        files["service_levels"] = out / "plan_service_levels.csv"
+        result.service_levels.to_csv(files["service_levels"], index=False)
+        files["chart"] = plan_chart(scenario, result, out / "plan.png")
+        files["providers_chart"] = provider_chart(scenario, result, out / "plan_providers.png")
+    files["workbook"] = write_workbook(scenario, result, out / "plan.xlsx")
+    return files
