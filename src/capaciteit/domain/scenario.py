@@ -124,7 +124,7 @@ class OptimisationIn(BaseModel):
     )
     max_iterations: int = Field(default=8, ge=1, le=50)
     time_limit_s: float = Field(default=20.0, gt=0, le=3600)
-    budget_eur_per_year: float | None = Field(default=None, gt=0)
+    budget_eur_per_year: float | None = Field(default=None, gt=0, le=1e15)
 
 
 class TargetIn(BaseModel):
@@ -218,7 +218,9 @@ class AfbouwIn(BaseModel):
     )
     weights: WeightsIn = Field(default_factory=WeightsIn)
     mode: Literal["weighted", "lexicographic"] = "weighted"
-    end_year: int = Field(default=2030, ge=1900, le=2200)
+    end_year: int | None = Field(
+        default=None, ge=1900, le=2200, description="last plan year; default the horizon's"
+    )
     time_limit_s: float = Field(default=30.0, gt=0, le=3600)
 
 

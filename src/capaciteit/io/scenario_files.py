@@ -411,7 +411,48 @@ def _check_afbouw(
                         id=entry.provider,
                     )
                 )
-    if settings.end_year < model.meta.baseline_year:
+    offered = {(str(p), str(f)) for p, f in model.beds.index}
+    allowed = {(a.provider, a.care_form) for a in settings.allow_new}
+    base_year = model.meta.baseline_year
+    last_year = settings.end_year or parsed.horizon.end_year
+    for i, pin in enumerate(settings.pinned):
+        key = f"afbouw.pinned[{i}]"
+        pair = (pin.provider, pin.care_form)
+        if pin.provider not in providers:
+            continue
+        if pair not in offered and pair not in allowed:
+            problems.append(
+                Problem(
+                    fname,
+                    f"'{pin.provider}' does not offer '{pin.care_form}', so it cannot be pinned at "
+                    f"{pin.beds} beds.",
+                    "Add the pair to afbouw.allow_new, or remove the pin.",
+                    column=key,
+                    id=pin.provider,
+                )
+            )
+        elif pin.year == base_year and pin.beds != int(model.beds["beds"].get(pair, 0)):
+            problems.append(
+                Problem(
+                    fname,
+                    f"{pin.year} is the 0-meting ({int(model.beds['beds'].get(pair, 0))} beds); a "
+                    f"pin of {pin.beds} beds contradicts it.",
+                    "Pin a later year, or correct the 0-meting.",
+                    column=key,
+                    id=pin.provider,
+                )
+            )
+        elif not base_year <= pin.year <= last_year:
+            problems.append(
+                Problem(
+                    fname,
+                    f"pin year {pin.year} is outside the plan years {base_year}-{last_year}.",
+                    "Use a plan year.",
+                    column=key,
+                    id=pin.provider,
+                )
+            )
+    if settings.end_year is not None and settings.end_year < model.meta.baseline_year:
         problems.append(
             Problem(
                 fname,

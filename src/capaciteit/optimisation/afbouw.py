@@ -18,9 +18,11 @@ elastic (a slack that costs a penalty; its value is the explanation)
     (``TARGET_PENALTY``).
 objective (euros)
     bed-days x tariff + opening and closing costs per bed + stability per bed changed +
-    fairness per bed of deviation from proportional afbouw (each provider carries its
-    0-meting share of a form's change), plus the penalties. In ``lexicographic`` mode the
-    penalties are minimised first, then cost, then fairness.
+    fairness per bed of deviation from proportional afbouw, plus the penalties. Fairness
+    compares each provider's beds with its 0-meting share of the form's total in the plan
+    that is best without fairness (solved first): against that fixed reference each
+    deviation involves one provider only, which keeps the model easy for both solvers.
+    In ``lexicographic`` mode the penalties are minimised first, then cost, then fairness.
 
 The penalties dominate every euro of cost, so a plan with zero slack is found whenever one
 exists; a plan with slack is the closest to feasible, and the slack says which targets or
@@ -29,6 +31,7 @@ needs conflict, in which year and by how many beds.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -41,7 +44,9 @@ import pandas as pd
 from capaciteit._pandas import as_int, items, rows
 from capaciteit.optimisation.beds_model import Status, cbc_solver
 
-NEED_PENALTY = 10**9
+RELATIVE_GAP = 0.0
+"""Both solvers prove optimality by default; a positive gap stops them earlier (reported)."""
+NEED_PENALTY = 10**11
 TARGET_PENALTY = 10**8
 SolverName = Literal["ortools", "pulp"]
 
@@ -221,7 +226,9 @@ class _Built:
     fairness: Any
 
 
-def _build(data: PlanData, backend: _Backend) -> _Built:
+def _build(
+    data: PlanData, backend: _Backend, fair_totals: dict[tuple[str, int], int] | None = None
+) -> _Built:
     b = backend
     years = data.years
     first = years[0]
@@ -280,19 +287,19 @@ def _build(data: PlanData, backend: _Backend) -> _Built:
                 s = b.int_var(0, 100_000, f"recruit_slack_{f}_{y}")
                 b.add(b.total([inc[(p, f, y)] for p in pairs_of[f]]) <= data.recruitment[f] + s)
                 recruitment_slack[(f, y)] = s
-            if total0 > 0 and w["fairness"] > 0:
-                # deviation (x total0) of each provider from its 0-meting share of the change
-                # own change total0 (b0 - x) minus its share b0 (total0 - T) = b0 T - total0 x,
-                # in 1/total0 beds; priced at the fairness weight per bed
+            if total0 > 0 and w["fairness"] > 0 and fair_totals is not None:
+                # A provider's fair beds are its 0-meting share of the form's total in the
+                # plan that is best without fairness, T*: b0 T* / total0. The deviation
+                # |b0 T* - total0 x| is in 1/total0 beds, priced at the weight per bed.
                 coef = max(1, round(w["fairness"] / total0))
-                upper_total = sum(as_int(data.pairs.at[(q, f), "upper"]) for q in pairs_of[f])
+                reference = fair_totals.get((f, y), total0)
                 for p in pairs_of[f]:
                     beds0 = as_int(data.pairs.at[(p, f), "beds0"])
                     if beds0 == 0:
                         continue
                     upper = as_int(data.pairs.at[(p, f), "upper"])
-                    hi = max(beds0 * upper_total, total0 * upper)
-                    gap = beds0 * total - total0 * x[(p, f, y)]
+                    hi = max(beds0 * reference, total0 * upper)
+                    gap = beds0 * reference - total0 * x[(p, f, y)]
                     fair_terms.append(coef * b.abs_var(gap, hi, f"dev_{p}_{f}_{y}"))
     target_slack: dict[int, Any] = {}
     for i, t in enumerate(data.targets):
@@ -328,13 +335,32 @@ def solve_plan(
     solver: SolverName = "ortools",
     time_limit_s: float = 30.0,
     lp_file: Path | None = None,
+    gap: float = RELATIVE_GAP,
 ) -> Plan:
-    """Solve the afbouw model; ``lp_file`` writes the PuLP model for review."""
+    """Solve the afbouw model; ``lp_file`` writes the PuLP model for review.
+
+    ``gap`` is the relative optimality gap at which the solvers stop (0: prove optimal).
+    """
     started = time.perf_counter()
+    fair_totals: dict[tuple[str, int], int] | None = None
+    if data.weights.get("fairness", 0) > 0:
+        # The fairness reference: each form's total in the plan that is best without it.
+        first = solve_plan(
+            dataclasses.replace(data, weights={**data.weights, "fairness": 0}),
+            solver,
+            time_limit_s / 2,
+            gap=gap,
+        )
+        if first.beds is None:
+            return dataclasses.replace(first, time_s=time.perf_counter() - started)
+        fair_totals = {
+            (str(k[0]), int(k[1])): int(v)
+            for k, v in items(first.beds.groupby(level=["care_form", "year"]).sum())
+        }
     backend: _Backend = _CpSat() if solver == "ortools" else _Pulp()
-    built = _build(data, backend)
+    built = _build(data, backend, fair_totals)
     if lp_file is not None:
-        pulp_built = built if solver == "pulp" else _build(data, _Pulp())
+        pulp_built = built if solver == "pulp" else _build(data, _Pulp(), fair_totals)
         assert isinstance(pulp_built.backend, _Pulp)
         pulp_built.backend.prob += pulp_built.penalty + pulp_built.cost + pulp_built.fairness
         pulp_built.backend.prob.writeLP(str(lp_file))
@@ -349,7 +375,7 @@ def solve_plan(
     for k, stage in enumerate(stages):
         remaining = max(0.1, time_limit_s - (time.perf_counter() - started))
         limit = remaining / (len(stages) - k)
-        stage_status, obj, bnd, values = _solve_stage(built, stage, limit)
+        stage_status, obj, bnd, values = _solve_stage(built, stage, limit, gap)
         if stage_status not in ("optimal", "feasible"):
             return _empty(solver, stage_status, time.perf_counter() - started)
         if stage_status == "feasible":
@@ -380,7 +406,7 @@ def solve_plan(
 
 
 def _solve_stage(
-    built: _Built, objective: Any, limit: float
+    built: _Built, objective: Any, limit: float, gap: float
 ) -> tuple[Status, float, float, dict[Any, float]]:
     backend = built.backend
     variables = [
@@ -395,6 +421,7 @@ def _solve_stage(
         solver = backend.cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = float(limit)
         solver.parameters.num_workers = 2
+        solver.parameters.relative_gap_limit = gap
         code = solver.solve(model)
         name = solver.status_name(code)
         status: Status = {
@@ -411,7 +438,7 @@ def _solve_stage(
     pulp = backend.pulp
     prob = backend.prob
     prob.setObjective(objective)
-    prob.solve(cbc_solver(limit))
+    prob.solve(cbc_solver(limit, gap))
     name = pulp.LpStatus[prob.status]
     if name == "Optimal" and prob.sol_status == pulp.LpSolutionOptimal:
         status = "optimal"
@@ -422,7 +449,8 @@ def _solve_stage(
     else:
         return ("timeout" if name == "Not Solved" else "invalid"), math.nan, math.nan, {}
     values = {v: float(v.value() or 0.0) for v in variables}
-    obj = float(pulp.value(prob.objective))
+    # an empty stage objective (no fairness terms) has no value: it is 0
+    obj = float(pulp.value(prob.objective) or 0.0)
     return status, obj, obj if status == "optimal" else math.nan, values
 
 

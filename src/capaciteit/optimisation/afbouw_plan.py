@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -108,7 +108,8 @@ def _targets(scenario: Scenario, base: pd.Series) -> list[Target]:
 def plan_years(scenario: Scenario) -> list[int]:
     """Return the 0-meting year, then the scenario's years up to ``afbouw.end_year``."""
     base = scenario.model.meta.baseline_year
-    later = [y for y in scenario.years if base < y <= scenario.afbouw.end_year]
+    end = scenario.afbouw.end_year or scenario.end_year
+    later = [y for y in scenario.years if base < y <= end]
     return [base, *later]
 
 
@@ -127,7 +128,8 @@ def plan_data(scenario: Scenario, need: dict[tuple[str, int], int]) -> PlanData:
     for p, f in keys:
         b0 = int(beds0.get((p, f), 0))
         change = max(
-            settings.max_change_per_year.beds, math.ceil(settings.max_change_per_year.share * b0)
+            settings.max_change_per_year.beds,
+            math.floor(settings.max_change_per_year.share * b0 + 1e-9),
         )
         tariff = model.cost_per_bed_day(f, p)
         if tariff is None:
@@ -145,6 +147,7 @@ def plan_data(scenario: Scenario, need: dict[tuple[str, int], int]) -> PlanData:
             }
         )
     pairs = pd.DataFrame(rows).set_index(["provider", "care_form"])
+    _check_pins(settings, offered, allowed, beds0, years)
     w = settings.weights
     return PlanData(
         pairs=pairs,
@@ -161,6 +164,40 @@ def plan_data(scenario: Scenario, need: dict[tuple[str, int], int]) -> PlanData:
         },
         mode=settings.mode,
     )
+
+
+def _check_pins(
+    settings: Any,
+    offered: set[tuple[str, str]],
+    allowed: set[tuple[str, str]],
+    beds0: pd.Series,
+    years: list[int],
+) -> None:
+    """Refuse pins the plan could only honour by ignoring them."""
+    problems = []
+    for i, pin in enumerate(settings.pinned):
+        key = f"afbouw.pinned[{i}]"
+        pair = (pin.provider, pin.care_form)
+        if pair not in offered and pair not in allowed:
+            message = (
+                f"'{pin.provider}' does not offer '{pin.care_form}', so it cannot be pinned at "
+                f"{pin.beds} beds."
+            )
+            fix = "Add the pair to afbouw.allow_new, or remove the pin."
+        elif pin.year == years[0] and pin.beds != int(beds0.get(pair, 0)):
+            message = (
+                f"{pin.year} is the 0-meting ({int(beds0.get(pair, 0))} beds); a pin of "
+                f"{pin.beds} beds contradicts it."
+            )
+            fix = "Pin a later year, or correct the 0-meting."
+        elif pin.year not in years:
+            message = f"pin year {pin.year} is outside the plan years {years[0]}-{years[-1]}."
+            fix = "Use a plan year."
+        else:
+            continue
+        problems.append(Problem("scenario", message, fix, column=key, id=pin.provider))
+    if problems:
+        raise InvalidInputError("The afbouw settings", problems)
 
 
 def read_need(scenario: Scenario) -> dict[tuple[str, int], int]:

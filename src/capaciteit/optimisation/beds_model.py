@@ -293,12 +293,12 @@ def solve_pulp(problem: BedsProblem, time_limit_s: float = 20.0) -> Solution:
     )
 
 
-def cbc_solver(time_limit_s: float) -> Any:
+def cbc_solver(time_limit_s: float, gap: float = 0.0) -> Any:
     """CBC through PuLP's ``COIN_CMD``, with the binary shipped by the ``cbcbox`` package."""
     import cbcbox
     import pulp
 
-    return pulp.COIN_CMD(path=cbcbox.cbc_bin_path(), msg=False, timeLimit=time_limit_s, gapRel=0)
+    return pulp.COIN_CMD(path=cbcbox.cbc_bin_path(), msg=False, timeLimit=time_limit_s, gapRel=gap)
 
 
 def _routes_from(problem: BedsProblem, src: str, year: int) -> dict[tuple[str, int], int]:

@@ -198,8 +198,14 @@ class FormRules:
 
     @property
     def is_loss(self) -> bool:
-        """Refused at once when full (overflow with no wait)."""
-        return self.policy == "overflow" and self.max_wait_days == 0
+        """Evaluated as a loss system: overflow forms (nobody waits longer than the limit).
+
+        With no wait this is exact (Erlang B). With a short wait (crisis: 1 day) a request is
+        placed at once whenever a bed is free, so the share placed within the wait is at
+        least 1 - B(c, a): Erlang B never asks too few beds, and, unlike a waiting system
+        with an ever-growing queue, it does not ask many too many.
+        """
+        return self.policy == "overflow"
 
 
 def service_level_ok(
@@ -246,7 +252,7 @@ def wait_in_bed(rules: FormRules, beds: int, lam: float, stay_days: float) -> fl
     """Mean time a young person moving on to this form waits in the previous bed."""
     t = stay_days
     a = lam * t
-    if a <= 0 or rules.policy == "queue" or rules.is_loss:
+    if a <= 0 or rules.policy == "queue" or (rules.is_loss and rules.max_wait_days == 0):
         return 0.0
     if beds <= a:
         return BLOCKING_CAP_DAYS

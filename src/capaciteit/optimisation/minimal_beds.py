@@ -5,7 +5,7 @@ The pipeline (:func:`minimal_beds`):
 1. **Demand**: requests and stays per form and year from the scenario
    (:mod:`capaciteit.optimisation.demand`).
 2. **Analytic start**: per form, the Erlang minimum for its targets when nobody blocks a
-   bed (a lower bound: blocking only adds occupancy).
+   bed (the model's lower end; blocking only adds occupancy in the formulas).
 3. **Optimise**: the coupled model (:mod:`capaciteit.optimisation.beds_model`) chooses beds
    per form and year at least cost, trading e.g. crisis beds against pleegzorg places.
 4. **Verify**: the candidate capacities are simulated (all forms, all years, bed blocking
@@ -76,9 +76,11 @@ class MinimalBedsResult:
         One paragraph for the planner.
     table
         Per (care_form, year): ``baseline_beds`` (0-meting), ``current_beds`` (scenario),
-        ``analytic_beds`` (Erlang, no blocking), ``minimal_beds``, ``surplus_beds``
+        ``analytic_beds`` (Erlang start, no blocking), ``minimal_beds``, ``surplus_beds``
         (current - minimal; negative is a shortfall), ``cost_per_bed_year_eur``,
-        ``cost_difference_eur`` ((minimal - current) beds x cost per bed-year).
+        ``cost_difference_eur`` ((minimal - current) beds x cost per bed-year), and the
+        same two against the 0-meting (``surplus_vs_0_meting_beds``,
+        ``cost_difference_vs_0_meting_eur``).
     service_levels
         Long table: care_form, year, measure, kind (min / max), target, mean, ci_low,
         ci_high, met, significantly_missed.
@@ -251,7 +253,20 @@ def measure_service_levels(
                         "significantly_missed": bool(missed) if not math.isnan(mean) else False,
                     }
                 )
-    return pd.DataFrame(rows)
+    columns = [
+        "care_form",
+        "year",
+        "beds",
+        "measure",
+        "kind",
+        "target",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "met",
+        "significantly_missed",
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def coupling_table(
@@ -410,6 +425,22 @@ def minimal_beds(
             step[key] = 2 * step[key] if key in step else 1
             lower[key] = as_int(solution.beds[key]) + step[key]
     assert solution is not None
+    trimmed = 0
+    if status == "verified" and solution.beds is not None:
+        say("trying one bed fewer where the simulation shows room")
+        beds, measured, verification, trimmed = _trim(
+            scenario,
+            spec,
+            solution.beds,
+            analytic,
+            measured,
+            verification,
+            replications,
+            executor,
+            stay_norm_off,
+            rounds=max(1, min(3, max_iterations - len(log))),
+        )
+        solution = dataclasses.replace(solution, beds=beds)
     table = _table(scenario, analytic, solution.beds, costs)
     coupling = (
         coupling_table(scenario, demand, model_rules, solution.beds, stay_norm_off)
@@ -417,6 +448,11 @@ def minimal_beds(
         else pd.DataFrame()
     )
     message = _message(status, solution, unreachable, log, scenario, measured, stay_norm_off)
+    if trimmed:
+        message += (
+            f" After the optimisation, {trimmed} form-year(s) were lowered by a bed where the "
+            "simulation showed every target still met (the analytic model is cautious)."
+        )
     return MinimalBedsResult(
         status=status,
         message=message,
@@ -433,6 +469,82 @@ def minimal_beds(
             else pd.DataFrame()
         ),
     )
+
+
+def _meets(
+    measured: pd.DataFrame, stay_norm_off: set[tuple[str, int]]
+) -> dict[tuple[str, int], bool]:
+    """Per (care_form, year): every reachable target met with its whole 95% interval.
+
+    Lowering beds needs this stronger evidence than keeping them, so that noise in a few
+    replications never takes a plan below what the targets need.
+    """
+    out: dict[tuple[str, int], bool] = {}
+    for row in measured.to_dict(orient="records"):
+        key = (str(row["care_form"]), int(row["year"]))
+        skip = row["measure"] == "stays_over_max_share" and key in stay_norm_off
+        sure = (
+            row["ci_low"] >= row["target"]
+            if row["kind"] == "min"
+            else (row["ci_high"] <= row["target"])
+        )
+        ok = skip or bool(sure)
+        out[key] = out.get(key, True) and ok
+    return out
+
+
+def _trim(
+    scenario: Scenario,
+    spec: SimSpec,
+    beds: pd.Series,
+    floor: pd.Series,
+    measured: pd.DataFrame,
+    verification: SimulationResult | None,
+    replications: int,
+    executor: Executor | None,
+    stay_norm_off: set[tuple[str, int]],
+    rounds: int,
+) -> tuple[pd.Series, pd.DataFrame, SimulationResult | None, int]:
+    """Lower by one bed every form-year whose targets the simulation shows met.
+
+    A lowering is kept only if the whole plan still meets every target in simulation; a
+    verified plan is never made worse.
+    """
+    lowered: set[tuple[str, int]] = set()
+    blocked: set[tuple[str, int]] = set()
+    for _ in range(rounds):
+        ok = _meets(measured, stay_norm_off)
+        trial = beds.copy()
+        tried = [
+            k
+            for k, v in items(beds)
+            # never below the Erlang start without blocking: exact for one form, and
+            # a simulation from the 0-meting may not yet show the steady state
+            if ok.get((str(k[0]), int(k[1])), False)
+            and int(v) > as_int(floor[k])
+            and k not in blocked
+        ]
+        if not tried:
+            break
+        for key in tried:
+            trial[key] = int(trial[key]) - 1
+        result = run_replications(
+            spec.with_capacity(split_over_providers(trial, scenario.capacity)),
+            replications,
+            scenario.seed,
+            executor,
+        )
+        trial_measured = measure_service_levels(scenario, result, trial)
+        trial_ok = _meets(trial_measured, stay_norm_off)
+        if all(trial_ok.values()):
+            beds, measured, verification = trial, trial_measured, result
+            lowered.update((str(k[0]), int(k[1])) for k in tried)
+            continue
+        # keep what was verified; do not try the pairs that failed again
+        blocked.update(k for k in tried if not trial_ok.get((str(k[0]), int(k[1])), True))
+        if not blocked.intersection(tried):
+            break
+    return beds, measured, verification, len(lowered)
 
 
 def _log_row(
@@ -474,6 +586,12 @@ def _table(
                 "cost_difference_eur": None
                 if need is None
                 else round((need - int(beds_now)) * per_bed_year),
+                "surplus_vs_0_meting_beds": None
+                if need is None
+                else int(baseline.get(fid, 0)) - need,
+                "cost_difference_vs_0_meting_eur": None
+                if need is None
+                else round((need - int(baseline.get(fid, 0))) * per_bed_year),
             }
         )
     return pd.DataFrame(rows).set_index(["care_form", "year"]).sort_index()
@@ -504,7 +622,8 @@ def _message(
     if status == "verified":
         text = (
             f"Minimal beds found ({solution.status} per year, {solution.solver}) and verified "
-            f"by simulation in {rounds} round(s): no service level is significantly missed."
+            f"by simulation in {rounds} round(s): no service level that beds can reach is "
+            "significantly missed."
         )
         if noisy:
             text += (
@@ -526,7 +645,10 @@ def _message(
             + ". Raise the budget or relax a service level."
         )
     else:
-        text = f"The solver stopped without an answer ({status}); raise time_limit_s."
+        text = (
+            f"The solver stopped without an answer ({status}); raise --time-limit "
+            "(optimisation.time_limit_s; it is shared by the years)."
+        )
     if unreachable:
         text += " Not reachable by beds: " + " ".join(unreachable)
     return text

@@ -124,7 +124,7 @@ def beds_chart(scenario: Scenario, result: MinimalBedsResult, path: Path) -> Pat
             color="tab:red",
             label="Minimaal nodig (geverifieerd)",
         )
-        ax.plot(t["year"], t["analytic_beds"], ls=":", color="tab:gray", label="Erlang-ondergrens")
+        ax.plot(t["year"], t["analytic_beds"], ls=":", color="tab:gray", label="Erlang-start")
         ax.axhline(
             float(t["baseline_beds"].iloc[0]), color="tab:blue", lw=0.8, ls="--", label="0-meting"
         )
