@@ -34,12 +34,14 @@ demo: install
 	$(BIN)/capaciteit simulate simulations/voorbeeldregio-basis.yaml --out $(OUT)/basis
 	$(BIN)/capaciteit simulate simulations/voorbeeldregio-transformatie.yaml --out $(OUT)/transformatie
 	$(BIN)/capaciteit beds simulations/voorbeeldregio-basis.yaml --out $(OUT)/beds
+	$(BIN)/capaciteit afbouw simulations/voorbeeldregio-transformatie.yaml --out $(OUT)/afbouw
 	@echo ""
 	@echo "Done. Results are in $(OUT)/:"
 	@echo "  $(OUT)/basis/ and $(OUT)/transformatie/: summary.json (KPIs per care form and year"
 	@echo "    with 95% CIs), kpis.csv, stays.csv, occupancy_daily.csv, queues_daily.csv, occupancy.png"
 	@echo "  $(OUT)/beds/: beds.csv (minimal beds against the 0-meting), beds.json,"
 	@echo "    service_levels.csv, coupling.csv, beds.png, coupling.png"
+	@echo "  $(OUT)/afbouw/: plan.csv, plan.json, plan.xlsx (for the ontwikkeltafel), plan.png"
 
 lint: dev
 	$(BIN)/ruff check src tests bench
@@ -58,6 +60,7 @@ bench: dev
 	$(BIN)/python bench/sim_vs_ciw.py
 	$(BIN)/python bench/national.py
 	$(BIN)/python bench/beds.py
+	$(BIN)/python bench/afbouw.py --sizes 50
 
 docs: dev
 	$(BIN)/python -m capaciteit.docs README.md
