@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -75,6 +77,19 @@ def _prepare_out(out: Path) -> None:
         raise CapaciteitError(
             f"cannot write results to '{out}' ({exc.strerror or exc}). Choose another --out folder."
         ) from None
+
+
+@contextmanager
+def _status(name: str, what: str, quiet: bool) -> Iterator[Callable[[str], None]]:
+    """Show one line of progress (step and elapsed time); yield the function to update it."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task(f"{name}: {what}", total=None)
+        yield lambda text: progress.update(task, description=f"{name}: {text}")
 
 
 def _version(value: bool) -> None:
@@ -236,13 +251,7 @@ def beds(
         scenario = load_scenario(scenario_file)
         runner = make_executor(executor, workers)
         started = time.perf_counter()
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=quiet,
-        ) as progress:
-            task = progress.add_task(f"{scenario.name}: minimal beds", total=None)
+        with _status(scenario.name, "minimal beds", quiet) as say:
             result = minimal_beds(
                 scenario,
                 executor=runner,
@@ -250,7 +259,7 @@ def beds(
                 replications=replications,
                 max_iterations=max_iterations,
                 time_limit_s=time_limit,
-                progress=lambda text: progress.update(task, description=f"{scenario.name}: {text}"),
+                progress=say,
             )
         elapsed = time.perf_counter() - started
         files = write_beds(scenario, result, out)
@@ -299,13 +308,7 @@ def afbouw(
         scenario = load_scenario(scenario_file)
         runner = make_executor(executor, workers)
         started = time.perf_counter()
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=quiet,
-        ) as progress:
-            task = progress.add_task(f"{scenario.name}: afbouw", total=None)
+        with _status(scenario.name, "afbouw", quiet) as say:
             result = afbouw_plan(
                 scenario,
                 solver=solver,
@@ -313,7 +316,7 @@ def afbouw(
                 replications=replications,
                 time_limit_s=time_limit,
                 lp_file=lp,
-                progress=lambda text: progress.update(task, description=f"{scenario.name}: {text}"),
+                progress=say,
             )
         elapsed = time.perf_counter() - started
         files = write_afbouw(scenario, result, out)

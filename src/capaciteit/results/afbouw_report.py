@@ -25,6 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from capaciteit import __version__
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.afbouw_plan import AfbouwResult
+from capaciteit.results.jsonable import clean, records
 
 GREEN = PatternFill("solid", fgColor="C6EFCE")
 RED = PatternFill("solid", fgColor="FFC7CE")
@@ -35,14 +36,6 @@ STATUS_NL = {
     "infeasible": "geen plan mogelijk binnen de vaste afspraken",
     "timeout": "rekentijd op zonder plan",
 }
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 def plan_json(scenario: Scenario, result: AfbouwResult) -> dict[str, Any]:
@@ -67,22 +60,11 @@ def plan_json(scenario: Scenario, result: AfbouwResult) -> dict[str, Any]:
             "time_s": s.time_s,
             "mode": result.data.mode,
         },
-        "targets": [
-            {k: _clean(v) for k, v in row.items()}
-            for row in result.targets.to_dict(orient="records")
-        ],
+        "targets": records(result.targets),
         "conflicts": result.conflicts,
-        "plan": [
-            {k: _clean(v) for k, v in row.items()} for row in result.plan.to_dict(orient="records")
-        ],
-        "ombouw": [
-            {k: _clean(v) for k, v in row.items()}
-            for row in result.ombouw.to_dict(orient="records")
-        ],
-        "service_levels": [
-            {k: _clean(v) for k, v in row.items()}
-            for row in result.service_levels.to_dict(orient="records")
-        ],
+        "plan": records(result.plan),
+        "ombouw": records(result.ombouw),
+        "service_levels": records(result.service_levels),
     }
 
 
@@ -92,7 +74,7 @@ def _sheet(ws: Worksheet, frame: pd.DataFrame, money: tuple[str, ...] = ()) -> N
         cell.font = HEADER
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in frame.itertuples(index=False):
-        ws.append([_clean(v) for v in row])
+        ws.append([clean(v) for v in row])
     ws.freeze_panes = "A2"
     for i, column in enumerate(frame.columns, start=1):
         width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])

@@ -25,6 +25,7 @@ from matplotlib.ticker import MaxNLocator
 from capaciteit import __version__
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.minimal_beds import MinimalBedsResult
+from capaciteit.results.jsonable import records
 
 
 def _sl_text(group: pd.DataFrame) -> str:
@@ -58,12 +59,6 @@ def beds_table(result: MinimalBedsResult) -> pd.DataFrame:
     )
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def beds_json(scenario: Scenario, result: MinimalBedsResult) -> dict[str, Any]:
     """Return the content of ``beds.json``."""
     solution = result.solution
@@ -84,27 +79,15 @@ def beds_json(scenario: Scenario, result: MinimalBedsResult) -> dict[str, Any]:
             "gap": solution.gap,
             "time_s": solution.time_s,
         },
-        "iterations": [
-            {k: _clean(v) for k, v in row.items()}
-            for row in result.iterations.to_dict(orient="records")
-        ],
+        "iterations": records(result.iterations),
         "unreachable": result.unreachable,
         "service_level_targets": {
             str(fid): {k: v for k, v in row.items() if not math.isnan(v)}
             for fid, row in scenario.service_levels.to_dict(orient="index").items()
         },
-        "beds": [
-            {k: _clean(v) for k, v in row.items()}
-            for row in beds_table(result).to_dict(orient="records")
-        ],
-        "service_levels": [
-            {k: _clean(v) for k, v in row.items()}
-            for row in result.service_levels.to_dict(orient="records")
-        ],
-        "coupling": [
-            {k: _clean(v) for k, v in row.items()}
-            for row in result.coupling.to_dict(orient="records")
-        ],
+        "beds": records(beds_table(result)),
+        "service_levels": records(result.service_levels),
+        "coupling": records(result.coupling),
     }
 
 

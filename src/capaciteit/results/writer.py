@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +30,7 @@ from capaciteit import __version__
 from capaciteit.domain.scenario import Scenario
 from capaciteit.errors import CapaciteitError
 from capaciteit.results.charts import occupancy_chart
+from capaciteit.results.jsonable import clean
 from capaciteit.results.kpis import KPI_COLUMNS
 from capaciteit.results.tables import daily_occupancy, daily_occupancy_totals, daily_queues
 from capaciteit.simulation.replications import SimulationResult
@@ -58,17 +58,13 @@ def stays_table(result: SimulationResult) -> pd.DataFrame:
     return s
 
 
-def _clean(value: float) -> float | None:
-    return None if math.isnan(value) else value
-
-
 def summary_dict(scenario: Scenario, result: SimulationResult) -> dict[str, Any]:
     """Return the content of ``summary.json``."""
     kpis: dict[str, dict[str, dict[str, dict[str, float | None]]]] = {}
     for row in result.summary.to_dict(orient="records"):
         by_year = kpis.setdefault(str(row["care_form"]), {}).setdefault(str(row["year"]), {})
         by_year[str(row["kpi"])] = {
-            key: _clean(float(row[key])) for key in ("mean", "ci_low", "ci_high")
+            key: clean(float(row[key])) for key in ("mean", "ci_low", "ci_high")
         }
     model = scenario.model
     return {
