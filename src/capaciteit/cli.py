@@ -44,6 +44,17 @@ err_console = Console(stderr=True)
 
 EXIT_USER_ERROR = 2
 
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario .yaml file.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")]
+ExecutorOpt = Annotated[
+    str | None, typer.Option(help="serial, processes (default) or dask://HOST:PORT.")
+]
+WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Local worker processes.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")]
+SolverOpt = Annotated[
+    Literal["ortools", "pulp"], typer.Option(help="ortools (CP-SAT, default) or pulp (CBC).")
+]
+
 
 def _fail(exc: CapaciteitError) -> typer.Exit:
     if isinstance(exc, InvalidInputError):
@@ -157,21 +168,18 @@ def validate(
 
 @app.command()
 def simulate(
-    scenario_file: Annotated[Path, typer.Argument(help="Scenario .yaml file.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
+    scenario_file: ScenarioArg,
+    out: OutOpt,
     replications: Annotated[
         int | None, typer.Option(min=1, help="Override the scenario's replications.")
     ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Override the scenario's seed.")] = None,
-    executor: Annotated[
-        str | None,
-        typer.Option(help="serial, processes (default) or dask://HOST:PORT."),
-    ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
     fmt: Annotated[
         Literal["csv", "parquet"], typer.Option("--format", help="Table format.")
     ] = "csv",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Simulate a scenario and write summary.json, tables and a chart to OUT."""
     from capaciteit.io.scenario_files import load_scenario
@@ -220,11 +228,9 @@ def simulate(
 
 @app.command()
 def beds(
-    scenario_file: Annotated[Path, typer.Argument(help="Scenario .yaml file.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
-    solver: Annotated[
-        Literal["ortools", "pulp"], typer.Option(help="ortools (CP-SAT, default) or pulp (CBC).")
-    ] = "ortools",
+    scenario_file: ScenarioArg,
+    out: OutOpt,
+    solver: SolverOpt = "ortools",
     replications: Annotated[
         int | None, typer.Option(min=2, help="Replications per verification round.")
     ] = None,
@@ -234,11 +240,9 @@ def beds(
     time_limit: Annotated[
         float | None, typer.Option(min=0.1, help="Solver time limit per round (s).")
     ] = None,
-    executor: Annotated[
-        str | None, typer.Option(help="serial, processes (default) or dask://HOST:PORT.")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Minimal beds per care form and year, verified by simulation; against the 0-meting."""
     from capaciteit.io.scenario_files import load_scenario
@@ -277,11 +281,9 @@ def beds(
 
 @app.command()
 def afbouw(
-    scenario_file: Annotated[Path, typer.Argument(help="Scenario .yaml file.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
-    solver: Annotated[
-        Literal["ortools", "pulp"], typer.Option(help="ortools (CP-SAT, default) or pulp (CBC).")
-    ] = "ortools",
+    scenario_file: ScenarioArg,
+    out: OutOpt,
+    solver: SolverOpt = "ortools",
     lp: Annotated[
         Path | None, typer.Option(help="Also write the model as an .lp file for review.")
     ] = None,
@@ -291,11 +293,9 @@ def afbouw(
     time_limit: Annotated[
         float | None, typer.Option(min=0.1, help="Solver time limit (s).")
     ] = None,
-    executor: Annotated[
-        str | None, typer.Option(help="serial, processes (default) or dask://HOST:PORT.")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")] = False,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Afbouw plan per provider and year under the needs and the 2025/2030 targets."""
     from capaciteit.io.scenario_files import load_scenario

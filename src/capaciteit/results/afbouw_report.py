@@ -22,10 +22,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from capaciteit import __version__
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.afbouw_plan import AfbouwResult
-from capaciteit.results.jsonable import clean, records
+from capaciteit.results.jsonable import clean, header, records
 
 GREEN = PatternFill("solid", fgColor="C6EFCE")
 RED = PatternFill("solid", fgColor="FFC7CE")
@@ -42,12 +41,7 @@ def plan_json(scenario: Scenario, result: AfbouwResult) -> dict[str, Any]:
     """Return the content of ``plan.json``."""
     s = result.solution
     return {
-        "capaciteit_version": __version__,
-        "scenario": {"name": scenario.name, "file": str(scenario.path) if scenario.path else None},
-        "model": {
-            "name": scenario.model.meta.name,
-            "baseline_year": scenario.model.meta.baseline_year,
-        },
+        **header(scenario),
         "status": result.status,
         "message": result.message,
         "need_source": result.need_source,

@@ -22,10 +22,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from capaciteit import __version__
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.minimal_beds import MinimalBedsResult
-from capaciteit.results.jsonable import records
+from capaciteit.results.jsonable import header, records
 
 
 def _sl_text(group: pd.DataFrame) -> str:
@@ -63,12 +62,7 @@ def beds_json(scenario: Scenario, result: MinimalBedsResult) -> dict[str, Any]:
     """Return the content of ``beds.json``."""
     solution = result.solution
     return {
-        "capaciteit_version": __version__,
-        "scenario": {"name": scenario.name, "file": str(scenario.path) if scenario.path else None},
-        "model": {
-            "name": scenario.model.meta.name,
-            "baseline_year": scenario.model.meta.baseline_year,
-        },
+        **header(scenario),
         "status": result.status,
         "message": result.message,
         "solver": {

@@ -7,6 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from capaciteit import __version__
+from capaciteit.domain.scenario import Scenario
+
 
 def clean(value: Any) -> Any:
     """Return ``value`` as a JSON value: NaN becomes ``None``, numpy scalars Python ones."""
@@ -20,3 +23,15 @@ def clean(value: Any) -> Any:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of ``frame`` as JSON objects."""
     return [{str(k): clean(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def header(scenario: Scenario) -> dict[str, Any]:
+    """Version, scenario and model: the first keys of every results JSON."""
+    return {
+        "capaciteit_version": __version__,
+        "scenario": {"name": scenario.name, "file": str(scenario.path) if scenario.path else None},
+        "model": {
+            "name": scenario.model.meta.name,
+            "baseline_year": scenario.model.meta.baseline_year,
+        },
+    }
