@@ -93,6 +93,18 @@ def test_kpis_recounted_from_stays(run: tuple) -> None:  # type: ignore[type-arg
     )
 
 
+def test_waiting_at_year_end_recounted(run: tuple) -> None:  # type: ignore[type-arg]
+    spec, stays = run
+    kpis = replication_kpis(spec, stays)
+    for fid in spec.care_forms.index:
+        s = stays[stays["care_form"] == fid]
+        for year in spec.years:
+            moment = spec.year_start_day[year + 1] - 1e-9
+            left = s["start_day"].fillna(s["end_day"]).fillna(np.inf)
+            waiting = ((s["requested_day"] <= moment) & (left > moment)).sum()
+            assert kpis.loc[(fid, year), "waiting_at_year_end"] == waiting, (fid, year)
+
+
 def test_daily_occupancy_adds_up_to_the_yearly_kpi(run: tuple) -> None:  # type: ignore[type-arg]
     spec, stays = run
     daily = daily_occupancy(spec, stays, 1)

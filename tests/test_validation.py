@@ -356,3 +356,21 @@ def test_bad_settings_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
             get_settings()
     finally:
         get_settings.cache_clear()
+
+
+def test_service_levels_override_field_by_field(tmp_path: Path) -> None:
+    path = write_scenario_text(
+        tmp_path,
+        "service_levels:\n  pleegzorg: {placed_within_days: 42}\n"
+        "  crisis: {stays_over_max_share_max: null}\n",
+    )
+    levels = load_scenario(path).service_levels
+    assert levels.at["pleegzorg", "placed_within_days"] == 42
+    assert levels.at["pleegzorg", "placed_share_min"] == 0.8  # default kept
+    assert pd.isna(levels.at["crisis", "stays_over_max_share_max"])
+    assert levels.at["crisis", "placed_share_min"] == 0.95
+    half = write_scenario_text(
+        tmp_path, "service_levels:\n  jeugdzorgplus: {placed_within_days: 7}\n"
+    )
+    with pytest.raises(InvalidInputError, match="only one of placed_within_days"):
+        load_scenario(half)

@@ -83,6 +83,8 @@ class ServiceLevelIn(BaseModel):
     bed within that many days. ``refused_share_max``: at most that share is placed outside
     the region. ``stays_over_max_share_max``: at most that share of stays lasts longer than
     the form's ``max_stay_days``. ``max_occupancy``: mean occupied beds / beds at most this.
+    Fields override the defaults one by one; that the placement pair is complete is checked
+    after merging (:func:`capaciteit.io.scenario_files.resolve_scenario`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -91,12 +93,6 @@ class ServiceLevelIn(BaseModel):
     refused_share_max: float | None = Field(default=None, gt=0, lt=1)
     stays_over_max_share_max: float | None = Field(default=None, gt=0, lt=1)
     max_occupancy: float | None = Field(default=None, gt=0, le=1)
-
-    @model_validator(mode="after")
-    def _paired(self) -> ServiceLevelIn:
-        if (self.placed_within_days is None) != (self.placed_share_min is None):
-            raise ValueError("give placed_within_days and placed_share_min together")
-        return self
 
 
 DEFAULT_SERVICE_LEVELS: dict[str, dict[str, float]] = {

@@ -16,6 +16,10 @@ The pipeline (:func:`minimal_beds`):
    and the model is solved again, up to ``max_iterations`` rounds. If the limit is reached,
    the result says so. A target whose simulated mean is below the target while its interval
    still reaches it is reported as met only within the noise.
+5. **Trim**: the analytic coupling is cautious (it assumes first-come-first-served waits
+   downstream, while crisis has priority). Form-years whose targets the simulation shows met
+   with the whole 95% interval are lowered by one bed, and kept lower only if the whole plan
+   then still meets every target that way; never below the Erlang start.
 
 A target that no number of beds can meet (e.g. crisis stays that last over 28 days by
 themselves) is reported with the reason and left out of the model; an infeasible model

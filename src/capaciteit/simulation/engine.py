@@ -449,7 +449,7 @@ class _Run:
             # A move within a full form (another foster family, say) happens in place: a
             # new stay in the same bed. Waiting for the own form in the own bed could
             # leave every bed held by someone waiting for it.
-            self.restay(p, p.held[3])
+            self.move_in(p, p.held[3])
             return
         if p.held is not None and self.swap(p):
             return
@@ -477,8 +477,12 @@ class _Run:
                 functools.partial(self.expire, p, pool, entry, reason, destination)
             )
 
-    def restay(self, p: _Person, slot: int) -> None:
-        """Start a new stay of ``p`` in the bed it holds (a move within a full form)."""
+    def move_in(self, p: _Person, slot: int) -> None:
+        """End ``p``'s held stay and start its new stay in ``slot`` at once.
+
+        The beds change hands without passing through the pool (a move in place or a swap),
+        so no one on a waiting list can take them in between.
+        """
         now = self.env.now
         held = p.held
         assert held is not None
@@ -513,16 +517,8 @@ class _Run:
         assert p.held is not None
         assert other.held is not None
         own_slot, other_slot = p.held[3], other.held[3]
-        now = self.env.now
-        for person, slot in ((p, other_slot), (other, own_slot)):
-            held = person.held
-            assert held is not None
-            held[8] = now
-            held[9] = person.form
-            person.held, person.held_form = None, -1
-            person.rec[3] = slot
-            person.rec[6] = now
-            self.start_stay(person, self.sample_los(person.form, self.year_idx(now)))
+        self.move_in(p, other_slot)
+        self.move_in(other, own_slot)
         return True
 
     def expire(
