@@ -8,10 +8,11 @@ with its needs, targets and recruitment shortfalls recomputed from the plan's ow
 
 What this file takes from the library is only the problem statement: :class:`PlanData`,
 :class:`Target`, the two penalty constants and the definition of the fairness term
-(``max(1, round(fairness / total0))`` times ``|beds0 x T* - total0 x x|`` per provider,
-form and later year, with ``T*`` the form's total in the plan that is best without
-fairness; see ``afbouw.py``). The brute force enumerates that reference too: every
-fairness-free optimum's totals, then the best plan against each.
+(the fairness weight times the beds by which ``x`` lies outside ``[floor(s), ceil(s)]``
+with ``s = beds0 x T* / total0``, per provider, form and later year, with ``T*`` the
+form's total in the plan that is best without fairness; see ``afbouw.py``). The brute
+force enumerates that reference too: every fairness-free optimum's totals, then the best
+plan against each.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ from capaciteit.optimisation.afbouw import (
     Plan,
     PlanData,
     Target,
+    linked_forms,
     solve_plan,
     target_values,
 )
@@ -246,7 +249,8 @@ def fairness_of(ins: Inst, x: Mapping[Key, int], reference: Reference) -> int:
     """Deviation from proportional afbouw, as defined in afbouw.py (see the module doc).
 
     ``reference`` holds each form's total per year in the plan that is best without
-    fairness (T*); a provider's fair beds are its 0-meting share of T*.
+    fairness (T*); a provider's fair beds are its 0-meting share of T*, rounded down or
+    up; each bed beyond costs the weight.
     """
     weight = ins.data.weights["fairness"]
     if weight <= 0:
@@ -257,12 +261,14 @@ def fairness_of(ins: Inst, x: Mapping[Key, int], reference: Reference) -> int:
         total0 = sum(r["beds0"] for _, r in members)
         if total0 <= 0:
             continue
-        coef = max(1, round(weight / total0))
         for y in ins.years[1:]:
             t = reference[(f, y)]
             for p, r in members:
                 if r["beds0"] > 0:
-                    total += coef * abs(r["beds0"] * t - total0 * x[(p, f, y)])
+                    share = Fraction(r["beds0"] * t, total0)
+                    low, high = math.floor(share), math.ceil(share)
+                    value = x[(p, f, y)]
+                    total += weight * max(0, value - high, low - value)
     return total
 
 
@@ -373,10 +379,10 @@ def test_fairness_splits_the_reduction_60_40(solver: str) -> None:
     # = 50 beds from 2024; closing 1000 a bed, so exactly 50 close (closing more costs
     # 1000, saves at most 200).
     # Fairness 0: close the expensive beds first -> A 50, B 0; 100 x 50 + 50 x 1000 = 55000.
-    # Fairness 10 000 (coef 10 000 / 100 = 100) against T* = 50, the fairness-free plan's
-    # total: one bed moved from the proportional split (30, 20) changes |60 x 50 - 100 x_A|
-    # and |40 x 50 - 100 x_B| by 100 each, costing 2 x 100 x 100 = 20 000 against a saving
-    # of 100 -> A 30, B 20; 100 x 30 + 200 x 20 + 50 x 1000 = 57000.
+    # Fairness 10 000 a bed against T* = 50, the fairness-free plan's total: the fair
+    # shares are exactly 60 x 50 / 100 = 30 and 40 x 50 / 100 = 20; one bed moved puts both
+    # providers one bed outside their share, costing 2 x 10 000 against a saving of 100
+    # -> A 30, B 20; 100 x 30 + 200 x 20 + 50 x 1000 = 57000.
     years = [2023, 2024]
     pairs = [pair("A", "res", 60, cost=100), pair("B", "res", 40, cost=200)]
     goal = [target(["res"], 2024, "max", 0.5, 100)]
@@ -389,10 +395,36 @@ def test_fairness_splits_the_reduction_60_40(solver: str) -> None:
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
+def test_fairness_rounding_either_way_is_free(solver: str) -> None:
+    # A (3 beds, 100 a bed-year) and B (2 beds, 200 a bed-year); at most 60% = 3 beds from
+    # 2024; closing 1000 a bed. Without fairness B closes: (3, 0) costs 300 + 2000 = 2300,
+    # (2, 1) 200 + 200 + 2000 = 2400, (1, 2) 100 + 400 + 2000 = 2500. The fair shares of
+    # T* = 3 are 9/5 = 1.8 for A (fair: 1 or 2) and 6/5 = 1.2 for B (fair: 1 or 2). With
+    # fairness 1000 a bed, (3, 0) is one bed outside for each: 2300 + 2000 = 4300; (2, 1)
+    # is fair at 2400 and cheaper than (1, 2) -> A 2, B 1, objective 2400.
+    years = [2023, 2024]
+    pairs = [pair("A", "res", 3, cost=100), pair("B", "res", 2, cost=200)]
+    goal = [target(["res"], 2024, "max", 0.6, 5)]
+    assert goal[0].bound_beds == 3
+    free = solved(problem(pairs, years, targets=goal, closing=1000), solver)
+    assert (beds_of(free, "A", "res", [2024]), beds_of(free, "B", "res", [2024])) == ([3], [0])
+    fair = solved(problem(pairs, years, targets=goal, closing=1000, fairness=1000), solver)
+    assert (beds_of(fair, "A", "res", [2024]), beds_of(fair, "B", "res", [2024])) == ([2], [1])
+    assert fair.objective == pytest.approx(2400, abs=1e-6)
+
+
+def test_forms_linked_by_a_target_are_solved_together() -> None:
+    # f and g share a target, h stands alone: two independent groups.
+    pairs = [pair("A", "f", 4), pair("A", "g", 4), pair("B", "h", 4), pair("B", "f", 2)]
+    data = problem(pairs, [2023, 2024], targets=[target(["g", "f"], 2024, "min", 1.3, 10)])
+    assert sorted(linked_forms(data)) == [("f", "g"), ("h",)]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
 def test_lexicographic_minimises_cost_before_fairness(solver: str) -> None:
     # The 60/40 instance with fairness 10 000 in lexicographic mode: penalties 0, then the
     # cheapest plan (A 50, B 0; cost 55000) regardless of fairness, whose fairness against
-    # T* = 50 is 100 x (|60 x 50 - 100 x 50| + |40 x 50 - 100 x 0|) = 100 x 4000 = 400 000.
+    # T* = 50 (fair shares 30 and 20) is 10 000 x (|50 - 30| + |0 - 20|) = 400 000.
     years = [2023, 2024]
     pairs = [pair("A", "res", 60, cost=100), pair("B", "res", 40, cost=200)]
     data = problem(

@@ -18,11 +18,19 @@ elastic (a slack that costs a penalty; its value is the explanation)
     (``TARGET_PENALTY``).
 objective (euros)
     bed-days x tariff + opening and closing costs per bed + stability per bed changed +
-    fairness per bed of deviation from proportional afbouw, plus the penalties. Fairness
-    compares each provider's beds with its 0-meting share of the form's total in the plan
-    that is best without fairness (solved first): against that fixed reference each
-    deviation involves one provider only, which keeps the model easy for both solvers.
-    In ``lexicographic`` mode the penalties are minimised first, then cost, then fairness.
+    fairness per bed of deviation from proportional afbouw, plus the penalties. A
+    provider's fair beds are its 0-meting share of the form's total in the plan that is
+    best without fairness (solved first), ``beds0 x T* / total0``; beds within rounding
+    of that share (the whole numbers either side) count as fair, each bed further away
+    costs the fairness weight. Against that fixed reference each deviation involves one
+    provider only, and rounding either way is free, which keeps the model easy for both
+    solvers. When the fairness-free plan is already fair, it is the answer (fairness
+    cannot lower the cost). In ``lexicographic`` mode the penalties are minimised first,
+    then cost, then fairness.
+
+Care forms that share no target are independent problems (needs, recruitment, costs and
+the rules are per form): :func:`solve_plan` solves each group of forms linked by targets
+on its own and adds the results up, which gives the same optimum in less time.
 
 The penalties dominate every euro of cost, so a plan with zero slack is found whenever one
 exists; a plan with slack is the closest to feasible, and the slack says which targets or
@@ -32,6 +40,7 @@ needs conflict, in which year and by how many beds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 import time
@@ -41,7 +50,7 @@ from typing import Any, Literal, Protocol
 
 import pandas as pd
 
-from capaciteit._pandas import as_int, items, rows
+from capaciteit._pandas import items, rows
 from capaciteit.optimisation.beds_model import Status, cbc_solver
 
 RELATIVE_GAP = 0.0
@@ -112,6 +121,14 @@ class PlanData:
         """Care forms in the plan."""
         return list(dict.fromkeys(str(f) for _, f in self.pairs.index))
 
+    @functools.cached_property
+    def table(self) -> dict[tuple[str, str], dict[str, int]]:
+        """:attr:`pairs` as integers per (provider, care_form), for fast lookups."""
+        return {
+            (str(key[0]), str(key[1])): {str(c): int(v) for c, v in items(row)}
+            for key, row in rows(self.pairs)
+        }
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -158,7 +175,6 @@ class _Backend(Protocol):
     def bool_var(self, name: str) -> Any: ...
     def add(self, constraint: Any) -> None: ...
     def total(self, terms: list[Any]) -> Any: ...
-    def abs_var(self, expr: Any, hi: int, name: str) -> Any: ...
 
 
 class _CpSat:
@@ -180,13 +196,6 @@ class _CpSat:
     def total(self, terms: list[Any]) -> Any:
         return sum(terms)
 
-    def abs_var(self, expr: Any, hi: int, name: str) -> Any:
-        value = self.model.new_int_var(-hi, hi, f"{name}_value")
-        self.model.add(value == expr)
-        dev = self.model.new_int_var(0, hi, name)
-        self.model.add_abs_equality(dev, value)
-        return dev
-
 
 class _Pulp:
     def __init__(self) -> None:
@@ -207,12 +216,6 @@ class _Pulp:
     def total(self, terms: list[Any]) -> Any:
         return self.pulp.lpSum(terms)
 
-    def abs_var(self, expr: Any, hi: int, name: str) -> Any:
-        dev = self.prob.add_variable(name, lowBound=0, upBound=hi, cat="Continuous")
-        self.prob += dev >= expr
-        self.prob += dev >= -1 * expr
-        return dev
-
 
 @dataclass
 class _Built:
@@ -226,10 +229,25 @@ class _Built:
     fairness: Any
 
 
+def fair_range(beds0: int, total0: int, reference: int) -> tuple[int, int]:
+    """Fair beds of a provider: its 0-meting share of the reference total, rounded either way.
+
+    ``beds0 x reference / total0`` beds, as the whole numbers just below and above it (one
+    number when the share is whole).
+    """
+    share = beds0 * reference
+    return share // total0, -(-share // total0)
+
+
 def _build(
-    data: PlanData, backend: _Backend, fair_totals: dict[tuple[str, int], int] | None = None
+    data: PlanData,
+    backend: _Backend,
+    fair_totals: dict[tuple[str, int], int] | None = None,
+    forms: tuple[str, ...] | None = None,
 ) -> _Built:
+    """Build the model over ``forms`` (default: all) with the targets on those forms only."""
     b = backend
+    forms = tuple(data.forms) if forms is None else forms
     years = data.years
     first = years[0]
     x: dict[tuple[str, str, int], Any] = {}
@@ -238,12 +256,14 @@ def _build(
     cost_terms: list[Any] = []
     fair_terms: list[Any] = []
     w = data.weights
-    for key, row in rows(data.pairs):
-        p, f = str(key[0]), str(key[1])
-        beds0, upper = int(row["beds0"]), int(row["upper"])
-        change, group = int(row["max_change"]), int(row["min_group"])
+    table = data.table
+    for (p, f), row in table.items():
+        if f not in forms:
+            continue
+        beds0, upper = row["beds0"], row["upper"]
+        change, group = row["max_change"], row["min_group"]
         allowed = bool(row["open_to_beds"])
-        per_bed_year = int(row["cost_per_bed_year"])
+        per_bed_year = row["cost_per_bed_year"]
         for y in years:
             if y == first:
                 var = b.int_var(beds0, beds0, f"x_{p}_{f}_{y}")
@@ -270,12 +290,12 @@ def _build(
             cost_terms.append((w["opening"] + w["stability"]) * up)
             cost_terms.append((w["closing"] + w["stability"]) * down)
 
-    forms = data.forms
     need_slack: dict[tuple[str, int], Any] = {}
     recruitment_slack: dict[tuple[str, int], Any] = {}
-    pairs_of = {f: [str(p) for p, g in data.pairs.index if g == f] for f in forms}
+    pairs_of = {f: [p for p, g in table if g == f] for f in forms}
+    fairness = w["fairness"]
     for f in forms:
-        total0 = int(sum(as_int(data.pairs.at[(p, f), "beds0"]) for p in pairs_of[f]))
+        total0 = sum(table[(p, f)]["beds0"] for p in pairs_of[f])
         for y in years[1:]:
             need = data.need.get((f, y), 0)
             total = b.total([x[(p, f, y)] for p in pairs_of[f]])
@@ -287,22 +307,22 @@ def _build(
                 s = b.int_var(0, 100_000, f"recruit_slack_{f}_{y}")
                 b.add(b.total([inc[(p, f, y)] for p in pairs_of[f]]) <= data.recruitment[f] + s)
                 recruitment_slack[(f, y)] = s
-            if total0 > 0 and w["fairness"] > 0 and fair_totals is not None:
-                # A provider's fair beds are its 0-meting share of the form's total in the
-                # plan that is best without fairness, T*: b0 T* / total0. The deviation
-                # |b0 T* - total0 x| is in 1/total0 beds, priced at the weight per bed.
-                coef = max(1, round(w["fairness"] / total0))
+            if total0 > 0 and fairness > 0 and fair_totals is not None:
                 reference = fair_totals.get((f, y), total0)
                 for p in pairs_of[f]:
-                    beds0 = as_int(data.pairs.at[(p, f), "beds0"])
+                    beds0 = table[(p, f)]["beds0"]
                     if beds0 == 0:
                         continue
-                    upper = as_int(data.pairs.at[(p, f), "upper"])
-                    hi = max(beds0 * reference, total0 * upper)
-                    gap = beds0 * reference - total0 * x[(p, f, y)]
-                    fair_terms.append(coef * b.abs_var(gap, hi, f"dev_{p}_{f}_{y}"))
+                    low, high = fair_range(beds0, total0, reference)
+                    upper = table[(p, f)]["upper"]
+                    dev = b.int_var(0, max(high, upper), f"dev_{p}_{f}_{y}")
+                    b.add(dev >= x[(p, f, y)] - high)
+                    b.add(dev >= low - x[(p, f, y)])
+                    fair_terms.append(fairness * dev)
     target_slack: dict[int, Any] = {}
     for i, t in enumerate(data.targets):
+        if not set(t.care_forms) <= set(forms):
+            continue
         for y in years[1:]:
             if y < t.year:
                 continue
@@ -330,6 +350,24 @@ def _build(
     )
 
 
+def linked_forms(data: PlanData) -> list[tuple[str, ...]]:
+    """Group the care forms linked by targets; each group is an independent problem.
+
+    Needs, recruitment limits, costs and the rules are per care form; only a target on
+    several forms (pleegzorg + gezinshuis) ties forms together.
+    """
+    group: dict[str, set[str]] = {f: {f} for f in data.forms}
+    for t in data.targets:
+        merged = set(t.care_forms).union(*(group.get(f, set()) for f in t.care_forms))
+        for f in merged:
+            group[f] = merged
+    order = {f: i for i, f in enumerate(group)}
+    unique = {id(g): g for g in group.values()}.values()
+    return sorted(
+        (tuple(sorted(g, key=order.__getitem__)) for g in unique), key=lambda g: order[g[0]]
+    )
+
+
 def solve_plan(
     data: PlanData,
     solver: SolverName = "ortools",
@@ -339,31 +377,68 @@ def solve_plan(
 ) -> Plan:
     """Solve the afbouw model; ``lp_file`` writes the PuLP model for review.
 
-    ``gap`` is the relative optimality gap at which the solvers stop (0: prove optimal).
+    Each group of :func:`linked_forms` is solved on its own, with a share of the time limit
+    in proportion to its number of (provider, care form) pairs; the plan is their union,
+    its objective and bound their sums, optimal when every group is. ``gap`` is the
+    relative optimality gap at which the solvers stop (0: prove optimal).
     """
+    started = time.perf_counter()
+    groups = linked_forms(data)
+    forms = data.pairs.index.get_level_values("care_form")
+    size = {g: max(1, int(forms.isin(g).sum())) for g in groups}
+    parts: list[Plan] = []
+    references: dict[tuple[str, int], int] = {}
+    for i, group in enumerate(groups):
+        remaining = time_limit_s - (time.perf_counter() - started)
+        share = size[group] / sum(size[g] for g in groups[i:])
+        part, reference = _solve_group(data, group, solver, max(0.1, remaining * share), gap)
+        if part.beds is None:
+            return dataclasses.replace(part, time_s=time.perf_counter() - started)
+        parts.append(part)
+        references.update(reference or {})
+    if lp_file is not None:
+        fair = references if data.weights.get("fairness", 0) > 0 else None
+        built = _build(data, _Pulp(), fair)
+        assert isinstance(built.backend, _Pulp)
+        built.backend.prob += built.penalty + built.cost + built.fairness
+        built.backend.prob.writeLP(str(lp_file))
+    objective = sum(float(p.objective or 0.0) for p in parts)
+    bound = sum(float(p.bound or 0.0) for p in parts)
+    keys = [k for p in parts if p.beds is not None for k in p.beds.index]
+    values = [int(v) for p in parts if p.beds is not None for v in p.beds.to_numpy()]
+    index = pd.MultiIndex.from_tuples(keys, names=["provider", "care_form", "year"])
+    return Plan(
+        _solver_name(solver),
+        "optimal" if all(p.status == "optimal" for p in parts) else "feasible",
+        objective,
+        bound,
+        0.0 if objective == 0 else abs(objective - bound) / abs(objective),
+        time.perf_counter() - started,
+        pd.Series(values, index=index, dtype="int64", name="beds").sort_index(),
+        {k: v for p in parts for k, v in p.need_slack.items()},
+        {k: v for p in parts for k, v in p.target_slack.items()},
+        {k: v for p in parts for k, v in p.recruitment_slack.items()},
+    )
+
+
+def _solve_group(
+    data: PlanData, forms: tuple[str, ...], solver: SolverName, limit: float, gap: float
+) -> tuple[Plan, dict[tuple[str, int], int] | None]:
+    """Solve one group of linked forms; also return the fairness reference used."""
     started = time.perf_counter()
     fair_totals: dict[tuple[str, int], int] | None = None
     if data.weights.get("fairness", 0) > 0:
         # The fairness reference: each form's total in the plan that is best without it.
-        first = solve_plan(
-            dataclasses.replace(data, weights={**data.weights, "fairness": 0}),
-            solver,
-            time_limit_s / 2,
-            gap=gap,
-        )
+        free = dataclasses.replace(data, weights={**data.weights, "fairness": 0})
+        first, _ = _solve_group(free, forms, solver, limit / 2, gap)
         if first.beds is None:
-            return dataclasses.replace(first, time_s=time.perf_counter() - started)
-        fair_totals = {
-            (str(k[0]), int(k[1])): int(v)
-            for k, v in items(first.beds.groupby(level=["care_form", "year"]).sum())
-        }
+            return dataclasses.replace(first, time_s=time.perf_counter() - started), None
+        fair_totals = form_totals(first.beds)
+        if unfair_beds(data, first.beds, fair_totals) == 0:
+            # already fair: no plan can cost less, and its fairness term is 0
+            return dataclasses.replace(first, time_s=time.perf_counter() - started), fair_totals
     backend: _Backend = _CpSat() if solver == "ortools" else _Pulp()
-    built = _build(data, backend, fair_totals)
-    if lp_file is not None:
-        pulp_built = built if solver == "pulp" else _build(data, _Pulp(), fair_totals)
-        assert isinstance(pulp_built.backend, _Pulp)
-        pulp_built.backend.prob += pulp_built.penalty + pulp_built.cost + pulp_built.fairness
-        pulp_built.backend.prob.writeLP(str(lp_file))
+    built = _build(data, backend, fair_totals, forms)
     stages = (
         [built.penalty + built.cost + built.fairness]
         if data.mode == "weighted"
@@ -373,36 +448,71 @@ def solve_plan(
     status: Status = "optimal"
     objective = bound = 0.0
     for k, stage in enumerate(stages):
-        remaining = max(0.1, time_limit_s - (time.perf_counter() - started))
-        limit = remaining / (len(stages) - k)
-        stage_status, obj, bnd, values = _solve_stage(built, stage, limit, gap)
+        remaining = max(0.1, limit - (time.perf_counter() - started))
+        stage_status, obj, bnd, values = _solve_stage(
+            built, stage, remaining / (len(stages) - k), gap
+        )
         if stage_status not in ("optimal", "feasible"):
-            return _empty(solver, stage_status, time.perf_counter() - started)
+            return _empty(solver, stage_status, time.perf_counter() - started), None
         if stage_status == "feasible":
             status = "feasible"
         objective, bound = obj, bnd
         if k + 1 < len(stages):
             # keep this stage's optimum while optimising the next
             built.backend.add(stage <= round(obj))
-    elapsed = time.perf_counter() - started
-    name = "ortools-cpsat" if solver == "ortools" else "pulp-cbc"
+    keys = list(built.x)
     beds = pd.Series(
-        {key: round(values[v]) for key, v in built.x.items()}, dtype="int64", name="beds"
+        [round(values[built.x[k]]) for k in keys],
+        index=pd.MultiIndex.from_tuples(keys, names=["provider", "care_form", "year"]),
+        dtype="int64",
+        name="beds",
     )
-    beds.index = beds.index.set_names(["provider", "care_form", "year"])
-    gap = 0.0 if objective == 0 else abs(objective - bound) / abs(objective)
-    return Plan(
-        name,
+    gap_found = 0.0 if objective == 0 else abs(objective - bound) / abs(objective)
+    plan = Plan(
+        _solver_name(solver),
         status,
         objective,
         bound,
-        gap,
-        elapsed,
+        gap_found,
+        time.perf_counter() - started,
         beds.sort_index(),
         {k: round(values[v]) for k, v in built.need_slack.items()},
         {k: round(values[v]) for k, v in built.target_slack.items()},
         {k: round(values[v]) for k, v in built.recruitment_slack.items()},
     )
+    return plan, fair_totals
+
+
+def form_totals(beds: pd.Series) -> dict[tuple[str, int], int]:
+    """Sum a plan's beds per (care_form, year)."""
+    return {
+        (str(k[0]), int(k[1])): int(v)
+        for k, v in items(beds.groupby(level=["care_form", "year"]).sum())
+    }
+
+
+def unfair_beds(data: PlanData, beds: pd.Series, reference: dict[tuple[str, int], int]) -> int:
+    """Count the beds beyond each provider's fair range (:func:`fair_range`) in a plan.
+
+    ``reference`` holds the form totals the fair shares are taken of (per care form and
+    year); the 0-meting year is not counted.
+    """
+    total0: dict[str, int] = {}
+    for (_, f), row in data.table.items():
+        total0[f] = total0.get(f, 0) + row["beds0"]
+    unfair = 0
+    for (p, f, y), value in items(beds):
+        beds0 = data.table[(str(p), str(f))]["beds0"]
+        t0 = total0[str(f)]
+        if y == data.years[0] or beds0 == 0 or t0 == 0:
+            continue
+        low, high = fair_range(beds0, t0, reference.get((str(f), int(y)), t0))
+        unfair += max(0, int(value) - high, low - int(value))
+    return unfair
+
+
+def _solver_name(solver: str) -> str:
+    return "ortools-cpsat" if solver == "ortools" else "pulp-cbc"
 
 
 def _solve_stage(
@@ -422,6 +532,10 @@ def _solve_stage(
         solver.parameters.max_time_in_seconds = float(limit)
         solver.parameters.num_workers = 2
         solver.parameters.relative_gap_limit = gap
+        # The whole LP from the root closes the bound of these plan models at once; added
+        # lazily it climbs over many rounds (pleegzorg + gezinshuis, 300 providers: 2.5 s
+        # -> 1.2 s for the fairness stage).
+        solver.parameters.add_lp_constraints_lazily = False
         code = solver.solve(model)
         name = solver.status_name(code)
         status: Status = {
@@ -455,8 +569,7 @@ def _solve_stage(
 
 
 def _empty(solver: str, status: Status, elapsed: float) -> Plan:
-    name = "ortools-cpsat" if solver == "ortools" else "pulp-cbc"
-    return Plan(name, status, None, None, None, elapsed, None, {}, {}, {})
+    return Plan(_solver_name(solver), status, None, None, None, elapsed, None, {}, {}, {})
 
 
 def plan_cost(data: PlanData, beds: pd.Series) -> dict[str, float]:
