@@ -8,6 +8,11 @@
     minimal beds per care form and year, verified by simulation, against the 0-meting.
 ``capaciteit afbouw SCENARIO --out DIR``
     afbouw plan per provider and year under the needs and the targets, with a workbook.
+``capaciteit match --children FILE --placements FILE --out DIR``
+    the best assignment of a waiting list to foster families, or with ``--child ID``
+    the top families for one child, with reasons.
+``capaciteit generate-pool --children N --families N --out DIR``
+    a synthetic waiting list and family pool (for demos, tests and benchmarks).
 
 A user's mistake (an invalid model, a missing file, an unreachable Dask scheduler) ends
 with a list of problems and exit code 2, never with a traceback.
@@ -21,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -31,6 +36,9 @@ from rich.table import Table
 from capaciteit import __version__
 from capaciteit._pandas import as_float, as_str
 from capaciteit.errors import CapaciteitError, InvalidInputError
+
+if TYPE_CHECKING:
+    from capaciteit.matching import MatchWeights
 
 app = typer.Typer(
     name="capaciteit",
@@ -344,6 +352,112 @@ def afbouw(
         console.print(f"  {lp}")
     if result.status in ("infeasible", "timeout"):
         raise typer.Exit(1)
+
+
+@app.command()
+def match(
+    children: Annotated[Path, typer.Option(help="Children table (.csv or .xlsx).")],
+    placements: Annotated[Path, typer.Option(help="Families table (.csv or .xlsx).")],
+    out: OutOpt,
+    child: Annotated[str | None, typer.Option(help="Only suggestions for this child_id.")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Suggestions per child.")] = 5,
+    pc4: Annotated[Path | None, typer.Option(help="PC4 centroid table (pc4, lat, lon).")] = None,
+    weights: Annotated[
+        Path | None, typer.Option(help="YAML/JSON file with criterion weights.")
+    ] = None,
+    time_limit: Annotated[float, typer.Option(min=0.1, help="Solver time limit (s).")] = 30.0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Placement suggestions for one child, or the best assignment of the waiting list."""
+    from capaciteit.matching import load_pc4, load_pool, match_batch, suggest
+    from capaciteit.results.matching import write_batch, write_suggestions
+
+    try:
+        _prepare_out(out)
+        chosen = _weights(weights)
+        centroids = load_pc4(pc4) if pc4 is not None else None
+        kids, pool = load_pool(children, placements, centroids)
+        if child is not None:
+            result = suggest(kids, pool, child, top, chosen)
+            files = write_suggestions(result, out)
+        else:
+            with _status("matching", f"{len(kids.frame)} children, {len(pool)} families", quiet):
+                batch = match_batch(kids, pool, chosen, time_limit)
+            files = write_batch(batch, chosen, out)
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    if child is not None:
+        table = Table(title=f"Suggesties voor {child}")
+        for col in ("rank", "placement_id", "score", "reasons"):
+            table.add_column(col, overflow="fold")
+        for row in result.table.to_dict(orient="records"):
+            table.add_row(
+                str(row["rank"]), row["placement_id"], f"{row['score']:.1f}", row["reasons"]
+            )
+        console.print(table)
+        console.print(result.summary())
+    else:
+        proven = "proven optimal" if batch.status == "optimal" else f"gap {batch.gap:.2%}"
+        console.print(
+            f"{batch.placed} of {batch.children} children placed ({batch.status}, {proven}, "
+            f"{batch.time_s:.1f} s); {len(batch.unplaced)} unplaced, each with the reason."
+        )
+    console.print(f"Results in [bold]{out}[/]:")
+    for path in files.values():
+        console.print(f"  {path}")
+    if child is None and batch.status not in ("optimal", "feasible"):
+        raise typer.Exit(1)
+
+
+def _weights(path: Path | None) -> MatchWeights:
+    from pydantic import ValidationError
+
+    from capaciteit.errors import Problem
+    from capaciteit.io.yaml_files import read_yaml
+    from capaciteit.matching import MatchWeights
+
+    if path is None:
+        return MatchWeights()
+    problems: list[Problem] = []
+    raw = read_yaml(path, problems)
+    if raw is None:
+        raise InvalidInputError(f"weights file {path.name}", problems)
+    try:
+        return MatchWeights.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            Problem(
+                path.name,
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}.",
+                "Use the criteria of MatchWeights with numbers >= 0 (see README).",
+                column=".".join(str(p) for p in e["loc"]),
+            )
+            for e in exc.errors()
+        ]
+        raise InvalidInputError(f"weights file {path.name}", problems) from None
+
+
+@app.command("generate-pool")
+def generate_pool(
+    out: OutOpt,
+    children: Annotated[int, typer.Option(min=1, help="Children on the waiting list.")] = 100,
+    families: Annotated[int, typer.Option(min=1, help="Families and gezinshuizen.")] = 500,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+) -> None:
+    """Write a synthetic waiting list and family pool (children.csv, placements.csv)."""
+    from capaciteit.matching import synthetic_pool
+
+    try:
+        _prepare_out(out)
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    kids, places = synthetic_pool(children, families, seed)
+    kids.to_csv(out / "children.csv", index=False)
+    places.to_csv(out / "placements.csv", index=False)
+    console.print(
+        f"{len(kids)} children and {len(places)} families (synthetic, seed {seed}) in "
+        f"[bold]{out}[/]: children.csv, placements.csv"
+    )
 
 
 def _print_beds(table: object, year: int) -> None:

@@ -1,0 +1,29 @@
+"""Pleegzorg matching: placement suggestions with reasons, and batch assignments.
+
+:mod:`~capaciteit.matching.pool` reads children and families, :mod:`~capaciteit.matching.
+rules` holds the hard rules, :mod:`~capaciteit.matching.scoring` the soft criteria,
+:mod:`~capaciteit.matching.suggest` the top families for one child and
+:mod:`~capaciteit.matching.batch` the optimal assignment of a waiting list.
+"""
+
+from capaciteit.matching.batch import BatchResult, match_batch
+from capaciteit.matching.pool import Children, Pool, build, load_pc4, load_pool
+from capaciteit.matching.scoring import MatchWeights
+from capaciteit.matching.suggest import Explanation, Suggestions, explain, suggest
+from capaciteit.matching.synthetic import synthetic_pool
+
+__all__ = [
+    "BatchResult",
+    "Children",
+    "Explanation",
+    "MatchWeights",
+    "Pool",
+    "Suggestions",
+    "build",
+    "explain",
+    "load_pc4",
+    "load_pool",
+    "match_batch",
+    "suggest",
+    "synthetic_pool",
+]
