@@ -25,7 +25,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from capaciteit._pandas import rows
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.tables import Column, TableSpec, UnreadableTableError, read_table
 
@@ -262,7 +261,7 @@ def _check_tags(
     key: str,
     problems: list[Problem],
 ) -> None:
-    for _, row in rows(frame):
+    for row in frame.to_dict(orient="records"):
         bad = [t for t in tags(row[column]) if t not in vocabulary]
         if bad:
             problems.append(
@@ -289,7 +288,7 @@ def _locate(
     """Coordinates per row from ``{prefix}lat/lon`` or ``{prefix}pc4``; NaN when absent."""
     out = np.full((len(frame), 2), np.nan)
     label = prefix.rstrip("_") or "location"
-    for i, (_, row) in enumerate(rows(frame)):
+    for i, row in enumerate(frame.to_dict(orient="records")):
         lat, lon, code = row[f"{prefix}lat"], row[f"{prefix}lon"], row[f"{prefix}pc4"]
         if pd.notna(lat) and pd.notna(lon):
             out[i] = (float(lat), float(lon))
@@ -348,7 +347,10 @@ def load_pc4(path: str | Path) -> dict[str, tuple[float, float]]:
     frame = _read(Path(path), PC4, problems)
     if problems or frame is None:
         raise InvalidInputError(f"PC4 table {Path(path).name}", problems)
-    return {str(r["pc4"]).strip()[:4]: (float(r["lat"]), float(r["lon"])) for _, r in rows(frame)}
+    return {
+        str(r["pc4"]).strip()[:4]: (float(r["lat"]), float(r["lon"]))
+        for r in frame.to_dict(orient="records")
+    }
 
 
 def load_pool(
@@ -391,7 +393,7 @@ def build(
     location = _locate(places, "", pc4, placements_file, "placement_id", True, problems)
     ids = set(kids["child_id"].astype(str))
     place_ids = set(places["placement_id"].astype(str))
-    for _, row in rows(places):
+    for row in places.to_dict(orient="records"):
         if int(row["age_min"]) > int(row["age_max"]):
             problems.append(
                 Problem(
@@ -416,10 +418,10 @@ def build(
             )
     network = {
         str(r["network_for_child"]): str(r["placement_id"])
-        for _, r in rows(places)
+        for r in places.to_dict(orient="records")
         if isinstance(r["network_for_child"], str) and r["network_for_child"]
     }
-    for _, row in rows(kids):
+    for row in kids.to_dict(orient="records"):
         family = row["network_family"]
         if isinstance(family, str) and family and family not in place_ids:
             problems.append(
