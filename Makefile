@@ -35,6 +35,11 @@ demo: install
 	$(BIN)/capaciteit simulate simulations/voorbeeldregio-transformatie.yaml --out $(OUT)/transformatie
 	$(BIN)/capaciteit beds simulations/voorbeeldregio-basis.yaml --out $(OUT)/beds
 	$(BIN)/capaciteit afbouw simulations/voorbeeldregio-transformatie.yaml --out $(OUT)/afbouw
+	$(BIN)/capaciteit generate-pool --children 1000 --families 5000 --out $(OUT)/pool
+	$(BIN)/capaciteit match --children $(OUT)/pool/children.csv \
+		--placements $(OUT)/pool/placements.csv --out $(OUT)/matching
+	$(BIN)/capaciteit match --children $(OUT)/pool/children.csv \
+		--placements $(OUT)/pool/placements.csv --out $(OUT)/suggestions --child K00010 --top 5
 	@echo ""
 	@echo "Done. Results are in $(OUT)/:"
 	@echo "  $(OUT)/basis/ and $(OUT)/transformatie/: summary.json (KPIs per care form and year"
@@ -42,6 +47,9 @@ demo: install
 	@echo "  $(OUT)/beds/: beds.csv (minimal beds against the 0-meting), beds.json,"
 	@echo "    service_levels.csv, coupling.csv, beds.png, coupling.png"
 	@echo "  $(OUT)/afbouw/: plan.csv, plan.json, plan.xlsx (for the ontwikkeltafel), plan.png"
+	@echo "  $(OUT)/pool/: a synthetic waiting list and family pool (children.csv, placements.csv)"
+	@echo "  $(OUT)/matching/: assignment.csv, unplaced.csv, match.json (batch assignment)"
+	@echo "  $(OUT)/suggestions/: suggestions.csv, suggestions.json (top 5 families for K00010)"
 
 lint: dev
 	$(BIN)/ruff check src tests bench
@@ -57,6 +65,7 @@ test-fast: dev
 	$(BIN)/pytest -n 2 -m "not slow"
 
 bench: dev
+	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/sim_vs_ciw.py
 	$(BIN)/python bench/national.py
 	$(BIN)/python bench/beds.py

@@ -11,15 +11,23 @@ import sys
 from pathlib import Path
 
 from capaciteit.domain.model import TABLES
-from capaciteit.io.tables import columns_doc
+from capaciteit.io.tables import TableSpec, columns_doc
+from capaciteit.matching.pool import CHILDREN, PC4, PLACEMENTS
 
 START, END = "<!-- tables:start -->", "<!-- tables:end -->"
 
 
 def tables_markdown() -> str:
-    """Markdown: one section per table with its columns."""
+    """Markdown: one section per table with its columns (region model, then matching)."""
     parts = []
-    for spec in TABLES.values():
+    matching: list[TableSpec] = [CHILDREN, PLACEMENTS, PC4]
+    for spec in [*TABLES.values(), *matching]:
+        if spec is CHILDREN:
+            parts.append(
+                "#### Matching input (`capaciteit match`)\n\nTags in one cell are separated "
+                "by `|` (`lvb|trauma`). Columns that look like names, BSN, birth dates or "
+                "addresses are refused.\n"
+            )
         need = "required" if spec.required else "optional"
         parts.append(f"#### `{spec.name}.csv` ({need})\n\n{spec.description}\n")
         parts.append("| column | required | unit | meaning |\n|---|---|---|---|")

@@ -91,7 +91,9 @@ PLACEMENTS = TableSpec(
         Column("pc4", "str", False, "postcode (4 digits), instead of lat/lon"),
         Column("region", "str", False, "jeugdregio of the family", default=""),
         Column("identity", "str", False, "identity tags (culture, religion)", default=""),
-        Column("perspective", "str", False, "perspectives offered: short, long", "short|long"),
+        Column(
+            "perspective", "str", False, "perspectives offered: short, long", default="short|long"
+        ),
         Column("max_siblings", "int", False, "most siblings taken together", min=1),
         Column("network_for_child", "str", False, "network family of this child id only"),
         Column("available", "int", False, "0 if not available now", min=0, max=1, default=1),
