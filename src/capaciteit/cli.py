@@ -13,6 +13,8 @@
     the top families for one child, with reasons.
 ``capaciteit generate-pool --children N --families N --out DIR``
     a synthetic waiting list and family pool (for demos, tests and benchmarks).
+``capaciteit serve [--host] [--port]``
+    the HTTP service; ``capaciteit token create --role ROLE`` makes its bearer tokens.
 
 A user's mistake (an invalid model, a missing file, an unreachable Dask scheduler) ends
 with a list of problems and exit code 2, never with a traceback.
@@ -458,6 +460,58 @@ def generate_pool(
         f"{len(kids)} children and {len(places)} families (synthetic, seed {seed}) in "
         f"[bold]{out}[/]: children.csv, placements.csv"
     )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+) -> None:
+    """Start the HTTP service (FastAPI + uvicorn) with its job workers."""
+    import uvicorn
+
+    from capaciteit.service.config import service_settings
+
+    try:
+        settings = service_settings()
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    console.print(
+        f"capaciteit service on http://{host}:{port}/v1 (OpenAPI: /v1/docs), database "
+        f"{settings.database_url.split('@')[-1]}, {settings.job_workers} job worker(s)"
+    )
+    uvicorn.run(
+        "capaciteit.service.app:create_app", factory=True, host=host, port=port, log_level="info"
+    )
+
+
+token_app = typer.Typer(help="Bearer tokens of the service.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option(help="planner, ontwikkeltafel, matcher or admin.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the token.")] = "cli",
+) -> None:
+    """Create a token (printed once; stored hashed)."""
+    from capaciteit.service.config import service_settings
+    from capaciteit.service.db import make_engine, migrate, session_factory
+    from capaciteit.service.security import ROLES, create_token
+
+    if role not in ROLES:
+        err_console.print(f"[bold red]error:[/] role must be one of: {', '.join(ROLES)}.")
+        raise typer.Exit(EXIT_USER_ERROR)
+    try:
+        settings = service_settings()
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    migrate(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url)
+    with session_factory(engine)() as session:
+        token = create_token(session, role, name)
+    engine.dispose()
+    print(token)
 
 
 def _print_beds(table: object, year: int) -> None:

@@ -81,7 +81,7 @@ def urgency_points(
     ``waiting_since`` in the list, so that the same input always gives the same result).
     """
     frame = children.frame
-    since = pd.to_datetime(frame["waiting_since"].replace("", None), errors="coerce")
+    since = pd.to_datetime(frame["waiting_since"], errors="coerce")
     ref = as_of if as_of is not None else since.max()
     years = ((ref - since).dt.days / 365.0).fillna(0.0).clip(0, 1) if pd.notna(ref) else 0.0
     urgency = frame["urgency"].fillna(0).astype(float) / 3.0

@@ -1,0 +1,115 @@
+"""The FastAPI application: ``create_app()`` wires settings, database, routers and workers.
+
+On start the database is migrated to the newest schema (Alembic), running jobs left by a
+crashed server are rerun by the workers once their heartbeat is stale, and
+``settings.job_workers`` worker processes are started; they stop with the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from capaciteit import __version__
+from capaciteit.service import problems
+from capaciteit.service.config import ServiceSettings, service_settings
+from capaciteit.service.db import make_engine, migrate, session_factory
+from capaciteit.service.jobs import Workers
+from capaciteit.service.routes import health, matching, regions, runs, tokens
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse request bodies above ``max_bytes`` with 413 (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, counting its body."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLargeError
+            return message
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracking)
+        except _TooLargeError:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problems.problem(413, f"The request body is larger than {self.max_bytes} bytes.")
+        await response(scope, receive, send)
+
+
+def create_app(settings: ServiceSettings | None = None, start_workers: bool = True) -> FastAPI:
+    """Build the application (migrating the database first)."""
+    settings = settings or service_settings()
+    migrate(settings.sqlalchemy_url)
+    engine = make_engine(settings.sqlalchemy_url)
+    workers = Workers(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if start_workers:
+            workers.start()
+        try:
+            yield
+        finally:
+            workers.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="capaciteit",
+        version=__version__,
+        description=(
+            "Capacity planning for jeugdhulp met verblijf: region models, scenario runs "
+            "(simulation, minimal beds, afbouw plans) and pleegzorg matching. Every route "
+            "but /v1/health needs a bearer token; errors are RFC 9457 problem+json."
+        ),
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    problems.install(app)
+    for module in (health, tokens, regions, runs, matching):
+        app.include_router(module.router, prefix="/v1")
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    return app

@@ -1,0 +1,1 @@
+"""Thin routers: check the caller, parse the request, call the service, shape the answer."""

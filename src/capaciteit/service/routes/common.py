@@ -1,0 +1,73 @@
+"""Helpers the routers share: jobs as responses, files as downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import HTTPException
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from capaciteit.service.db import Job, JobFile, now
+from capaciteit.service.schemas import JobPublic
+
+
+def job_public(session: Session, job: Job) -> JobPublic:
+    """Show a job as the API does."""
+    names = session.scalars(select(JobFile.name).where(JobFile.job_id == job.id)).all()
+    return JobPublic(
+        id=job.id,
+        kind=job.kind,
+        params={k: v for k, v in job.params.items() if k != "token_id"},
+        status=job.status,  # type: ignore[arg-type]
+        progress_pct=round(100 * job.progress, 1),
+        message=job.message,
+        attempts=job.attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        error=job.error,
+        files=sorted(names),
+    )
+
+
+def get_job(session: Session, job_id: int, kinds: tuple[str, ...]) -> Job:
+    """Return the job if it is one of ``kinds`` (404 otherwise)."""
+    job = session.get(Job, job_id)
+    if job is None or job.kind not in kinds:
+        raise HTTPException(404, f"No run {job_id}.")
+    return job
+
+
+def cancel(session: Session, job: Job) -> Job:
+    """Cancel a queued job at once, a running one at its next progress report."""
+    if job.status == "queued":
+        job.status, job.finished_at, job.message = "cancelled", now(), "cancelled"
+    elif job.status == "running":
+        job.cancel_requested = True
+        job.message = "cancel requested"
+    else:
+        raise HTTPException(409, f"Run {job.id} is already {job.status}.")
+    session.commit()
+    return job
+
+
+def result(job: Job) -> dict[str, Any]:
+    """Return the result JSON of a finished job (409 before)."""
+    if job.status != "done" or job.result is None:
+        raise HTTPException(409, f"Run {job.id} is {job.status}; no result yet.")
+    return job.result
+
+
+def download(session: Session, job: Job, name: str) -> Response:
+    """Send a result file of a job."""
+    row = session.scalar(select(JobFile).where(JobFile.job_id == job.id, JobFile.name == name))
+    if row is None:
+        raise HTTPException(404, f"Run {job.id} has no file '{name}'.")
+    filename = name.rsplit("/", 1)[-1]
+    return Response(
+        row.content,
+        media_type=row.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

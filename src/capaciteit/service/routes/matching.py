@@ -1,0 +1,161 @@
+"""Matching: pools, suggestions for one child, explanations and batch assignments.
+
+Only the ``matcher`` role comes here. Every request about children is written to the
+audit log (who, when, which pseudonymous ids); nothing else about a child is logged.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from capaciteit.matching import Children, Pool, explain, suggest
+from capaciteit.results.matching import suggestions_json
+from capaciteit.service import jobs, store
+from capaciteit.service.db import AuditEntry, Job, MatchingPool
+from capaciteit.service.routes import common
+from capaciteit.service.schemas import (
+    BatchIn,
+    ExplainIn,
+    ExplainPublic,
+    JobPublic,
+    PoolPublic,
+    SuggestionPublic,
+    SuggestionsIn,
+    SuggestionsPublic,
+)
+from capaciteit.service.security import Caller, Matcher, SessionDep
+
+router = APIRouter(prefix="/matching", tags=["matching"])
+KINDS = ("match_batch",)
+
+
+def _audit(session: Session, who: Caller, action: str, ids: list[str], **detail: Any) -> None:
+    session.add(AuditEntry(token_id=who.token_id, action=action, subject_ids=ids, detail=detail))
+    session.commit()
+
+
+def _pool(session: Session, pool_id: int) -> tuple[Children, Pool]:
+    built = store.built_pool(session, pool_id)
+    if built is None:
+        raise HTTPException(404, f"No matching pool {pool_id}.")
+    return built
+
+
+@router.post("/pools", status_code=201)
+async def upload_pool(
+    children: Annotated[UploadFile, File(description="children.csv (pseudonymous)")],
+    placements: Annotated[UploadFile, File(description="placements.csv")],
+    session: SessionDep,
+    who: Matcher,
+    name: Annotated[str, Form(max_length=200)] = "pool",
+) -> PoolPublic:
+    """Upload a waiting list and family pool; refused with every problem listed (422)."""
+    row = store.add_pool(session, name, await children.read(), await placements.read())
+    _audit(session, who, "pool_upload", [], pool_id=row.id, children=row.summary["children"])
+    return PoolPublic.model_validate(row, from_attributes=True)
+
+
+@router.get("/pools")
+def list_pools(session: SessionDep, _: Matcher) -> list[PoolPublic]:
+    """List every pool (counts only)."""
+    rows = session.scalars(select(MatchingPool).order_by(MatchingPool.id)).all()
+    return [PoolPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get("/pools/{pool_id}/availability")
+def pool_availability(pool_id: int, session: SessionDep, _: Matcher) -> list[dict[str, Any]]:
+    """Count free places of available families per type and trede."""
+    return store.pool_availability(_pool(session, pool_id)[1])
+
+
+@router.post("/suggestions")
+def suggestions(body: SuggestionsIn, session: SessionDep, who: Matcher) -> SuggestionsPublic:
+    """Suggest the best families for one child (and its siblings), with Dutch reasons."""
+    children, pool = _pool(session, body.pool_id)
+    result = suggest(children, pool, body.child_id, body.k, body.weights)
+    data = suggestions_json(result)
+    _audit(
+        session,
+        who,
+        "suggestions",
+        [body.child_id, *result.siblings],
+        pool_id=body.pool_id,
+        families=[s["placement_id"] for s in data["suggestions"]],
+    )
+    items = [
+        SuggestionPublic(
+            rank=s["rank"],
+            placement_id=s["placement_id"],
+            score=s["score"],
+            points={
+                k: v for k, v in s.items() if k not in ("rank", "placement_id", "score", "reasons")
+            },
+            reasons=s["reasons"],
+        )
+        for s in data["suggestions"]
+    ]
+    return SuggestionsPublic(
+        child_id=result.child_id,
+        siblings_placed_together=result.siblings,
+        candidates=result.candidates,
+        excluded_by_rule=result.excluded,
+        summary=result.summary(),
+        suggestions=items,
+    )
+
+
+@router.post("/explain")
+def explain_family(body: ExplainIn, session: SessionDep, who: Matcher) -> ExplainPublic:
+    """Why a family can or cannot take a child (every hard rule it fails)."""
+    children, pool = _pool(session, body.pool_id)
+    result = explain(children, pool, body.child_id, body.placement_id)
+    _audit(session, who, "explain", [body.child_id], pool_id=body.pool_id, family=body.placement_id)
+    return ExplainPublic.model_validate(result, from_attributes=True)
+
+
+@router.post("/batch", status_code=202)
+def start_batch(body: BatchIn, session: SessionDep, who: Matcher) -> JobPublic:
+    """Queue the best assignment of the pool's waiting list."""
+    _pool(session, body.pool_id)
+    params = body.model_dump(exclude_none=True) | {"token_id": who.token_id}
+    job = jobs.enqueue(session, "match_batch", params, who.token_id)
+    _audit(session, who, "match_batch", [], pool_id=body.pool_id, job_id=job.id)
+    return common.job_public(session, job)
+
+
+@router.get("/batch/{job_id}")
+def get_batch(job_id: int, session: SessionDep, _: Matcher) -> JobPublic:
+    """Show the status of a batch assignment."""
+    return common.job_public(session, common.get_job(session, job_id, KINDS))
+
+
+@router.post("/batch/{job_id}/cancel")
+def cancel_batch(job_id: int, session: SessionDep, _: Matcher) -> JobPublic:
+    """Cancel a batch assignment."""
+    return common.job_public(
+        session, common.cancel(session, common.get_job(session, job_id, KINDS))
+    )
+
+
+@router.get("/batch/{job_id}/result")
+def batch_result(job_id: int, session: SessionDep, who: Matcher) -> dict[str, Any]:
+    """Return the assignment: status, optimality, placed and unplaced children."""
+    job: Job = common.get_job(session, job_id, KINDS)
+    data = common.result(job)
+    assignment = data.get("assignment", [])
+    ids = [str(a["child_id"]) for a in assignment] if isinstance(assignment, list) else []
+    _audit(session, who, "match_batch_read", ids, job_id=job_id)
+    return data
+
+
+@router.get("/batch/{job_id}/files/{name:path}")
+def batch_file(job_id: int, name: str, session: SessionDep, who: Matcher) -> Response:
+    """Send a result file of a batch assignment (CSV or JSON)."""
+    job = common.get_job(session, job_id, KINDS)
+    _audit(session, who, "match_batch_download", [], job_id=job_id, file=name)
+    return common.download(session, job, name)

@@ -1,0 +1,61 @@
+"""Tokens and the audit log (admin only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query
+from sqlalchemy import select
+
+from capaciteit.service.db import AuditEntry, Token
+from capaciteit.service.schemas import TokenCreated, TokenIn, TokenPublic
+from capaciteit.service.security import Admin, SessionDep, create_token, hash_token
+
+router = APIRouter(tags=["tokens"])
+
+
+@router.post("/tokens", status_code=201)
+def new_token(body: TokenIn, session: SessionDep, _: Admin) -> TokenCreated:
+    """Create a token for a role; the token is shown once."""
+    token = create_token(session, body.role, body.name)
+    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
+    assert row is not None
+    return TokenCreated(
+        **TokenPublic.model_validate(row, from_attributes=True).model_dump(), token=token
+    )
+
+
+@router.get("/tokens")
+def list_tokens(session: SessionDep, _: Admin) -> list[TokenPublic]:
+    """List every token (without the secret)."""
+    rows = session.scalars(select(Token).order_by(Token.id)).all()
+    return [TokenPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.delete("/tokens/{token_id}")
+def revoke_token(token_id: int, session: SessionDep, _: Admin) -> TokenPublic:
+    """Revoke a token; requests with it are refused from now on."""
+    row = session.get(Token, token_id)
+    if row is None:
+        raise HTTPException(404, f"No token {token_id}.")
+    row.revoked = True
+    session.commit()
+    return TokenPublic.model_validate(row, from_attributes=True)
+
+
+@router.get("/audit")
+def audit_log(
+    session: SessionDep, _: Admin, limit: int = Query(100, ge=1, le=1000)
+) -> list[dict[str, Any]]:
+    """List the newest audit entries: who asked for which matching, when."""
+    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).all()
+    return [
+        {
+            "at": r.at.isoformat(),
+            "token_id": r.token_id,
+            "action": r.action,
+            "subject_ids": r.subject_ids,
+            "detail": r.detail,
+        }
+        for r in rows
+    ]

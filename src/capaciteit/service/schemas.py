@@ -1,0 +1,170 @@
+"""Request (``*In``) and response (``*Public``) bodies of the API.
+
+Requests forbid unknown fields, so that nothing else (a child's name, say) can slip in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from capaciteit.matching import MatchWeights
+from capaciteit.service.security import Role
+
+
+class In(BaseModel):
+    """Base of request bodies: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenIn(In):
+    """A new token for a role."""
+
+    role: Role
+    name: str = Field(min_length=1, max_length=100, description="who or what uses it")
+
+
+class TokenPublic(BaseModel):
+    """A token as listed (never the secret)."""
+
+    id: int
+    name: str
+    role: str
+    created_at: dt.datetime
+    revoked: bool
+
+
+class TokenCreated(TokenPublic):
+    """A new token, with its secret (shown once)."""
+
+    token: str = Field(description="the bearer token; shown once, stored hashed")
+
+
+class RegionPublic(BaseModel):
+    """A stored region model."""
+
+    id: int
+    name: str
+    summary: dict[str, Any]
+    created_at: dt.datetime
+
+
+class ScenarioIn(In):
+    """A scenario file for a stored region model."""
+
+    region_id: int
+    text: str = Field(min_length=1, max_length=1_000_000, description="the scenario YAML")
+    name: str | None = Field(default=None, max_length=200)
+
+
+class ScenarioPublic(BaseModel):
+    """A stored scenario."""
+
+    id: int
+    region_id: int
+    name: str
+    text: str
+    created_at: dt.datetime
+
+
+class RunIn(In):
+    """A run of a scenario."""
+
+    kind: Literal["simulate", "beds", "afbouw"]
+    scenario_id: int
+    replications: int | None = Field(default=None, ge=2, le=1000)
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+
+
+class JobPublic(BaseModel):
+    """A background run with its state and result files."""
+
+    id: int
+    kind: str
+    params: dict[str, Any]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    progress_pct: float
+    message: str
+    attempts: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    error: dict[str, Any] | None
+    files: list[str]
+
+
+class PoolPublic(BaseModel):
+    """A stored matching pool (counts only)."""
+
+    id: int
+    name: str
+    summary: dict[str, Any]
+    created_at: dt.datetime
+
+
+class SuggestionsIn(In):
+    """A request for the best families for one child."""
+
+    pool_id: int
+    child_id: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
+    k: int = Field(default=5, ge=1, le=50)
+    weights: MatchWeights | None = None
+
+
+class SuggestionPublic(BaseModel):
+    """One suggested family."""
+
+    rank: int
+    placement_id: str
+    score: float
+    points: dict[str, float]
+    reasons: list[str]
+
+
+class SuggestionsPublic(BaseModel):
+    """The best families for one child."""
+
+    child_id: str
+    siblings_placed_together: list[str]
+    candidates: int
+    excluded_by_rule: dict[str, int]
+    summary: str
+    suggestions: list[SuggestionPublic]
+
+
+class ExplainIn(In):
+    """Why a family can or cannot take a child."""
+
+    pool_id: int
+    child_id: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
+    placement_id: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
+
+
+class ExplainPublic(BaseModel):
+    """The hard rules a family fails for a child, or its fit."""
+
+    child_id: str
+    placement_id: str
+    eligible: bool
+    violations: list[str]
+    reasons: list[str]
+    score: float | None
+
+
+class BatchIn(In):
+    """A batch assignment of a pool's waiting list."""
+
+    pool_id: int
+    weights: MatchWeights | None = None
+    time_limit_s: float = Field(default=30.0, gt=0, le=600)
+
+
+class Health(BaseModel):
+    """The service's health."""
+
+    status: Literal["ok"]
+    version: str
+    database: str

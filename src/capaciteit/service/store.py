@@ -1,0 +1,175 @@
+"""Region models, scenarios and matching pools: validated on the way in, then stored.
+
+Uploads are checked with the same loaders as the command line (every problem with file,
+row, id and fix, as 422 problem+json) before anything is stored. Matching pools are built
+once per server process and kept (a small cache keyed by pool id), so that suggestions
+answer in milliseconds.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import threading
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.matching import Children, Pool, load_pool
+from capaciteit.service.db import MatchingPool, Region, Scenario
+from capaciteit.service.jobs import materialise_region, write_scenario
+
+UploadedFiles = list[tuple[str, bytes]]
+
+
+def _safe_name(name: str) -> str:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or not path.name:
+        raise InvalidInputError(
+            "upload", [Problem(name, "is not a plain file name.", "Upload files by name only.")]
+        )
+    return str(path)
+
+
+def region_archive(files: UploadedFiles) -> bytes:
+    """Zip the uploaded files (a zip stays as it is)."""
+    if len(files) == 1 and files[0][0].lower().endswith(".zip"):
+        data = files[0][1]
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                for info in zf.infolist():
+                    _safe_name(info.filename)
+        except zipfile.BadZipFile:
+            raise InvalidInputError(
+                "upload", [Problem(files[0][0], "is not a zip archive.", "Upload a .zip file.")]
+            ) from None
+        return data
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in files:
+            zf.writestr(_safe_name(name), content)
+    return buffer.getvalue()
+
+
+def add_region(session: Session, files: UploadedFiles) -> Region:
+    """Validate a region model upload (every problem listed) and store it."""
+    from capaciteit.io.model_files import load_model
+
+    archive = region_archive(files)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = load_model(materialise_region(archive, Path(tmp)))
+    summary = {
+        "name": model.meta.name,
+        "baseline_year": model.meta.baseline_year,
+        "care_forms": list(model.care_form_ids),
+        "providers": list(model.provider_ids),
+    }
+    region = Region(name=model.meta.name, archive=archive, summary=summary)
+    session.add(region)
+    session.commit()
+    return region
+
+
+def region_beds(region: Region) -> list[dict[str, Any]]:
+    """List beds, occupied and free places per provider and care form (0-meting)."""
+    from capaciteit.io.model_files import load_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = load_model(materialise_region(region.archive, Path(tmp)))
+    beds = model.beds.reset_index()
+    out = []
+    for r in beds.to_dict(orient="records"):
+        occupied = int(r["occupied"]) if "occupied" in r and r["occupied"] == r["occupied"] else 0
+        out.append(
+            {
+                "provider": str(r["provider"]),
+                "care_form": str(r["care_form"]),
+                "beds": int(r["beds"]),
+                "occupied": occupied,
+                "free": max(0, int(r["beds"]) - occupied),
+            }
+        )
+    return out
+
+
+def add_scenario(session: Session, region: Region, text: str, name: str | None) -> Scenario:
+    """Validate a scenario against its region model (every problem listed) and store it."""
+    from capaciteit.io.scenario_files import load_scenario
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = materialise_region(region.archive, Path(tmp) / "model")
+        scenario = load_scenario(write_scenario(text, model_dir, Path(tmp)))
+    row = Scenario(region_id=region.id, name=name or scenario.name, text=text)
+    session.add(row)
+    session.commit()
+    return row
+
+
+def add_pool(session: Session, name: str, children: bytes, placements: bytes) -> MatchingPool:
+    """Validate a waiting list and family pool (every problem listed) and store them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        kids_path, places_path = Path(tmp) / "children.csv", Path(tmp) / "placements.csv"
+        kids_path.write_bytes(children)
+        places_path.write_bytes(placements)
+        kids, pool = load_pool(kids_path, places_path)
+    summary = pool_summary(kids, pool)
+    row = MatchingPool(name=name, children_csv=children, placements_csv=placements, summary=summary)
+    session.add(row)
+    session.commit()
+    return row
+
+
+def pool_summary(kids: Children, pool: Pool) -> dict[str, Any]:
+    """Count the children, families and free places of a pool."""
+    return {
+        "children": len(kids.frame),
+        "families": len(pool),
+        "free_places": int(pool.free_places[pool.available].sum()),
+    }
+
+
+def pool_availability(pool: Pool) -> list[dict[str, Any]]:
+    """Count free places of available families per type and trede."""
+    frame = pool.frame.assign(free=pool.free_places, ok=pool.available)
+    rows: dict[tuple[str, str], dict[str, int]] = {}
+    for r in frame.to_dict(orient="records"):
+        for trede in str(r["tredes"]).split("|"):
+            if not trede:
+                continue
+            key = (str(r["type"]), trede)
+            entry = rows.setdefault(key, {"families": 0, "free_places": 0})
+            if r["ok"] and r["free"] > 0:
+                entry["families"] += 1
+                entry["free_places"] += int(r["free"])
+    return [{"type": t, "trede": tr, **v} for (t, tr), v in sorted(rows.items())]
+
+
+_CACHE: dict[tuple[str, int, str], tuple[Children, Pool]] = {}
+_LOCK = threading.Lock()
+
+
+def built_pool(session: Session, pool_id: int) -> tuple[Children, Pool] | None:
+    """Return the pool's arrays, built once per process (stored pools never change)."""
+    created = session.scalar(select(MatchingPool.created_at).where(MatchingPool.id == pool_id))
+    if created is None:
+        return None
+    key = (str(session.get_bind().engine.url), pool_id, str(created))
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+    row = session.get(MatchingPool, pool_id)
+    assert row is not None
+    with tempfile.TemporaryDirectory() as tmp:
+        kids_path, places_path = Path(tmp) / "children.csv", Path(tmp) / "placements.csv"
+        kids_path.write_bytes(row.children_csv)
+        places_path.write_bytes(row.placements_csv)
+        built = load_pool(kids_path, places_path)
+    with _LOCK:
+        if len(_CACHE) >= 8:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = built
+    return built
