@@ -9,6 +9,7 @@ requests. ``migrate`` brings any database to the newest schema (``alembic upgrad
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -138,6 +139,9 @@ def make_engine(url: str) -> Engine:
         def _pragmas(conn: Any, _: Any) -> None:
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            # WAL with NORMAL sync survives a crash of the process (kill -9), which is the
+            # promise here; only a power loss can drop the last commits
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
@@ -146,9 +150,28 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+_SQLITE_WRITES = threading.Lock()
+
+
+class _Session(Session):
+    """Commits to SQLite one at a time within a process.
+
+    SQLite lets one writer in at a time; concurrent writers get SQLITE_BUSY and sleep in
+    growing steps (up to 100 ms), which made the 95th percentile of suggestions (each
+    writes an audit entry) ten times slower under load. A lock queues them instead.
+    """
+
+    def commit(self) -> None:
+        if self.get_bind().dialect.name == "sqlite":
+            with _SQLITE_WRITES:
+                super().commit()
+        else:
+            super().commit()
+
+
 def session_factory(engine: Engine) -> sessionmaker[Any]:
     """Return a session factory whose sessions keep loaded values after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, class_=_Session, expire_on_commit=False)
 
 
 def migrate(url: str) -> None:

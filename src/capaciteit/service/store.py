@@ -15,7 +15,6 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from capaciteit.errors import InvalidInputError, Problem
@@ -148,21 +147,19 @@ def pool_availability(pool: Pool) -> list[dict[str, Any]]:
     return [{"type": t, "trede": tr, **v} for (t, tr), v in sorted(rows.items())]
 
 
-_CACHE: dict[tuple[str, int, str], tuple[Children, Pool]] = {}
+_CACHE: dict[tuple[str, int], tuple[Children, Pool]] = {}
 _LOCK = threading.Lock()
 
 
 def built_pool(session: Session, pool_id: int) -> tuple[Children, Pool] | None:
     """Return the pool's arrays, built once per process (stored pools never change)."""
-    created = session.scalar(select(MatchingPool.created_at).where(MatchingPool.id == pool_id))
-    if created is None:
-        return None
-    key = (str(session.get_bind().engine.url), pool_id, str(created))
+    key = (session.get_bind().engine.url.render_as_string(), pool_id)
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]
     row = session.get(MatchingPool, pool_id)
-    assert row is not None
+    if row is None:
+        return None
     with tempfile.TemporaryDirectory() as tmp:
         kids_path, places_path = Path(tmp) / "children.csv", Path(tmp) / "placements.csv"
         kids_path.write_bytes(row.children_csv)

@@ -1,0 +1,5 @@
+"""``python -m capaciteit``: the command line."""
+
+from capaciteit.cli import main
+
+main()
