@@ -69,7 +69,8 @@ bench: dev
 	$(BIN)/python bench/sim_vs_ciw.py
 	$(BIN)/python bench/national.py
 	$(BIN)/python bench/beds.py
-	$(BIN)/python bench/afbouw.py --sizes 50
+	$(BIN)/python bench/afbouw.py
+	$(BIN)/python bench/service_load.py
 
 docs: dev
 	$(BIN)/python -m capaciteit.docs README.md
