@@ -25,7 +25,8 @@ class ServiceSettings(BaseSettings):
         default="sqlite:///capaciteit.db", description="SQLAlchemy URL (SQLite or PostgreSQL)"
     )
     mode: Literal["development", "production"] = Field(
-        default="development", description="production refuses SQLite files in /tmp and docs"
+        default="development",
+        description="production needs every deployment choice set explicitly (the database)",
     )
     job_workers: int = Field(default=1, ge=0, le=16, description="job worker processes")
     heartbeat_s: float = Field(default=2.0, gt=0, description="job heartbeat interval")
@@ -56,7 +57,7 @@ class ServiceSettings(BaseSettings):
 def service_settings(**overrides: object) -> ServiceSettings:
     """Read the settings; a bad value is refused with what to fix."""
     try:
-        return ServiceSettings(**overrides)  # type: ignore[arg-type]
+        settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = [
             Problem(
@@ -67,3 +68,16 @@ def service_settings(**overrides: object) -> ServiceSettings:
             for err in exc.errors()
         ]
         raise InvalidInputError("The CAPACITEIT_* service settings", problems) from None
+    if settings.mode == "production" and "database_url" not in settings.model_fields_set:
+        raise InvalidInputError(
+            "The CAPACITEIT_* service settings",
+            [
+                Problem(
+                    "environment",
+                    "CAPACITEIT_MODE=production without CAPACITEIT_DATABASE_URL: production "
+                    "has no default database.",
+                    "Set CAPACITEIT_DATABASE_URL (e.g. postgresql://user@host:5432/capaciteit).",
+                )
+            ],
+        )
+    return settings

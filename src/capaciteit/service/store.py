@@ -101,7 +101,10 @@ def add_scenario(session: Session, region: Region, text: str, name: str | None) 
 
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = materialise_region(region.archive, Path(tmp) / "model")
-        scenario = load_scenario(write_scenario(text, model_dir, Path(tmp)))
+        try:
+            scenario = load_scenario(write_scenario(text, model_dir, Path(tmp)))
+        except InvalidInputError as exc:
+            raise InvalidInputError("The scenario", exc.problems) from None
     row = Scenario(region_id=region.id, name=name or scenario.name, text=text)
     session.add(row)
     session.commit()
