@@ -383,9 +383,25 @@ def build(
     (``_row`` optional: the spreadsheet row, for messages).
     """
     problems = [] if problems is None else problems
+    for fname, frame in ((children_file, kids), (placements_file, places)):
+        for c in frame.columns:
+            if FORBIDDEN_COLUMNS.match(str(c).strip()):
+                problems.append(
+                    Problem(
+                        fname,
+                        f"column '{c}' looks like personal data; capaciteit accepts "
+                        "pseudonymous ids only.",
+                        f"Remove the column '{c}'.",
+                        row=1,
+                        column=str(c),
+                    )
+                )
+    if problems:
+        raise InvalidInputError("matching input", problems)
     kids = _with_defaults(kids, CHILDREN)
     places = _with_defaults(places, PLACEMENTS)
     _check_tags(kids, "needs", NEEDS, children_file, "child_id", problems)
+    _check_tags(kids, "trede", TREDES, children_file, "child_id", problems)
     _check_tags(places, "can_handle", NEEDS, placements_file, "placement_id", problems)
     _check_tags(places, "experience", NEEDS, placements_file, "placement_id", problems)
     _check_tags(places, "tredes", TREDES, placements_file, "placement_id", problems)

@@ -87,12 +87,8 @@ def suggest(
     points = criterion_points(children, pool, members, weights, idx)
     score = np.sum(np.stack([points[c] for c in CRITERIA]), axis=0) if len(idx) else np.array([])
     take = min(k, len(idx))
-    if take:
-        # top k without sorting everything; ties broken by placement order (stable)
-        best = np.argpartition(-score, take - 1)[:take] if take < len(idx) else np.arange(len(idx))
-        order = best[np.lexsort((idx[best], -np.round(score[best], 9)))]
-    else:
-        order = np.array([], dtype=np.int64)
+    # best score first, ties in table order (candidates are few after the hard rules)
+    order = np.lexsort((idx, -np.round(score, 9)))[:take] if take else np.array([], dtype=np.int64)
     ids = pool.frame.index
     table = pd.DataFrame(
         {

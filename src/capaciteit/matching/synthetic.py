@@ -76,7 +76,7 @@ def synthetic_pool(
     lat, lon, region = _scatter(rng, children, 12.0)
     trede_names = list(TREDE_SHARES)
     kids = []
-    n_pairs = round(children * sibling_share / 2)
+    n_pairs = min(round(children * sibling_share / 2), children // 2)
     for i in range(children):
         age = int(rng.integers(0, 18))
         pair = i // 2 if i < 2 * n_pairs else None
