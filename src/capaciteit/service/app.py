@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from capaciteit import __version__
-from capaciteit.service import problems
+from capaciteit.service import problems, web
 from capaciteit.service.config import ServiceSettings, service_settings
 from capaciteit.service.db import make_engine, migrate, session_factory
 from capaciteit.service.jobs import Workers
@@ -111,5 +111,6 @@ def create_app(settings: ServiceSettings | None = None, start_workers: bool = Tr
     problems.install(app)
     for module in (health, tokens, regions, runs, matching):
         app.include_router(module.router, prefix="/v1")
+    web.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

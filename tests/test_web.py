@@ -1,0 +1,228 @@
+"""The web pages in a real browser: Debian's Chromium driven by Playwright.
+
+A real server (``capaciteit serve``) on a temporary SQLite database; the example region,
+its transformation scenario and a synthetic matching pool are uploaded over the API. Then,
+in headless Chromium, a planner signs in, runs the afbouw plan of the example scenario,
+opens the plan, downloads the workbook and compares plans; a matcher signs in and gets
+suggestions for one child. Screenshots go to ``test-artifacts/web/``.
+
+Without ``/usr/bin/chromium`` the tests are skipped, unless ``CAPACITEIT_REQUIRE_BROWSER``
+is set (``.ci/run`` sets it after installing the browser): then they fail, loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openpyxl
+import pytest
+
+from capaciteit.matching import synthetic_pool
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+CLI = [sys.executable, "-m", "capaciteit"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CAPACITEIT_REQUIRE_BROWSER"):
+        raise RuntimeError(
+            f"{CHROMIUM} is missing but CAPACITEIT_REQUIRE_BROWSER is set: install Debian's "
+            "chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        )
+    pytest.skip(f"no browser at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A running ``capaciteit serve`` with a planner and a matcher token."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.env = {
+            **os.environ,
+            "CAPACITEIT_DATABASE_URL": f"sqlite:///{tmp / 'web.db'}",
+            "CAPACITEIT_HEARTBEAT_S": "0.5",
+        }
+        self.tokens = {
+            role: subprocess.run(
+                [*CLI, "token", "create", "--role", role, "--name", f"{role} test"],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            for role in ("planner", "matcher")
+        }
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [*CLI, "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/v1/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def api(self, role: str) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("web")
+    srv = Server(tmp)
+    try:
+        model = ROOT / "models" / "voorbeeldregio"
+        files = [("files", (p.name, p.read_bytes())) for p in sorted(model.iterdir())]
+        with srv.api("planner") as api:
+            assert api.post("/v1/regions", files=files).status_code == 201
+            text = (ROOT / "simulations" / "voorbeeldregio-transformatie.yaml").read_text()
+            assert api.post("/v1/scenarios", json={"region_id": 1, "text": text}).status_code == 201
+        kids, places = synthetic_pool(300, 1500, seed=3)
+        upload = {
+            "children": ("children.csv", kids.to_csv(index=False)),
+            "placements": ("placements.csv", places.to_csv(index=False)),
+        }
+        with srv.api("matcher") as api:
+            assert api.post("/v1/matching/pools", files=upload).status_code == 201
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+        )
+        yield chromium
+        chromium.close()
+
+
+def _sign_in(browser: Any, server: Server, role: str) -> Any:
+    page = browser.new_page(accept_downloads=True)
+    page.goto(f"{server.url}/")
+    assert page.url.endswith("/login")
+    page.get_by_label("Toegangstoken").fill(server.tokens[role])
+    page.get_by_role("button", name="Aanmelden").click()
+    return page
+
+
+def test_planner_runs_the_example_to_a_reviewed_afbouw_plan(
+    server: Server, browser: Any, tmp_path: Path
+) -> None:
+    page = _sign_in(browser, server, "planner")
+    page.wait_for_url("**/scenarios")
+    page.get_by_role("link", name="Voorbeeldregio – transformatie 2025/2030").click()
+    page.get_by_label("Nieuwe berekening").select_option("afbouw")
+    page.get_by_label("Replicaties (leeg: uit het scenario)").fill("4")
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_url("**/runs/*")
+    page.screenshot(path=str(ARTIFACTS / "1-plan-running.png"))
+    # the page refreshes itself until the plan is ready
+    page.wait_for_selector("#status:text('klaar')", timeout=240_000)
+    targets = page.get_by_role("table", name="Doelen per jaar (uit de getallen van het plan)")
+    assert targets.is_visible()
+    text = targets.inner_text()
+    assert "30% meer pleegzorg + gezinshuis in 2025" in text
+    assert "op koers" in text
+    providers = page.get_by_role("table", name="Bedden per aanbieder en zorgvorm")
+    assert "P04" in providers.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "2-plan-review.png"), full_page=True)
+    # the explanation of what cannot be met, in the plan's own numbers
+    result = json.loads(server.api("planner").get("/v1/runs/1/result").text)
+    for t in result["targets"]:
+        cell = "op koers" if t["met"] else "niet op koers"
+        assert cell in text
+    if result["conflicts"]:
+        assert page.get_by_role("heading", name="Waarom niet alles haalbaar is").is_visible()
+    with page.expect_download() as info:
+        page.locator("#workbook").click()
+    path = tmp_path / "plan.xlsx"
+    info.value.save_as(path)
+    shutil.copy(path, ARTIFACTS / "plan.xlsx")
+    book = openpyxl.load_workbook(path)
+    assert {"samenvatting", "per aanbieder", "per jaar", "doelen", "ombouwbudget"} <= set(
+        book.sheetnames
+    )
+    # two plans side by side (the same plan twice is enough to see both columns)
+    page.goto(f"{server.url}/plans?a=1&b=1")
+    assert (
+        page.get_by_role("heading", name="Plan 1: Voorbeeldregio – transformatie 2025/2030").count()
+        == 2
+    )
+    page.screenshot(path=str(ARTIFACTS / "3-plans-side-by-side.png"), full_page=True)
+
+
+def test_matcher_gets_suggestions_with_reasons(server: Server, browser: Any) -> None:
+    with server.api("matcher") as api:
+        child = next(
+            c
+            for c in (f"K{i:05d}" for i in range(300))
+            if api.post("/v1/matching/suggestions", json={"pool_id": 1, "child_id": c}).json()[
+                "candidates"
+            ]
+            >= 3
+        )
+    page = _sign_in(browser, server, "matcher")
+    page.wait_for_url("**/matching")
+    page.get_by_label("Kind (pseudoniem)").fill(child)
+    page.get_by_label("Aantal suggesties").fill("3")
+    page.get_by_role("button", name="Zoek gezinnen").click()
+    table = page.locator("#suggestions")
+    table.wait_for()
+    rows = table.locator("tbody tr")
+    assert rows.count() == 3
+    assert "km van huis" in rows.first.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "4-matching.png"), full_page=True)
+    # a matcher sees no planning pages
+    page.goto(f"{server.url}/scenarios")
+    assert "geen toegang" in page.content()
+
+
+def test_pages_need_a_sign_in_and_work_without_javascript(server: Server, browser: Any) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{server.url}/scenarios")
+    assert page.url.endswith("/login")
+    page.get_by_label("Toegangstoken").fill("wrong")
+    page.get_by_role("button", name="Aanmelden").click()
+    assert "Onbekend of ingetrokken token" in page.content()
+    page.get_by_label("Toegangstoken").fill(server.tokens["planner"])
+    page.get_by_role("button", name="Aanmelden").click()
+    page.wait_for_url("**/scenarios")
+    assert page.get_by_role("table", name="Scenario's").is_visible()
+    context.close()
