@@ -20,6 +20,11 @@ def read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     except OSError as exc:
         problems.append(Problem(path.name, f"cannot be read ({exc}).", "Check the path."))
         return None
+    except UnicodeDecodeError:
+        problems.append(
+            Problem(path.name, "is not UTF-8 text.", "Save the file as UTF-8 (plain text).")
+        )
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = mark.line + 1 if mark is not None else None

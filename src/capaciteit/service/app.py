@@ -27,36 +27,70 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-class _TooLargeError(Exception):
-    pass
-
-
 class BodyLimit:
-    """Refuse request bodies above ``max_bytes`` with 413 (declared or streamed)."""
+    """Refuse request bodies above ``max_bytes`` with 413, declared or streamed.
+
+    A body without ``Content-Length`` (chunked) is read here up to the limit and handed on
+    in one piece; so the limit holds before any parser sees the body.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on, counting its body."""
+        """Pass the request on once its body is known to be small enough."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
             return
-        seen = 0
-        started = False
-
-        async def limited() -> Message:
-            nonlocal seen
+        chunks, size = [], 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLargeError
-            return message
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problems.problem(413, f"The request body is larger than {self.max_bytes} bytes.")
+        await response(scope, receive, send)
+
+
+class CatchAll:
+    """Answer any unexpected error with a 500 problem+json, logging only its type.
+
+    Starlette's own error middleware re-raises after answering, and the server then logs
+    the traceback, which may quote the request (personal data); this one does not.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request; turn an exception into a 500 answer."""
+        started = False
 
         async def tracking(message: Message) -> None:
             nonlocal started
@@ -65,14 +99,14 @@ class BodyLimit:
             await send(message)
 
         try:
-            await self.app(scope, limited, tracking)
-        except _TooLargeError:
-            if not started:
-                await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problems.problem(413, f"The request body is larger than {self.max_bytes} bytes.")
-        await response(scope, receive, send)
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            problems.log.error("internal error: %s", type(exc).__name__)
+            if scope["type"] == "http" and not started:
+                response = problems.problem(
+                    500, "Internal error; it has been logged without personal data."
+                )
+                await response(scope, receive, send)
 
 
 def create_app(settings: ServiceSettings | None = None, start_workers: bool = True) -> FastAPI:
@@ -112,5 +146,6 @@ def create_app(settings: ServiceSettings | None = None, start_workers: bool = Tr
     for module in (health, tokens, regions, runs, matching):
         app.include_router(module.router, prefix="/v1")
     web.install(app)
+    app.add_middleware(CatchAll)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

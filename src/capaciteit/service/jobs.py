@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from capaciteit.errors import CapaciteitError
+from capaciteit.errors import CapaciteitError, InvalidInputError, Problem
 from capaciteit.service.config import ServiceSettings
 from capaciteit.service.db import (
     AuditEntry,
@@ -215,6 +215,9 @@ def _finish(
         job = session.get(Job, job_id, with_for_update=True)
         if job is None or job.claim != claim:
             return
+        if job.cancel_requested and status == "done":
+            # a cancel the API accepted holds, even when it came after the last check
+            status, result, files = "cancelled", None, []
         session.query(JobFile).filter(JobFile.job_id == job_id).delete()
         for path in files or []:
             assert out is not None
@@ -239,8 +242,20 @@ def _finish(
 
 def materialise_region(archive: bytes, target: Path) -> Path:
     """Unpack a region model archive into ``target``; return the model folder."""
-    with zipfile.ZipFile(io.BytesIO(archive)) as zf:
-        zf.extractall(target)
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
+            zf.extractall(target)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise InvalidInputError(
+            "The region model upload",
+            [
+                Problem(
+                    "upload",
+                    f"the files cannot be unpacked ({type(exc).__name__}).",
+                    "Upload model.yaml and the tables with short, distinct file names.",
+                )
+            ],
+        ) from None
     if (target / "model.yaml").is_file():
         return target
     inner = [p.parent for p in target.rglob("model.yaml")]
@@ -251,7 +266,10 @@ def write_scenario(text: str, model_dir: Path, target: Path) -> Path:
     """Write a scenario file next to the model, pointing at it."""
     import yaml
 
-    data = yaml.safe_load(text)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        data = None  # written as it is: the scenario loader reports where the YAML is wrong
     if isinstance(data, dict):
         data["model"] = str(model_dir)
         text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

@@ -80,8 +80,3 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CapaciteitError)
     async def user_error(_: Request, exc: CapaciteitError) -> JSONResponse:
         return problem(422, str(exc))
-
-    @app.exception_handler(Exception)
-    async def server_error(_: Request, exc: Exception) -> JSONResponse:
-        log.error("internal error: %s", type(exc).__name__)
-        return problem(500, "Internal error; it has been logged without personal data.")

@@ -55,7 +55,7 @@ class RegionPublic(BaseModel):
 class ScenarioIn(In):
     """A scenario file for a stored region model."""
 
-    region_id: int
+    region_id: int = Field(ge=1, le=2**31 - 1)
     text: str = Field(min_length=1, max_length=1_000_000, description="the scenario YAML")
     name: str | None = Field(default=None, max_length=200)
 
@@ -64,7 +64,7 @@ class ScenarioPublic(BaseModel):
     """A stored scenario."""
 
     id: int
-    region_id: int
+    region_id: int = Field(ge=1, le=2**31 - 1)
     name: str
     text: str
     created_at: dt.datetime
@@ -74,7 +74,7 @@ class RunIn(In):
     """A run of a scenario."""
 
     kind: Literal["simulate", "beds", "afbouw"]
-    scenario_id: int
+    scenario_id: int = Field(ge=1, le=2**31 - 1)
     replications: int | None = Field(default=None, ge=2, le=1000)
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
 
@@ -108,7 +108,7 @@ class PoolPublic(BaseModel):
 class SuggestionsIn(In):
     """A request for the best families for one child."""
 
-    pool_id: int
+    pool_id: int = Field(ge=1, le=2**31 - 1)
     child_id: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
     k: int = Field(default=5, ge=1, le=50)
     weights: MatchWeights | None = None
@@ -138,7 +138,7 @@ class SuggestionsPublic(BaseModel):
 class ExplainIn(In):
     """Why a family can or cannot take a child."""
 
-    pool_id: int
+    pool_id: int = Field(ge=1, le=2**31 - 1)
     child_id: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
     placement_id: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
 
@@ -157,7 +157,7 @@ class ExplainPublic(BaseModel):
 class BatchIn(In):
     """A batch assignment of a pool's waiting list."""
 
-    pool_id: int
+    pool_id: int = Field(ge=1, le=2**31 - 1)
     weights: MatchWeights | None = None
     time_limit_s: float = Field(default=30.0, gt=0, le=600)
 

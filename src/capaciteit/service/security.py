@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -89,6 +89,9 @@ def require(*roles: Role) -> Callable[[Caller], Caller]:
 
     return check
 
+
+Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="an id (1 to 2^31 - 1)")]
+"""A stored entity's id: bounded so that the database never sees an out-of-range number."""
 
 Planner = Annotated[Caller, Depends(require("planner"))]
 Reader = Annotated[Caller, Depends(require("planner", "ontwikkeltafel"))]

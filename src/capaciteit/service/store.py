@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from capaciteit.errors import InvalidInputError, Problem
@@ -60,7 +61,10 @@ def add_region(session: Session, files: UploadedFiles) -> Region:
 
     archive = region_archive(files)
     with tempfile.TemporaryDirectory() as tmp:
-        model = load_model(materialise_region(archive, Path(tmp)))
+        try:
+            model = load_model(materialise_region(archive, Path(tmp)))
+        except InvalidInputError as exc:
+            raise InvalidInputError("The region model", exc.problems) from None
     summary = {
         "name": model.meta.name,
         "baseline_year": model.meta.baseline_year,
@@ -150,13 +154,17 @@ def pool_availability(pool: Pool) -> list[dict[str, Any]]:
     return [{"type": t, "trede": tr, **v} for (t, tr), v in sorted(rows.items())]
 
 
-_CACHE: dict[tuple[str, int], tuple[Children, Pool]] = {}
+_CACHE: dict[tuple[str, int, str], tuple[Children, Pool]] = {}
 _LOCK = threading.Lock()
 
 
 def built_pool(session: Session, pool_id: int) -> tuple[Children, Pool] | None:
     """Return the pool's arrays, built once per process (stored pools never change)."""
-    key = (session.get_bind().engine.url.render_as_string(), pool_id)
+    created = session.scalar(select(MatchingPool.created_at).where(MatchingPool.id == pool_id))
+    if created is None:
+        return None
+    # the creation time guards against a database recreated under the same URL
+    key = (session.get_bind().engine.url.render_as_string(), pool_id, str(created))
     with _LOCK:
         if key in _CACHE:
             return _CACHE[key]

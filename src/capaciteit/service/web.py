@@ -23,7 +23,7 @@ from capaciteit.matching import suggest
 from capaciteit.service import jobs, store
 from capaciteit.service.db import Job, JobFile, MatchingPool, Region, Scenario, Token
 from capaciteit.service.routes import common
-from capaciteit.service.security import Caller, Role, SessionDep, hash_token
+from capaciteit.service.security import Caller, Id, Role, SessionDep, hash_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 COOKIE = "capaciteit_token"
@@ -150,7 +150,7 @@ def scenarios(request: Request, session: SessionDep, who: WebCaller) -> Response
     )
 
 
-def _scenario(session: Session, scenario_id: int) -> Scenario:
+def _scenario(session: Session, scenario_id: Id) -> Scenario:
     row = session.get(Scenario, scenario_id)
     if row is None:
         raise HTTPException(404, f"Scenario {scenario_id} bestaat niet.")
@@ -158,7 +158,7 @@ def _scenario(session: Session, scenario_id: int) -> Scenario:
 
 
 @router.get("/scenarios/{scenario_id}", response_class=HTMLResponse)
-def scenario(request: Request, scenario_id: int, session: SessionDep, who: WebCaller) -> Response:
+def scenario(request: Request, scenario_id: Id, session: SessionDep, who: WebCaller) -> Response:
     """Show a scenario, its runs, and (for planners) a form to start one."""
     who = _need(who, "planner", "ontwikkeltafel")
     row = _scenario(session, scenario_id)
@@ -183,7 +183,7 @@ def scenario(request: Request, scenario_id: int, session: SessionDep, who: WebCa
 
 @router.post("/scenarios/{scenario_id}/runs")
 def start_run(
-    scenario_id: int,
+    scenario_id: Id,
     session: SessionDep,
     who: WebCaller,
     kind: Annotated[str, Form()],
@@ -237,7 +237,7 @@ def _cards(result: dict[str, Any]) -> tuple[int | None, dict[str, list[tuple[str
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run(request: Request, run_id: int, session: SessionDep, who: WebCaller) -> Response:
+def run(request: Request, run_id: Id, session: SessionDep, who: WebCaller) -> Response:
     """Show a run: live progress, then KPI cards, minimal beds or the afbouw plan."""
     who = _need(who, "planner", "ontwikkeltafel")
     job = common.get_job(session, run_id, tuple(KINDS))
@@ -264,7 +264,7 @@ def run(request: Request, run_id: int, session: SessionDep, who: WebCaller) -> R
 
 
 @router.post("/runs/{run_id}/cancel")
-def cancel_run(run_id: int, session: SessionDep, who: WebCaller) -> Response:
+def cancel_run(run_id: Id, session: SessionDep, who: WebCaller) -> Response:
     """Cancel a run."""
     _need(who, "planner")
     common.cancel(session, common.get_job(session, run_id, tuple(KINDS)))
@@ -272,7 +272,7 @@ def cancel_run(run_id: int, session: SessionDep, who: WebCaller) -> Response:
 
 
 @router.get("/runs/{run_id}/files/{name:path}")
-def run_file(run_id: int, name: str, session: SessionDep, who: WebCaller) -> Response:
+def run_file(run_id: Id, name: str, session: SessionDep, who: WebCaller) -> Response:
     """Send a result file (charts, CSV, the workbook)."""
     _need(who, "planner", "ontwikkeltafel")
     return common.download(session, common.get_job(session, run_id, tuple(KINDS)), name)

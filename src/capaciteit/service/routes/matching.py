@@ -28,7 +28,7 @@ from capaciteit.service.schemas import (
     SuggestionsIn,
     SuggestionsPublic,
 )
-from capaciteit.service.security import Caller, Matcher, SessionDep
+from capaciteit.service.security import Caller, Id, Matcher, SessionDep
 
 router = APIRouter(prefix="/matching", tags=["matching"])
 KINDS = ("match_batch",)
@@ -39,7 +39,7 @@ def _audit(session: Session, who: Caller, action: str, ids: list[str], **detail:
     session.commit()
 
 
-def _pool(session: Session, pool_id: int) -> tuple[Children, Pool]:
+def _pool(session: Session, pool_id: Id) -> tuple[Children, Pool]:
     built = store.built_pool(session, pool_id)
     if built is None:
         raise HTTPException(404, f"No matching pool {pool_id}.")
@@ -68,7 +68,7 @@ def list_pools(session: SessionDep, _: Matcher) -> list[PoolPublic]:
 
 
 @router.get("/pools/{pool_id}/availability")
-def pool_availability(pool_id: int, session: SessionDep, _: Matcher) -> list[dict[str, Any]]:
+def pool_availability(pool_id: Id, session: SessionDep, _: Matcher) -> list[dict[str, Any]]:
     """Count free places of available families per type and trede."""
     return store.pool_availability(_pool(session, pool_id)[1])
 
@@ -129,13 +129,13 @@ def start_batch(body: BatchIn, session: SessionDep, who: Matcher) -> JobPublic:
 
 
 @router.get("/batch/{job_id}")
-def get_batch(job_id: int, session: SessionDep, _: Matcher) -> JobPublic:
+def get_batch(job_id: Id, session: SessionDep, _: Matcher) -> JobPublic:
     """Show the status of a batch assignment."""
     return common.job_public(session, common.get_job(session, job_id, KINDS))
 
 
 @router.post("/batch/{job_id}/cancel")
-def cancel_batch(job_id: int, session: SessionDep, _: Matcher) -> JobPublic:
+def cancel_batch(job_id: Id, session: SessionDep, _: Matcher) -> JobPublic:
     """Cancel a batch assignment."""
     return common.job_public(
         session, common.cancel(session, common.get_job(session, job_id, KINDS))
@@ -143,7 +143,7 @@ def cancel_batch(job_id: int, session: SessionDep, _: Matcher) -> JobPublic:
 
 
 @router.get("/batch/{job_id}/result")
-def batch_result(job_id: int, session: SessionDep, who: Matcher) -> dict[str, Any]:
+def batch_result(job_id: Id, session: SessionDep, who: Matcher) -> dict[str, Any]:
     """Return the assignment: status, optimality, placed and unplaced children."""
     job: Job = common.get_job(session, job_id, KINDS)
     data = common.result(job)
@@ -154,7 +154,7 @@ def batch_result(job_id: int, session: SessionDep, who: Matcher) -> dict[str, An
 
 
 @router.get("/batch/{job_id}/files/{name:path}")
-def batch_file(job_id: int, name: str, session: SessionDep, who: Matcher) -> Response:
+def batch_file(job_id: Id, name: str, session: SessionDep, who: Matcher) -> Response:
     """Send a result file of a batch assignment (CSV or JSON)."""
     job = common.get_job(session, job_id, KINDS)
     _audit(session, who, "match_batch_download", [], job_id=job_id, file=name)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from capaciteit.service import store
 from capaciteit.service.db import Region, Scenario
 from capaciteit.service.schemas import RegionPublic, ScenarioIn, ScenarioPublic
-from capaciteit.service.security import Planner, Reader, SessionDep
+from capaciteit.service.security import Id, Planner, Reader, SessionDep
 
 router = APIRouter(tags=["regions"])
 
@@ -34,7 +34,7 @@ def list_regions(session: SessionDep, _: Reader) -> list[RegionPublic]:
     return [RegionPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
-def _region(session: SessionDep, region_id: int) -> Region:
+def _region(session: SessionDep, region_id: Id) -> Region:
     region = session.get(Region, region_id)
     if region is None:
         raise HTTPException(404, f"No region {region_id}.")
@@ -42,13 +42,13 @@ def _region(session: SessionDep, region_id: int) -> Region:
 
 
 @router.get("/regions/{region_id}")
-def get_region(region_id: int, session: SessionDep, _: Reader) -> RegionPublic:
+def get_region(region_id: Id, session: SessionDep, _: Reader) -> RegionPublic:
     """Show one region model."""
     return RegionPublic.model_validate(_region(session, region_id), from_attributes=True)
 
 
 @router.get("/regions/{region_id}/availability")
-def region_availability(region_id: int, session: SessionDep, _: Reader) -> list[dict[str, Any]]:
+def region_availability(region_id: Id, session: SessionDep, _: Reader) -> list[dict[str, Any]]:
     """List beds, occupied and free places per provider and care form (0-meting)."""
     return store.region_beds(_region(session, region_id))
 
@@ -68,7 +68,7 @@ def list_scenarios(session: SessionDep, _: Reader) -> list[ScenarioPublic]:
 
 
 @router.get("/scenarios/{scenario_id}")
-def get_scenario(scenario_id: int, session: SessionDep, _: Reader) -> ScenarioPublic:
+def get_scenario(scenario_id: Id, session: SessionDep, _: Reader) -> ScenarioPublic:
     """Show one scenario."""
     row = session.get(Scenario, scenario_id)
     if row is None:

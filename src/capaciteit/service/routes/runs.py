@@ -12,7 +12,7 @@ from capaciteit.service import jobs
 from capaciteit.service.db import Job, Scenario
 from capaciteit.service.routes import common
 from capaciteit.service.schemas import JobPublic, RunIn
-from capaciteit.service.security import Planner, Reader, SessionDep
+from capaciteit.service.security import Id, Planner, Reader, SessionDep
 
 router = APIRouter(tags=["runs"])
 KINDS = ("simulate", "beds", "afbouw")
@@ -36,25 +36,25 @@ def list_runs(session: SessionDep, _: Reader) -> list[JobPublic]:
 
 
 @router.get("/runs/{run_id}")
-def get_run(run_id: int, session: SessionDep, _: Reader) -> JobPublic:
+def get_run(run_id: Id, session: SessionDep, _: Reader) -> JobPublic:
     """Show the status, progress and result files of a run."""
     return common.job_public(session, common.get_job(session, run_id, KINDS))
 
 
 @router.post("/runs/{run_id}/cancel")
-def cancel_run(run_id: int, session: SessionDep, _: Planner) -> JobPublic:
+def cancel_run(run_id: Id, session: SessionDep, _: Planner) -> JobPublic:
     """Cancel a queued or running run."""
     job = common.cancel(session, common.get_job(session, run_id, KINDS))
     return common.job_public(session, job)
 
 
 @router.get("/runs/{run_id}/result")
-def run_result(run_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
+def run_result(run_id: Id, session: SessionDep, _: Reader) -> dict[str, Any]:
     """Return the run's JSON summary (KPIs, minimal beds or the plan)."""
     return common.result(common.get_job(session, run_id, KINDS))
 
 
 @router.get("/runs/{run_id}/files/{name:path}")
-def run_file(run_id: int, name: str, session: SessionDep, _: Reader) -> Response:
+def run_file(run_id: Id, name: str, session: SessionDep, _: Reader) -> Response:
     """Send a result file (CSV, xlsx, PNG, JSON)."""
     return common.download(session, common.get_job(session, run_id, KINDS), name)

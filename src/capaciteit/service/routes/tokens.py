@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from capaciteit.service.db import AuditEntry, Token
 from capaciteit.service.schemas import TokenCreated, TokenIn, TokenPublic
-from capaciteit.service.security import Admin, SessionDep, create_token, hash_token
+from capaciteit.service.security import Admin, Id, SessionDep, create_token, hash_token
 
 router = APIRouter(tags=["tokens"])
 
@@ -33,7 +33,7 @@ def list_tokens(session: SessionDep, _: Admin) -> list[TokenPublic]:
 
 
 @router.delete("/tokens/{token_id}")
-def revoke_token(token_id: int, session: SessionDep, _: Admin) -> TokenPublic:
+def revoke_token(token_id: Id, session: SessionDep, _: Admin) -> TokenPublic:
     """Revoke a token; requests with it are refused from now on."""
     row = session.get(Token, token_id)
     if row is None:
