@@ -1,10 +1,11 @@
 """The web pages in a real browser: Debian's Chromium driven by Playwright.
 
-A real server (``capaciteit serve``) on a temporary SQLite database; the example region,
-its transformation scenario and a synthetic matching pool are uploaded over the API. Then,
-in headless Chromium, a planner signs in, runs the afbouw plan of the example scenario,
-opens the plan, downloads the workbook and compares plans; a matcher signs in and gets
-suggestions for one child. Screenshots go to ``test-artifacts/web/``.
+A real server (``capaciteit serve``) on a temporary SQLite database, and a synthetic
+matching pool uploaded over the API. Then, in headless Chromium, a planner signs in,
+uploads the example region model and its transformation scenario (a broken copy first,
+refused with every problem), runs the afbouw plan, opens it, downloads the workbook and
+compares plans; a matcher signs in and gets suggestions for one child. Screenshots go to
+``test-artifacts/web/``.
 
 Without ``/usr/bin/chromium`` the tests are skipped, unless ``CAPACITEIT_REQUIRE_BROWSER``
 is set (``.ci/run`` sets it after installing the browser): then they fail, loudly.
@@ -101,12 +102,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("web")
     srv = Server(tmp)
     try:
-        model = ROOT / "models" / "voorbeeldregio"
-        files = [("files", (p.name, p.read_bytes())) for p in sorted(model.iterdir())]
-        with srv.api("planner") as api:
-            assert api.post("/v1/regions", files=files).status_code == 201
-            text = (ROOT / "simulations" / "voorbeeldregio-transformatie.yaml").read_text()
-            assert api.post("/v1/scenarios", json={"region_id": 1, "text": text}).status_code == 201
         kids, places = synthetic_pool(300, 1500, seed=3)
         upload = {
             "children": ("children.csv", kids.to_csv(index=False)),
@@ -146,7 +141,30 @@ def test_planner_runs_the_example_to_a_reviewed_afbouw_plan(
 ) -> None:
     page = _sign_in(browser, server, "planner")
     page.wait_for_url("**/scenarios")
-    page.get_by_role("link", name="Voorbeeldregio – transformatie 2025/2030").click()
+    # from the example model: a broken copy is refused with every problem, then the real one
+    model = ROOT / "models" / "voorbeeldregio"
+    broken = tmp_path / "broken"
+    shutil.copytree(model, broken)
+    beds = (broken / "beds.csv").read_text().splitlines()
+    head, first = beds[0].split(","), beds[1].split(",")
+    first[head.index("beds")] = "-3"
+    (broken / "beds.csv").write_text("\n".join([beds[0], ",".join(first), *beds[2:]]) + "\n")
+    scenario = ROOT / "simulations" / "voorbeeldregio-transformatie.yaml"
+    page.get_by_label("Regiomodel (model.yaml en tabellen, of een zip)").set_input_files(
+        sorted(str(p) for p in broken.iterdir())
+    )
+    page.get_by_label("Scenariobestand (.yaml)").set_input_files(str(scenario))
+    page.get_by_role("button", name="Toevoegen").click()
+    problems = page.get_by_role("table", name="Wat er mis is en hoe het op te lossen")
+    assert "beds.csv" in problems.inner_text()
+    assert "out of range" in problems.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "0-model-refused.png"), full_page=True)
+    page.get_by_label("Regiomodel (model.yaml en tabellen, of een zip)").set_input_files(
+        sorted(str(p) for p in model.iterdir())
+    )
+    page.get_by_label("Scenariobestand (.yaml)").set_input_files(str(scenario))
+    page.get_by_role("button", name="Toevoegen").click()
+    page.wait_for_url("**/scenarios/*")
     page.get_by_label("Nieuwe berekening").select_option("afbouw")
     page.get_by_label("Replicaties (leeg: uit het scenario)").fill("4")
     page.get_by_role("button", name="Start").click()

@@ -12,13 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from capaciteit.errors import CapaciteitError
+from capaciteit.errors import CapaciteitError, InvalidInputError, Problem
 from capaciteit.matching import suggest
 from capaciteit.service import jobs, store
 from capaciteit.service.db import Job, JobFile, MatchingPool, Region, Scenario, Token
@@ -133,24 +133,63 @@ def home(who: WebCaller) -> Response:
 def scenarios(request: Request, session: SessionDep, who: WebCaller) -> Response:
     """Every scenario with its region and number of runs."""
     who = _need(who, "planner", "ontwikkeltafel")
+    return _page(request, "scenarios.html", "Scenario's", who, **_scenario_list(session))
+
+
+def _scenario_list(session: Session) -> dict[str, Any]:
     rows = session.scalars(select(Scenario).order_by(Scenario.id)).all()
     regions = {r.id: r.name for r in session.scalars(select(Region)).all()}
     counts: dict[int, int] = {}
     for job in session.scalars(select(Job).where(Job.kind.in_(KINDS))).all():
         sid = int(job.params.get("scenario_id", 0))
         counts[sid] = counts.get(sid, 0) + 1
-    return _page(
-        request,
-        "scenarios.html",
-        "Scenario's",
-        who,
-        scenarios=rows,
-        regions=regions,
-        counts=counts,
-    )
+    return {"scenarios": rows, "regions": regions, "counts": counts}
 
 
-def _scenario(session: Session, scenario_id: Id) -> Scenario:
+@router.post("/scenarios/new", response_class=HTMLResponse)
+async def add_scenario(
+    request: Request,
+    session: SessionDep,
+    who: WebCaller,
+    files: Annotated[list[UploadFile], File()],
+    scenario: Annotated[UploadFile, File()],
+) -> Response:
+    """Upload a region model and a scenario; show every problem when they are invalid."""
+    who = _need(who, "planner")
+    content = [(f.filename or "upload", await f.read()) for f in files]
+    raw = await scenario.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    try:
+        if not text:
+            raise InvalidInputError(
+                "The scenario",
+                [
+                    Problem(
+                        scenario.filename or "scenario", "is empty or not UTF-8.", "Save as UTF-8."
+                    )
+                ],
+            )
+        region = store.add_region(session, content)
+        row = store.add_scenario(session, region, text, None)
+    except InvalidInputError as exc:
+        response = _page(
+            request,
+            "scenarios.html",
+            "Scenario's",
+            who,
+            error=f"{exc.what} is afgekeurd ({len(exc.problems)} probleem/problemen).",
+            problems=exc.problems,
+            **_scenario_list(session),
+        )
+        response.status_code = 422
+        return response
+    return RedirectResponse(f"/scenarios/{row.id}", status_code=303)
+
+
+def _scenario(session: Session, scenario_id: int) -> Scenario:
     row = session.get(Scenario, scenario_id)
     if row is None:
         raise HTTPException(404, f"Scenario {scenario_id} bestaat niet.")
