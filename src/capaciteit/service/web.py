@@ -45,6 +45,13 @@ KPI_LABELS = {
     "stays_over_max_share": "Verblijf langer dan maximum",
 }
 
+WHAT = {
+    "The region model": "Het regiomodel",
+    "The scenario": "Het scenario",
+    "The region model upload": "De upload van het regiomodel",
+    "upload": "De upload",
+}
+
 router = APIRouter(include_in_schema=False)
 
 
@@ -180,7 +187,8 @@ async def add_scenario(
             "scenarios.html",
             "Scenario's",
             who,
-            error=f"{exc.what} is afgekeurd ({len(exc.problems)} probleem/problemen).",
+            error=f"{WHAT.get(exc.what, exc.what)} is afgekeurd ({len(exc.problems)} "
+            f"{'probleem' if len(exc.problems) == 1 else 'problemen'}).",
             problems=exc.problems,
             **_scenario_list(session),
         )
