@@ -50,6 +50,8 @@ demo: install
 	@echo "  $(OUT)/pool/: a synthetic waiting list and family pool (children.csv, placements.csv)"
 	@echo "  $(OUT)/matching/: assignment.csv, unplaced.csv, match.json (batch assignment)"
 	@echo "  $(OUT)/suggestions/: suggestions.csv, suggestions.json (top 5 families for K00010)"
+	@echo "Service and web pages: $(BIN)/capaciteit token create --role planner, then"
+	@echo "  $(BIN)/capaciteit serve and open http://127.0.0.1:8000/"
 
 lint: dev
 	$(BIN)/ruff check src tests bench
