@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -414,24 +415,24 @@ def build(
     for row in places.to_dict(orient="records"):
         if int(row["age_min"]) > int(row["age_max"]):
             problems.append(
-                Problem(
+                _at(
                     placements_file,
+                    row,
+                    "placement_id",
                     f"age_min {row['age_min']} is above age_max {row['age_max']}.",
                     "Swap them or correct the accepted age range.",
-                    row=int(row["_row"]),
-                    id=str(row["placement_id"]),
                 )
             )
         child = row["network_for_child"]
         if isinstance(child, str) and child and child not in ids:
             problems.append(
-                Problem(
+                _at(
                     placements_file,
+                    row,
+                    "placement_id",
                     f"network_for_child '{child}' is not a child in {children_file}.",
                     "Use the child_id of the child this network family is for, or leave it empty.",
-                    row=int(row["_row"]),
-                    column="network_for_child",
-                    id=str(row["placement_id"]),
+                    "network_for_child",
                 )
             )
     network = {
@@ -443,13 +444,13 @@ def build(
         family = row["network_family"]
         if isinstance(family, str) and family and family not in place_ids:
             problems.append(
-                Problem(
+                _at(
                     children_file,
+                    row,
+                    "child_id",
                     f"network_family '{family}' is not in {placements_file}.",
                     "Use the placement_id of the network family, or leave it empty.",
-                    row=int(row["_row"]),
-                    column="network_family",
-                    id=str(row["child_id"]),
+                    "network_family",
                 )
             )
         if isinstance(row["waiting_since"], str) and row["waiting_since"]:
@@ -457,13 +458,13 @@ def build(
                 pd.Timestamp(row["waiting_since"])
             except ValueError:
                 problems.append(
-                    Problem(
+                    _at(
                         children_file,
+                        row,
+                        "child_id",
                         f"waiting_since '{row['waiting_since']}' is not a date.",
                         "Write the date as YYYY-MM-DD, e.g. 2026-03-01.",
-                        row=int(row["_row"]),
-                        column="waiting_since",
-                        id=str(row["child_id"]),
+                        "waiting_since",
                     )
                 )
     for child, family in network.items():
@@ -545,6 +546,13 @@ def _units(kids: pd.DataFrame) -> dict[str, list[str]]:
         c = str(child)
         out[c] = [c, *[m for m in members if m != c]] if members else [c]
     return out
+
+
+def _at(
+    fname: str, row: dict[Any, Any], key: str, message: str, fix: str, column: str | None = None
+) -> Problem:
+    """Describe a problem in one row of a table, named by its spreadsheet row and id."""
+    return Problem(fname, message, fix, row=int(row["_row"]), column=column, id=str(row[key]))
 
 
 def _masks(column: pd.Series, vocabulary: dict[str, int]) -> IntArray:
