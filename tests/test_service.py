@@ -419,6 +419,7 @@ def scenario_id(planner: httpx.Client, region_id: int) -> int:
 class UploadedPool:
     id: int
     child_ids: list[str]
+    placements_csv: bytes
 
 
 @pytest.fixture(scope="session")
@@ -433,7 +434,7 @@ def pool(matcher: httpx.Client) -> UploadedPool:
         data={"name": "test pool"},
     )
     assert response.status_code == 201, response.text
-    return UploadedPool(int(response.json()["id"]), ids)
+    return UploadedPool(int(response.json()["id"]), ids, placements)
 
 
 # ---------------------------------------------------------------------------------------
@@ -604,6 +605,11 @@ def test_simulate_run_to_done_then_result_and_files(
     assert summary["replications"] == 2 and summary["seed"] == 11
     occupied = summary["kpis"]["pleegzorg"]["2023"]["occupied_beds"]
     assert occupied["ci_low"] <= occupied["mean"] <= occupied["ci_high"]
+    # stored ids, never the worker's temporary folders; the file says the same as the API
+    assert summary["scenario"]["scenario_id"] == job["params"]["scenario_id"]
+    assert summary["scenario"]["file"] is None and summary["model"]["path"] is None
+    assert "/tmp" not in json.dumps(summary)
+    assert planner.get(f"/runs/{job['id']}/files/summary.json").json() == summary
 
     csv = planner.get(f"/runs/{job['id']}/files/kpis.csv")
     assert csv.status_code == 200
@@ -725,6 +731,19 @@ def test_matching_pool_upload_and_availability(matcher: httpx.Client, pool: Uplo
     assert availability.status_code == 200
     rows = availability.json()
     assert rows and all(set(r) == {"type", "trede", "families", "free_places"} for r in rows)
+    # recounted from the uploaded table: available families with a free place, per trede
+    import pandas as pd
+
+    table = pd.read_csv(io.BytesIO(pool.placements_csv), keep_default_na=False)
+    expected: dict[tuple[str, str], list[int]] = {}
+    for r in table.to_dict(orient="records"):
+        for trede in str(r["tredes"]).split("|"):
+            entry = expected.setdefault((str(r["type"]), trede), [0, 0])
+            if int(r["available"]) == 1 and int(r["free_places"]) > 0:
+                entry[0] += 1
+                entry[1] += int(r["free_places"])
+    got = {(r["type"], r["trede"]): [r["families"], r["free_places"]] for r in rows}
+    assert got == expected
     assert_problem(matcher.get("/matching/pools/999999/availability"), 404)
 
 
@@ -1168,7 +1187,7 @@ def test_postgres_core_flow(pg_service: PgService) -> None:
             files={"children": ("c.csv", children), "placements": ("p.csv", placements)},
         )
         assert uploaded.status_code == 201, uploaded.text
-        child, _ = _suggest(matcher, UploadedPool(uploaded.json()["id"], ids))
+        child, _ = _suggest(matcher, UploadedPool(uploaded.json()["id"], ids, placements))
     with server.client(pg_service.admin_token) as admin:
         entries = admin.get("/audit").json()
     assert any(

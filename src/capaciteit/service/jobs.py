@@ -289,11 +289,38 @@ def _scenario_file(sessions: sessionmaker[Any], params: dict[str, Any], tmp: Pat
     return write_scenario(text, model_dir, tmp)
 
 
-def _result_json(out: Path, kind: str) -> dict[str, Any]:
+def _result_json(out: Path, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Read the run's JSON summary, naming stored ids instead of the worker's temp paths.
+
+    The file itself is rewritten too, so that the download and the API say the same.
+    """
     import json
 
-    data: dict[str, Any] = json.loads((out / RESULT_JSON[kind]).read_text(encoding="utf-8"))
+    path = out / RESULT_JSON[kind]
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data.get("scenario"), dict) and "scenario_id" in params:
+        data["scenario"]["file"] = None
+        data["scenario"]["scenario_id"] = int(params["scenario_id"])
+    if isinstance(data.get("model"), dict) and "path" in data["model"]:
+        data["model"]["path"] = None
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     return data
+
+
+def _pipeline(
+    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, ctx: _Context
+) -> tuple[Any, dict[str, Any]]:
+    """Load the scenario of a beds or afbouw run and the options both pipelines take."""
+    from capaciteit.io.scenario_files import load_scenario
+    from capaciteit.simulation.executors import make_executor
+
+    scenario = load_scenario(_scenario_file(sessions, params, tmp))
+    options = {
+        "executor": make_executor("serial", None),
+        "replications": params.get("replications"),
+        "progress": lambda text: ctx.progress(None, text),
+    }
+    return scenario, options
 
 
 def _simulate(
@@ -320,46 +347,30 @@ def _simulate(
         progress=lambda done: ctx.progress(0.95 * done / total, f"{done}/{total} replications"),
     )
     write_results(scenario, result, out, "csv")
-    return _result_json(out, "simulate")
+    return _result_json(out, "simulate", params)
 
 
 def _beds(
     sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: _Context
 ) -> dict[str, Any]:
-    from capaciteit.io.scenario_files import load_scenario
     from capaciteit.optimisation.minimal_beds import minimal_beds
     from capaciteit.results.beds_report import write_beds
-    from capaciteit.simulation.executors import make_executor
 
-    scenario = load_scenario(_scenario_file(sessions, params, tmp))
-    result = minimal_beds(
-        scenario,
-        executor=make_executor("serial", None),
-        replications=params.get("replications"),
-        progress=lambda text: ctx.progress(None, text),
-    )
-    write_beds(scenario, result, out)
-    return _result_json(out, "beds")
+    scenario, options = _pipeline(sessions, params, tmp, ctx)
+    write_beds(scenario, minimal_beds(scenario, **options), out)
+    return _result_json(out, "beds", params)
 
 
 def _afbouw(
     sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: _Context
 ) -> dict[str, Any]:
-    from capaciteit.io.scenario_files import load_scenario
     from capaciteit.optimisation.afbouw_plan import afbouw_plan
     from capaciteit.results.afbouw_report import write_afbouw
-    from capaciteit.simulation.executors import make_executor
 
-    scenario = load_scenario(_scenario_file(sessions, params, tmp))
-    result = afbouw_plan(
-        scenario,
-        solver=params.get("solver", "ortools"),
-        executor=make_executor("serial", None),
-        replications=params.get("replications"),
-        progress=lambda text: ctx.progress(None, text),
-    )
+    scenario, options = _pipeline(sessions, params, tmp, ctx)
+    result = afbouw_plan(scenario, solver=params.get("solver", "ortools"), **options)
     write_afbouw(scenario, result, out)
-    return _result_json(out, "afbouw")
+    return _result_json(out, "afbouw", params)
 
 
 def _match_batch(
@@ -387,7 +398,7 @@ def _match_batch(
             )
         )
         session.commit()
-    return _result_json(out, "match_batch")
+    return _result_json(out, "match_batch", params)
 
 
 RUNNERS: dict[
