@@ -43,7 +43,7 @@ def test_broken_model_lists_every_problem_without_traceback(tmp_path: Path) -> N
     done = run("validate", str(model))
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
-    for text in ("beds.csv", "P77", "sum to 0.97", "-3", "has no row in the 0-meting"):
+    for text in ("beds.csv", "P77", "tot 0,97", "-3", "geen rij in de 0-meting"):
         assert text in done.stderr, text
 
 
@@ -75,7 +75,7 @@ def test_simulate_writes_every_output(tmp_path: Path) -> None:
 
 def test_user_errors_exit_2_with_a_message(tmp_path: Path) -> None:
     done = run("simulate", str(tmp_path / "geen.yaml"), "--out", str(tmp_path / "o"))
-    assert done.returncode == 2 and "does not exist" in done.stderr
+    assert done.returncode == 2 and "bestaat niet" in done.stderr
     done = run("simulate", str(BASIS), "--out", str(tmp_path / "o"), "--executor", "threads")
     assert done.returncode == 2 and "unknown executor" in done.stderr
     assert "Traceback" not in done.stderr

@@ -339,7 +339,7 @@ def test_routing_that_does_not_sum_to_one_is_always_refused(
     total = sum(round(x, 4) for x in shares[: len(sinks)])
     model = write_model_dir(tmp_path_factory.mktemp("r") / "m", tables)
     if abs(total - 1) > 1e-6:
-        with pytest.raises(InvalidInputError, match="sum to"):
+        with pytest.raises(InvalidInputError, match="tellen op tot"):
             load_model(model)
     else:
         load_model(model)

@@ -984,7 +984,7 @@ ONE_RULE: dict[str, dict[str, Any]] = {
 MESSAGES = {
     "available": "het gezin is nu niet beschikbaar",
     "capacity": "het gezin heeft geen vrije plek voor 2 kinderen (1 vrij)",
-    "siblings": "het gezin neemt niet 2 broers/zussen samen op (max 1)",
+    "siblings": "het gezin neemt niet 2 broers/zussen samen op (hoogstens 1)",
     "trede": "het gezin biedt trede voltijd niet",
     "age": "leeftijd 8 en 10 valt buiten het leeftijdsbereik 0-9 jaar",
     "needs": "het gezin kan trauma niet bieden",
@@ -1051,7 +1051,7 @@ def test_a_sibling_pair_gets_no_family_with_one_free_place() -> None:
     # max_siblings is absent: it defaults to max(free_places, 1), so both rules fail
     assert explain(children, pool, "A", "ONE").violations == [
         "capacity: het gezin heeft geen vrije plek voor 2 kinderen (1 vrij)",
-        "siblings: het gezin neemt niet 2 broers/zussen samen op (max 1)",
+        "siblings: het gezin neemt niet 2 broers/zussen samen op (hoogstens 1)",
     ]
     result = match_batch(children, pool)
     assert_valid(kids_df, places_df, result)
@@ -1252,7 +1252,7 @@ def test_personal_data_columns_are_refused(tmp_path: Path, table: str, column: s
             write_csv(tmp_path / "children.csv", kids), write_csv(tmp_path / "placements.csv", fams)
         )
     hits = [p for p in info.value.problems if p.column == column]
-    assert len(hits) == 1 and "personal data" in hits[0].message
+    assert len(hits) == 1 and "persoonsgegevens" in hits[0].message
     assert hits[0].file == f"{table}.csv"
 
 
@@ -1281,7 +1281,7 @@ def test_unknown_needs_tag_is_refused_with_row_and_id() -> None:
 def test_age_range_upside_down_is_refused() -> None:
     (p,) = problems_of([kid("A")], [family("F"), family("G", age_min=12, age_max=4)])
     assert p.file == "placements.csv" and p.row == 3 and p.id == "G"
-    assert "age_min 12 is above age_max 4" in p.message
+    assert "age_min 12 is hoger dan age_max 4" in p.message
 
 
 def test_network_for_unknown_child_is_refused() -> None:
@@ -1302,7 +1302,7 @@ def test_postcode_without_pc4_table_is_refused() -> None:
     row = kid("A", home_pc4="3511")
     del row["home_lat"], row["home_lon"]
     (p,) = problems_of([row], [family("F")])
-    assert p.column == "home_pc4" and p.id == "A" and "no PC4 table" in p.message
+    assert p.column == "home_pc4" and p.id == "A" and "geen PC4-tabel" in p.message
 
 
 def test_postcode_with_pc4_table_is_located(tmp_path: Path) -> None:
@@ -1325,7 +1325,7 @@ def test_postcode_with_pc4_table_is_located(tmp_path: Path) -> None:
     assert f"{haversine(UTRECHT, AMSTERDAM):.1f} km van huis".replace(".", ",") in reasons
     with pytest.raises(InvalidInputError) as info:
         build(*frames([row], [family("F")]), pc4={"1012": AMSTERDAM})
-    assert "not in the PC4 table" in info.value.problems[0].message
+    assert "staat niet in de PC4-tabel" in info.value.problems[0].message
 
 
 def test_every_problem_is_listed_at_once() -> None:
@@ -1476,13 +1476,13 @@ def test_cli_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stdout + done.stderr
-    assert "naam" in done.stderr and "personal data" in done.stderr
+    assert "naam" in done.stderr and "persoonsgegevens" in done.stderr
     kids = write_csv(tmp_path / "children.csv", [kid("A", needs="truama")])
     done = run(
         "match", "--children", str(kids), "--placements", str(fams), "--out", str(tmp_path / "o")
     )
     assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
-    assert "truama" in done.stderr and "age_min 9 is above age_max 3" in done.stderr
+    assert "truama" in done.stderr and "age_min 9 is hoger dan age_max 3" in done.stderr
     kids = write_csv(tmp_path / "children.csv", [kid("A")])
     fams = write_csv(tmp_path / "placements.csv", [family("F")])
     done = run(

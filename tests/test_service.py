@@ -470,7 +470,10 @@ def test_tokens_are_listed_without_secrets_and_revoked_ones_are_refused(
     assert refused.headers["www-authenticate"] == "Bearer"
     assert_problem(admin.delete("/tokens/999999"), 404)
     invalid = admin.post("/tokens", json={"role": "superuser", "name": "x"})
-    assert assert_problem(invalid, 422)["problems"][0]["location"] == "body.role"
+    refused_role = assert_problem(invalid, 422)
+    assert refused_role["problems"][0]["location"] == "body.role"
+    assert refused_role["problems"][0]["message"].startswith("'role' moet een van 'planner'")
+    assert refused_role["detail"] == "Het verzoek is ongeldig."
 
 
 # ---------------------------------------------------------------------------------------
@@ -529,7 +532,9 @@ def test_invalid_region_is_refused_with_every_problem(planner: httpx.Client) -> 
     assert negative["row"] == 2 and negative["id"] == "P01" and negative["column"] == "beds"
     assert "-3" in negative["message"] and negative["fix"]
     missing = next(p for p in problems if p["file"] == "routing.csv")
-    assert "missing" in missing["message"] and "routing.csv" in missing["fix"]
+    assert "ontbreekt" in missing["message"] and "routing.csv" in missing["fix"]
+    assert body["title"] == "Invoer afgekeurd"
+    assert body["detail"].startswith("Het regiomodel is ongeldig (")
     assert all(set(p) >= {"file", "row", "id", "message", "fix"} for p in problems)
     assert len(planner.get("/regions").json()) == before, "nothing is stored"
 
@@ -537,9 +542,9 @@ def test_invalid_region_is_refused_with_every_problem(planner: httpx.Client) -> 
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ([("files", ("model.zip", b"PK\x03\x04 not a zip"))], "is not a zip archive"),
-        ([("files", ("../model.yaml", b"schema_version: 1\n"))], "is not a plain file name"),
-        ([("files", ("model.yaml", b"a: ["))], "is not valid YAML"),
+        ([("files", ("model.zip", b"PK\x03\x04 not a zip"))], "is geen zip-bestand"),
+        ([("files", ("../model.yaml", b"schema_version: 1\n"))], "is geen gewone bestandsnaam"),
+        ([("files", ("model.yaml", b"a: ["))], "is geen geldige YAML"),
     ],
 )
 def test_broken_region_uploads_are_422(
@@ -573,7 +578,10 @@ def test_add_scenario_and_refuse_invalid_ones(
 
     assert_problem(planner.post("/scenarios", json={"region_id": 999_999, "text": "name: x"}), 404)
     extra = planner.post("/scenarios", json={"region_id": region_id, "text": "x", "naam": "Jan"})
-    assert assert_problem(extra, 422)["problems"][0]["location"] == "body.naam"
+    assert assert_problem(extra, 422)["problems"][0] == {
+        "location": "body.naam",
+        "message": "'naam' is geen bekende sleutel.",
+    }
     assert_problem(planner.get("/scenarios/999999"), 404)
 
 
@@ -625,7 +633,7 @@ def test_simulate_run_to_done_then_result_and_files(
         assert reader.get("/runs").json()[0]["id"] >= job["id"]
         assert_problem(reader.post(f"/runs/{job['id']}/cancel"), 403)
     conflict = assert_problem(planner.post(f"/runs/{job['id']}/cancel"), 409)
-    assert "already done" in conflict["detail"]
+    assert conflict["detail"] == f"Berekening {job['id']} is al klaar."
     assert_problem(planner.get("/runs/999999"), 404)
 
 
@@ -648,7 +656,7 @@ def test_cancel_a_queued_and_a_running_run(planner: httpx.Client, scenario_id: i
     assert ended["status"] == "cancelled" and ended["files"] == []
     assert 0 < ended["progress_pct"] < 100
     assert (
-        "already cancelled"
+        "is al geannuleerd"
         in assert_problem(planner.post(f"/runs/{running['id']}/cancel"), 409)["detail"]
     )
     assert_problem(planner.get(f"/runs/{running['id']}/result"), 409)
@@ -762,7 +770,7 @@ def test_matching_pool_with_a_name_column_is_refused(matcher: httpx.Client) -> N
     problems = assert_problem(response, 422)["problems"]
     naam = next(p for p in problems if p["column"] == "naam")
     assert naam["file"] == "children.csv" and naam["row"] == 1
-    assert "personal data" in naam["message"] and "Remove the column 'naam'" in naam["fix"]
+    assert "persoonsgegevens" in naam["message"] and "Verwijder de kolom 'naam'" in naam["fix"]
     assert "Jan" not in response.text
     assert len(matcher.get("/matching/pools").json()) == before
 
@@ -858,7 +866,8 @@ def test_request_body_over_the_limit_is_413(planner: httpx.Client, matcher: http
 
 def test_unknown_route_and_wrong_method_are_problem_json(service: Service) -> None:
     with service.client("planner") as http:
-        assert_problem(http.get("/nothing/here"), 404)
+        unknown = assert_problem(http.get("/nothing/here"), 404)
+        assert (unknown["title"], unknown["detail"]) == ("Niet gevonden", "Niet gevonden.")
         assert_problem(http.get("/v2/regions"), 404)
         wrong = http.delete("/regions")
         assert_problem(wrong, 405)

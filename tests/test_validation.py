@@ -77,18 +77,18 @@ def test_every_problem_is_listed_at_once(model_copy: Path) -> None:
 
     problems = problems_of(model_copy)
 
-    negative = find(problems, "beds.csv", "out of range")
-    assert negative.row == 2 and negative.id == "P01" and "at least 0" in negative.fix
-    unknown = find(problems, "beds.csv", "provider 'P99' is not defined")
+    negative = find(problems, "beds.csv", "valt buiten het toegestane bereik")
+    assert negative.row == 2 and negative.id == "P01" and "minstens 0" in negative.fix
+    unknown = find(problems, "beds.csv", "aanbieder 'P99' is onbekend")
     assert unknown.row == len(beds) + 1 and "P01" in unknown.fix
     zero = find(problems, "los.csv", "mean_days = 0")
-    assert zero.id == "residentieel" and "greater than 0" in zero.fix
-    missing = find(problems, "los.csv", "'gezinshuis' has no length of stay")
-    assert "Add a row for 'gezinshuis'" in missing.fix
-    sums = find(problems, "routing.csv", "shares from 'crisis' sum to 0.9")
-    assert sums.id == "crisis" and "+0.1" in sums.fix
-    find(problems, "routing.csv", "care form or sink 'nergens' is not defined")
-    trapped = {p.id for p in problems if "nobody ever leaves care" in p.message}
+    assert zero.id == "residentieel" and "groter dan 0" in zero.fix
+    missing = find(problems, "los.csv", "'gezinshuis' heeft geen verblijfsduur")
+    assert "Voeg een rij toe voor 'gezinshuis'" in missing.fix
+    sums = find(problems, "routing.csv", "de aandelen vanuit 'crisis' tellen op tot 0,9,")
+    assert sums.id == "crisis" and "met +0,1." in sums.fix
+    find(problems, "routing.csv", "zorgvorm of bestemming 'nergens' is onbekend")
+    trapped = {p.id for p in problems if "niemand verlaat ooit de zorg" in p.message}
     assert trapped == {"jeugdzorgplus", "residentieel"}
     for p in problems:
         assert p.fix and p.file, p
@@ -101,8 +101,8 @@ def test_error_text_names_location_and_fix(model_copy: Path) -> None:
     with pytest.raises(CapaciteitError) as info:
         load_model(model_copy)
     text = str(info.value)
-    assert "care_forms.csv, row 6, column 'waiting_policy', id 'crisis'" in text
-    assert "Use one of: queue, block, overflow" in text
+    assert "care_forms.csv, rij 6, kolom 'waiting_policy', id 'crisis'" in text
+    assert "Oplossing: Gebruik een van: queue, block, overflow" in text
 
 
 @pytest.mark.parametrize(
@@ -117,40 +117,40 @@ def test_error_text_names_location_and_fix(model_copy: Path) -> None:
         (
             "instroom.csv",
             lambda t: t.replace("crisis,2023,157", "crisis,2023,veel"),
-            "'veel' is not a number",
+            "'veel' is geen getal",
         ),
         (
             "instroom.csv",
             lambda t: t.replace("crisis,2023,157", "crisis,2024,157"),
-            "after the baseline year",
+            "na het jaar van de 0-meting",
         ),
         (
             "care_forms.csv",
             lambda t: t.replace("overflow,1,,0", "overflow,,,0"),
-            "needs max_wait_days",
+            "heeft max_wait_days nodig",
         ),
         (
             "beds.csv",
             lambda t: t.replace("P07,jeugdzorgplus,10,8", "P07,jeugdzorgplus,10,12"),
-            "exceeds 10 beds",
+            "meer dan de 10 bedden",
         ),
-        ("seasonality.csv", lambda t: t.replace("crisis,7,0.85", "crisis,7,1.85"), "average"),
+        ("seasonality.csv", lambda t: t.replace("crisis,7,0.85", "crisis,7,1.85"), "gemiddeld"),
         (
             "age.csv",
             lambda t: t.replace("crisis,12,18,0.60", "crisis,12,18,0.50"),
-            "age shares for 'crisis' sum to 0.9",
+            "de leeftijdsaandelen voor 'crisis' tellen op tot 0,9",
         ),
-        ("costs.csv", lambda t: t.replace("crisis,,250\n", ""), "no cost per bed-day"),
+        ("costs.csv", lambda t: t.replace("crisis,,250\n", ""), "geen tarief per beddag"),
         ("routing.csv", lambda t: t.replace("crisis,thuis", "crisis,huis"), "'huis'"),
         (
             "los.csv",
             lambda t: t.replace("gezinshuis,gamma,1280,0.8", "gezinshuis,gamma,1280,"),
-            "needs cv",
+            "heeft cv nodig",
         ),
         (
             "care_forms.csv",
             lambda t: t.replace("pleegzorg,Pleegzorg", "pleeg zorg,Pleegzorg"),
-            "contains spaces",
+            "bevat spaties",
         ),
     ],
 )
@@ -167,9 +167,9 @@ def test_single_mistakes(model_copy: Path, file: str, edit, expected: str) -> No
 def test_missing_table_and_folder(model_copy: Path, tmp_path: Path) -> None:
     (model_copy / "routing.csv").unlink()
     problems = problems_of(model_copy)
-    assert find(problems, "routing.csv", "is missing").fix.startswith("Add routing.csv")
+    assert find(problems, "routing.csv", "ontbreekt").fix.startswith("Voeg routing.csv")
     problems = problems_of(tmp_path / "nope")
-    assert "is not a directory" in problems[0].message
+    assert "is geen map" in problems[0].message
 
 
 def test_xlsx_tables_are_read_like_csv(model_copy: Path) -> None:
@@ -189,7 +189,7 @@ def test_xlsx_errors_name_excel_rows(model_copy: Path) -> None:
     frame.loc[3, "beds"] = "veel"
     frame.to_excel(model_copy / "beds.xlsx", index=False)
     (model_copy / "beds.csv").unlink()
-    problem = find(problems_of(model_copy), "beds.xlsx", "'veel' is not a number")
+    problem = find(problems_of(model_copy), "beds.xlsx", "'veel' is geen getal")
     assert problem.row == 5
 
 
@@ -227,11 +227,11 @@ def test_scenario_problems_are_listed(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError) as info:
         load_scenario(path)
     text = "\n".join(str(p) for p in info.value.problems)
-    assert "care form 'onbekend' is not in the model" in text
-    assert "year 2031 is outside the horizon 2023-2026" in text
-    assert "add up to 1.2 in 2025" in text
-    assert "provider 'P99' is not in the model" in text
-    assert "'P07' would have -1 'jeugdzorgplus' beds in 2025" in text
+    assert "zorgvorm 'onbekend' staat niet in het model" in text
+    assert "jaar 2031 valt buiten de horizon 2023-2026" in text
+    assert "tellen in 2025 op tot 1,2" in text
+    assert "aanbieder 'P99' staat niet in het model" in text
+    assert "'P07' zou in 2025 -1 bedden voor 'jeugdzorgplus' hebben" in text
 
 
 def test_scenario_schema_errors(tmp_path: Path) -> None:
@@ -240,12 +240,81 @@ def test_scenario_schema_errors(tmp_path: Path) -> None:
         load_scenario(path)
     columns = {p.column for p in info.value.problems}
     assert {"replications", "unknown"} <= columns
+    text = str(info.value)
+    assert text.startswith("Het scenario ") and "is ongeldig (2 problemen):" in text
+    by_column = {p.column: p for p in info.value.problems}
+    assert by_column["replications"].message == "'replications' moet minstens 1 zijn."
+    assert by_column["replications"].fix == "Geef 'replications' een waarde van minstens 1."
+    assert by_column["unknown"].message == "'unknown' is geen bekende sleutel."
+    assert by_column["unknown"].fix.startswith("Verwijder 'unknown'")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n", encoding="utf-8")
-    with pytest.raises(InvalidInputError, match="not valid YAML"):
+    with pytest.raises(InvalidInputError, match="is geen geldige YAML: een lijst met"):
         load_scenario(bad)
-    with pytest.raises(InvalidInputError, match="does not exist"):
+    with pytest.raises(InvalidInputError, match="bestaat niet"):
         load_scenario(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("body", "column", "message"),
+    [
+        (
+            "initial_state: vol\n",
+            "initial_state",
+            "'initial_state' moet een van 'occupied' of 'empty' zijn.",
+        ),
+        ("seed: veel\n", "seed", "'seed' moet een geheel getal zijn."),
+        ("warm_up_days: lang\n", "warm_up_days", "'warm_up_days' moet een getal zijn."),
+        ("warm_up_days: 100000\n", "warm_up_days", "'warm_up_days' mag hoogstens 18.250 zijn."),
+        (
+            "optimisation: {time_limit_s: 0}\n",
+            "optimisation.time_limit_s",
+            "'optimisation.time_limit_s' moet groter dan 0 zijn.",
+        ),
+        (
+            "service_levels: {crisis: {placed_share_min: 1.5}}\n",
+            "service_levels.crisis.placed_share_min",
+            "'service_levels.crisis.placed_share_min' moet kleiner dan 1 zijn.",
+        ),
+        (
+            "afbouw: {targets: [{care_forms: [], year: 2025, max_share_of_0_meting: 1}]}\n",
+            "afbouw.targets.0.care_forms",
+            "'afbouw.targets.0.care_forms' moet minstens 1 waarde bevatten.",
+        ),
+        (
+            "afbouw: {targets: [{care_forms: [crisis], year: 2025}]}\n",
+            "afbouw.targets.0",
+            "'afbouw.targets.0': geef precies één van max_share_of_0_meting en "
+            "min_share_of_0_meting.",
+        ),
+        ("levers: 5\n", "levers", "'levers' moet bestaan uit sleutels met waarden."),
+    ],
+)
+def test_scenario_schema_errors_are_dutch(
+    tmp_path: Path, body: str, column: str, message: str
+) -> None:
+    with pytest.raises(InvalidInputError) as info:
+        load_scenario(write_scenario_text(tmp_path, body))
+    (problem,) = info.value.problems
+    assert (problem.column, problem.message) == (column, message)
+    assert problem.fix
+
+
+def test_horizon_in_the_wrong_order_is_refused_in_dutch(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"schema_version: 2\nname: ''\nmodel: {EXAMPLE_MODEL}\n"
+        "horizon: {start_year: 2026, end_year: 2023}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInputError) as info:
+        load_scenario(path)
+    messages = {p.column: p.message for p in info.value.problems}
+    assert messages == {
+        "schema_version": "'schema_version' moet 1 zijn.",
+        "name": "'name' is leeg.",
+        "horizon": "'horizon': end_year mag niet vóór start_year liggen.",
+    }
 
 
 def test_scenario_with_missing_model(tmp_path: Path) -> None:
@@ -255,7 +324,7 @@ def test_scenario_with_missing_model(tmp_path: Path) -> None:
         "horizon: {start_year: 2023, end_year: 2024}\n",
         encoding="utf-8",
     )
-    expected = r"model directory '\.\./geen-model' does not exist"
+    expected = r"de modelmap '\.\./geen-model' bestaat niet"
     with pytest.raises(InvalidInputError, match=expected):
         load_scenario(path)
 
@@ -270,7 +339,7 @@ def test_invalid_model_behind_a_scenario_is_reported(model_copy: Path, tmp_path:
     )
     with pytest.raises(InvalidInputError) as info:
         load_scenario(path)
-    assert "Region model" in info.value.what
+    assert info.value.what.startswith("Het regiomodel ")
     assert len(info.value.problems) == 5
 
 
@@ -309,7 +378,7 @@ def test_unreadable_files_give_one_clear_problem(model_copy: Path) -> None:
     problems = problems_of(model_copy)
     assert len(problems) == 1
     assert problems[0].file == "beds.xlsx"
-    assert "cannot be read as a table" in problems[0].message
+    assert "kan niet als tabel worden gelezen" in problems[0].message
 
 
 def test_excel_leftovers_and_duplicates(model_copy: Path) -> None:
@@ -322,17 +391,17 @@ def test_excel_leftovers_and_duplicates(model_copy: Path) -> None:
     load_model(model_copy)
     # the same table as CSV and as xlsx: refused, not silently picked
     frame.to_excel(model_copy / "los.xlsx", index=False)
-    problem = find(problems_of(model_copy), "los.csv", "both los.csv and los.xlsx exist")
-    assert "Keep one" in problem.fix
+    problem = find(problems_of(model_copy), "los.csv", "zowel los.csv als los.xlsx bestaat")
+    assert "Houd een van de twee" in problem.fix
     (model_copy / "los.xlsx").unlink()
     # a duplicate care form (with an age table present) is a listed problem, not a crash
     forms = (model_copy / "care_forms.csv").read_text(encoding="utf-8").splitlines()
     (model_copy / "care_forms.csv").write_text("\n".join([*forms, forms[1]]) + "\n", "utf-8")
-    find(problems_of(model_copy), "care_forms.csv", "appears more than once")
+    find(problems_of(model_copy), "care_forms.csv", "komt meer dan één keer voor")
 
 
 def test_scenario_edge_cases(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInputError, match="is a folder"):
+    with pytest.raises(InvalidInputError, match="is een map"):
         load_scenario(EXAMPLE_MODEL)
     path = write_scenario_text(
         tmp_path,
@@ -342,7 +411,7 @@ def test_scenario_edge_cases(tmp_path: Path) -> None:
     - {year: 2024, from: residentieel, to: pleegzorg, share: 0.2}
 """,
     )
-    with pytest.raises(InvalidInputError, match="is given twice"):
+    with pytest.raises(InvalidInputError, match="staat er twee keer in"):
         load_scenario(path)
 
 
@@ -352,8 +421,12 @@ def test_bad_settings_are_listed(monkeypatch: pytest.MonkeyPatch) -> None:
     get_settings.cache_clear()
     monkeypatch.setenv("CAPACITEIT_WORKERS", "abc")
     try:
-        with pytest.raises(InvalidInputError, match="CAPACITEIT_WORKERS"):
+        with pytest.raises(InvalidInputError, match="CAPACITEIT_WORKERS") as info:
             get_settings()
+        (problem,) = info.value.problems
+        assert problem.file == "omgevingsvariabelen"
+        assert problem.message == "CAPACITEIT_WORKERS moet een geheel getal zijn."
+        assert problem.fix.endswith("Of verwijder de variabele.")
     finally:
         get_settings.cache_clear()
 
@@ -372,5 +445,5 @@ def test_service_levels_override_field_by_field(tmp_path: Path) -> None:
     half = write_scenario_text(
         tmp_path, "service_levels:\n  jeugdzorgplus: {placed_within_days: 7}\n"
     )
-    with pytest.raises(InvalidInputError, match="only one of placed_within_days"):
+    with pytest.raises(InvalidInputError, match="maar één van placed_within_days"):
         load_scenario(half)

@@ -157,7 +157,7 @@ def test_planner_runs_the_example_to_a_reviewed_afbouw_plan(
     page.get_by_role("button", name="Toevoegen").click()
     problems = page.get_by_role("table", name="Wat er mis is en hoe het op te lossen")
     assert "beds.csv" in problems.inner_text()
-    assert "out of range" in problems.inner_text()
+    assert "buiten het toegestane bereik" in problems.inner_text()
     page.screenshot(path=str(ARTIFACTS / "0-model-refused.png"), full_page=True)
     page.get_by_label("Regiomodel (model.yaml en tabellen, of een zip)").set_input_files(
         sorted(str(p) for p in model.iterdir())

@@ -14,8 +14,9 @@ from collections import deque
 
 import pandas as pd
 
+from capaciteit.core import nl
 from capaciteit.domain.model import SINKS
-from capaciteit.errors import Problem
+from capaciteit.errors import Problem, figure, limit
 
 SHARE_TOLERANCE = 1e-6
 SEASONALITY_TOLERANCE = 1e-3
@@ -41,7 +42,7 @@ def consistency_check(
     provider_ids = set(tables["providers"]["provider"])
     if forms.empty:
         problems.append(
-            Problem(files["care_forms"], "defines no care form.", "Add at least one care form.")
+            Problem(files["care_forms"], "bevat geen zorgvorm.", "Voeg minstens één zorgvorm toe.")
         )
     _check_forms(forms, form_ids, files["care_forms"], problems)
     _check_refs(tables, files, form_ids, provider_ids, problems)
@@ -62,8 +63,10 @@ def _check_forms(forms: pd.DataFrame, form_ids: set[str], fname: str, out: list[
             out.append(
                 Problem(
                     fname,
-                    f"'{fid}' is a destination outside care (a sink), not a care form.",
-                    "Rename the care form; sinks are " + ", ".join(SINKS) + ".",
+                    f"'{fid}' is een bestemming buiten de zorg (uitstroom), geen zorgvorm.",
+                    "Geef de zorgvorm een andere id; de bestemmingen buiten de zorg zijn "
+                    + nl.join(SINKS)
+                    + ".",
                     row=row,
                     id=fid,
                 )
@@ -74,8 +77,9 @@ def _check_forms(forms: pd.DataFrame, form_ids: set[str], fname: str, out: list[
             out.append(
                 Problem(
                     fname,
-                    "waiting_policy overflow needs max_wait_days.",
-                    "Fill in max_wait_days (0 refuses at once when full).",
+                    "waiting_policy overflow heeft max_wait_days nodig.",
+                    "Vul max_wait_days in (0 betekent: meteen naar buiten de regio als alles "
+                    "vol is).",
                     row=row,
                     column="max_wait_days",
                     id=fid,
@@ -85,8 +89,8 @@ def _check_forms(forms: pd.DataFrame, form_ids: set[str], fname: str, out: list[
             out.append(
                 Problem(
                     fname,
-                    f"max_wait_days is only used with waiting_policy overflow (here: {policy}).",
-                    "Empty max_wait_days, or set waiting_policy to overflow.",
+                    f"max_wait_days geldt alleen bij waiting_policy overflow (hier: {policy}).",
+                    "Maak max_wait_days leeg, of zet waiting_policy op overflow.",
                     row=row,
                     column="max_wait_days",
                     id=fid,
@@ -96,8 +100,8 @@ def _check_forms(forms: pd.DataFrame, form_ids: set[str], fname: str, out: list[
             out.append(
                 Problem(
                     fname,
-                    f"age_out_to '{f['age_out_to']}' is not a destination outside care.",
-                    "Use one of: " + ", ".join(SINKS) + ".",
+                    f"age_out_to '{f['age_out_to']}' is geen bestemming buiten de zorg.",
+                    "Gebruik een van: " + ", ".join(SINKS) + ".",
                     row=row,
                     column="age_out_to",
                     id=fid,
@@ -105,12 +109,14 @@ def _check_forms(forms: pd.DataFrame, form_ids: set[str], fname: str, out: list[
             )
 
 
-def _unknown(fname: str, row: int, column: str, value: str, known: set[str], what: str) -> Problem:
-    options = ", ".join(sorted(known)) if known else "(none defined)"
+def _unknown(
+    fname: str, row: int, column: str, value: str, known: set[str], what: str, table: str
+) -> Problem:
+    options = ", ".join(sorted(known)) if known else "(nog geen)"
     return Problem(
         fname,
-        f"{what} '{value}' is not defined.",
-        f"Use one of: {options}; or add '{value}' to the {what} table.",
+        f"{what} '{value}' is onbekend.",
+        f"Gebruik een van: {options}; of voeg '{value}' toe aan {table}.",
         row=row,
         column=column,
         id=value,
@@ -138,7 +144,13 @@ def _check_refs(
             if r[column] not in form_ids:
                 out.append(
                     _unknown(
-                        files[table], int(r["_row"]), column, str(r[column]), form_ids, "care form"
+                        files[table],
+                        int(r["_row"]),
+                        column,
+                        str(r[column]),
+                        form_ids,
+                        "zorgvorm",
+                        files["care_forms"],
                     )
                 )
     for table in ("beds", "costs"):
@@ -152,7 +164,8 @@ def _check_refs(
                         "provider",
                         str(code),
                         provider_ids,
-                        "provider",
+                        "aanbieder",
+                        files["providers"],
                     )
                 )
     for _, r in tables["routing"].iterrows():
@@ -164,7 +177,8 @@ def _check_refs(
                     "to",
                     str(r["to"]),
                     form_ids | set(SINKS),
-                    "care form or sink",
+                    "zorgvorm of bestemming",
+                    files["care_forms"],
                 )
             )
 
@@ -178,8 +192,8 @@ def _check_los(
         out.append(
             Problem(
                 fname,
-                f"care form '{fid}' has no length of stay.",
-                f"Add a row for '{fid}' with its distribution and mean_days.",
+                f"zorgvorm '{fid}' heeft geen verblijfsduur.",
+                f"Voeg een rij toe voor '{fid}' met distribution en mean_days.",
                 id=fid,
             )
         )
@@ -190,9 +204,9 @@ def _check_los(
                 out.append(
                     Problem(
                         fname,
-                        "an empirical distribution takes its mean and spread from the observed "
-                        "stays; mean_days and cv would be ignored.",
-                        "Empty mean_days and cv for this row.",
+                        "een empirische verdeling haalt gemiddelde en spreiding uit de "
+                        "waargenomen verblijven; mean_days en cv zouden genegeerd worden.",
+                        "Maak mean_days en cv leeg in deze rij.",
                         row=row,
                         id=fid,
                     )
@@ -201,9 +215,10 @@ def _check_los(
                 out.append(
                     Problem(
                         files["los_observed"],
-                        f"care form '{fid}' uses an empirical length of stay but has fewer than "
-                        "2 observed stays.",
-                        f"Add observed stays for '{fid}' (care_form, los_days) to los_observed.",
+                        f"zorgvorm '{fid}' gebruikt een empirische verblijfsduur, maar heeft "
+                        "minder dan 2 waargenomen verblijven.",
+                        f"Voeg waargenomen verblijven voor '{fid}' (care_form, los_days) toe aan "
+                        f"{files['los_observed']}.",
                         id=fid,
                     )
                 )
@@ -212,8 +227,8 @@ def _check_los(
             out.append(
                 Problem(
                     fname,
-                    "mean_days is empty.",
-                    "Fill in the mean stay in days.",
+                    "mean_days is leeg.",
+                    "Vul de gemiddelde verblijfsduur in dagen in.",
                     row=row,
                     column="mean_days",
                     id=fid,
@@ -223,8 +238,8 @@ def _check_los(
             out.append(
                 Problem(
                     fname,
-                    f"a {dist} distribution needs cv (standard deviation / mean).",
-                    "Fill in cv, e.g. 1.0.",
+                    f"een {dist}-verdeling heeft cv nodig (standaardafwijking / gemiddelde).",
+                    "Vul cv in, bijvoorbeeld 1.",
                     row=row,
                     column="cv",
                     id=fid,
@@ -234,8 +249,8 @@ def _check_los(
             out.append(
                 Problem(
                     fname,
-                    "an exponential distribution has cv = 1; another cv would be ignored.",
-                    "Empty cv, or choose gamma or lognormal.",
+                    "een exponentiële verdeling heeft cv = 1; een andere cv zou genegeerd worden.",
+                    "Maak cv leeg, of kies gamma of lognormal.",
                     row=row,
                     column="cv",
                     id=fid,
@@ -254,8 +269,9 @@ def _check_routing(
             out.append(
                 Problem(
                     fname,
-                    f"care form '{fid}' has no doorstroom rows.",
-                    f"Add rows from '{fid}' to the next forms or sinks with shares summing to 1.",
+                    f"zorgvorm '{fid}' heeft geen rijen voor de doorstroom.",
+                    f"Voeg rijen toe van '{fid}' naar de volgende zorgvormen of bestemmingen, "
+                    "met aandelen die samen 1 zijn.",
                     id=fid,
                 )
             )
@@ -265,8 +281,9 @@ def _check_routing(
             out.append(
                 Problem(
                     fname,
-                    f"shares from '{fid}' sum to {total:.6g}, not 1.",
-                    f"Change the shares from '{fid}' by {1 - total:+.6g} in total.",
+                    f"de aandelen vanuit '{fid}' tellen op tot {figure(total)}, niet tot 1.",
+                    f"Verander de aandelen vanuit '{fid}' in totaal met "
+                    f"{figure(1 - total, sign=True)}.",
                     row=int(first_row[fid]),
                     column="share",
                     id=fid,
@@ -291,10 +308,11 @@ def _check_routing(
             out.append(
                 Problem(
                     fname,
-                    f"from '{fid}' the routing only leads to other care forms in a cycle; "
-                    "nobody ever leaves care.",
-                    "Give a positive share to a sink (thuis, ambulant, zelfstandig, wlz, "
-                    f"buiten_regio) from '{fid}' or from a form it leads to.",
+                    f"vanuit '{fid}' leidt de doorstroom alleen rond langs andere zorgvormen; "
+                    "niemand verlaat ooit de zorg.",
+                    f"Geef vanuit '{fid}', of vanuit een zorgvorm waar die naartoe leidt, een "
+                    f"aandeel groter dan 0 aan een bestemming buiten de zorg "
+                    f"({nl.join(SINKS, 'of')}).",
                     row=int(first_row[fid]),
                     id=fid,
                 )
@@ -310,9 +328,9 @@ def _check_instroom(
             out.append(
                 Problem(
                     fname,
-                    f"instroom for '{fid}' starts in {first}, after the baseline year "
-                    f"{baseline_year} of the 0-meting.",
-                    f"Add a row for '{fid}' in {baseline_year}.",
+                    f"de instroom voor '{fid}' begint in {first}, na het jaar van de 0-meting "
+                    f"({baseline_year}).",
+                    f"Voeg een rij toe voor '{fid}' in {baseline_year}.",
                     row=int(group["_row"].min()),
                     id=str(fid),
                 )
@@ -328,8 +346,8 @@ def _check_seasonality(seasonality: pd.DataFrame, fname: str, out: list[Problem]
             out.append(
                 Problem(
                     fname,
-                    f"'{fid}' lacks months {missing}.",
-                    "Give a factor for each of the 12 months.",
+                    f"bij '{fid}' ontbreken de maanden {nl.join(str(m) for m in missing)}.",
+                    "Geef een factor voor elk van de 12 maanden.",
                     row=row,
                     id=str(fid),
                 )
@@ -340,9 +358,9 @@ def _check_seasonality(seasonality: pd.DataFrame, fname: str, out: list[Problem]
             out.append(
                 Problem(
                     fname,
-                    f"factors for '{fid}' average {mean:.4g}, not 1, so they would change the "
-                    "yearly instroom.",
-                    f"Divide each factor for '{fid}' by {mean:.4g}.",
+                    f"de factoren voor '{fid}' zijn gemiddeld {figure(mean, 4)}, niet 1; zo "
+                    "zouden ze de instroom per jaar veranderen.",
+                    f"Deel elke factor voor '{fid}' door {figure(mean, 4)}.",
                     row=row,
                     column="factor",
                     id=str(fid),
@@ -358,8 +376,9 @@ def _check_age(age: pd.DataFrame, fname: str, forms: pd.DataFrame, out: list[Pro
             out.append(
                 Problem(
                     fname,
-                    f"age band {r['age_min_years']:g}-{r['age_max_years']:g} is empty.",
-                    "Make age_max_years larger than age_min_years.",
+                    f"de leeftijdsband {limit(r['age_min_years'])}-{limit(r['age_max_years'])} "
+                    "is leeg.",
+                    "Maak age_max_years groter dan age_min_years.",
                     row=int(r["_row"]),
                     id=fid,
                 )
@@ -368,9 +387,10 @@ def _check_age(age: pd.DataFrame, fname: str, forms: pd.DataFrame, out: list[Pro
             out.append(
                 Problem(
                     fname,
-                    f"age band up to {r['age_max_years']:g} exceeds max_age_years "
-                    f"{max_age[fid]:g} of '{fid}'.",
-                    f"End the band at {max_age[fid]:g} or raise max_age_years in care_forms.",
+                    f"de leeftijdsband tot {limit(r['age_max_years'])} gaat verder dan "
+                    f"max_age_years {limit(max_age[fid])} van '{fid}'.",
+                    f"Laat de band eindigen bij {limit(max_age[fid])}, of verhoog max_age_years "
+                    "in care_forms.",
                     row=int(r["_row"]),
                     id=fid,
                 )
@@ -381,8 +401,10 @@ def _check_age(age: pd.DataFrame, fname: str, forms: pd.DataFrame, out: list[Pro
             out.append(
                 Problem(
                     fname,
-                    f"age shares for '{form_id}' sum to {total:.6g}, not 1.",
-                    f"Change the shares for '{form_id}' by {1 - total:+.6g} in total.",
+                    f"de leeftijdsaandelen voor '{form_id}' tellen op tot {figure(total)}, "
+                    "niet tot 1.",
+                    f"Verander de aandelen voor '{form_id}' in totaal met "
+                    f"{figure(1 - total, sign=True)}.",
                     row=int(group["_row"].min()),
                     column="share",
                     id=str(form_id),
@@ -396,8 +418,9 @@ def _check_beds(beds: pd.DataFrame, fname: str, forms: pd.DataFrame, out: list[P
             out.append(
                 Problem(
                     fname,
-                    f"care form '{fid}' has no row in the 0-meting.",
-                    f"Add rows (provider, '{fid}', beds); use 0 beds if the region has none.",
+                    f"zorgvorm '{fid}' heeft geen rij in de 0-meting.",
+                    f"Voeg rijen toe (provider, '{fid}', beds); gebruik 0 bedden als de regio "
+                    "er geen heeft.",
                     id=str(fid),
                 )
             )
@@ -406,9 +429,10 @@ def _check_beds(beds: pd.DataFrame, fname: str, forms: pd.DataFrame, out: list[P
             out.append(
                 Problem(
                     fname,
-                    f"{r['occupied']} occupied exceeds {r['beds']} beds of '{r['provider']}' "
-                    f"for '{r['care_form']}'.",
-                    "Lower occupied or raise beds.",
+                    f"occupied = {nl.number(r['occupied'])} is meer dan de "
+                    f"{nl.number(r['beds'])} bedden van '{r['provider']}' voor "
+                    f"'{r['care_form']}'.",
+                    "Verlaag occupied of verhoog beds.",
                     row=int(r["_row"]),
                     column="occupied",
                     id=str(r["provider"]),
@@ -419,8 +443,8 @@ def _check_beds(beds: pd.DataFrame, fname: str, forms: pd.DataFrame, out: list[P
         out.append(
             Problem(
                 fname,
-                "occupied is filled for some rows and empty for others.",
-                "Fill occupied on every row (the initial state) or on none (start empty).",
+                "occupied is in sommige rijen ingevuld en in andere leeg.",
+                "Vul occupied in op elke rij (de beginstand) of op geen enkele (leeg beginnen).",
                 row=row,
                 column="occupied",
             )
@@ -439,9 +463,9 @@ def _check_costs(
             out.append(
                 Problem(
                     fname,
-                    f"no cost per bed-day for '{fid}' at provider '{code}'.",
-                    f"Add a row for '{fid}' with an empty provider (all providers) or for "
-                    f"'{code}'.",
+                    f"er is geen tarief per beddag voor '{fid}' bij aanbieder '{code}'.",
+                    f"Voeg een rij toe voor '{fid}' met een lege provider (alle aanbieders) of "
+                    f"met '{code}'.",
                     id=str(fid),
                 )
             )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from capaciteit.core import nl
+
 
 class CapaciteitError(Exception):
     """Base class of every error capaciteit raises for a user's input or request."""
@@ -24,9 +26,9 @@ class Problem:
     file
         The file the problem is in, as the user named it (e.g. ``routing.csv``).
     message
-        What is wrong, in plain words.
+        What is wrong, in plain Dutch words.
     fix
-        What to change so that the problem goes away.
+        What to change so that the problem goes away (Dutch).
     row
         Row number as shown by a spreadsheet program (the header is row 1), if any.
     column
@@ -43,18 +45,18 @@ class Problem:
     id: str | None = None
 
     def location(self) -> str:
-        """Return ``file, row N, column C, id X`` with the parts that are known."""
+        """Return ``file, rij N, kolom 'C', id 'X'`` with the parts that are known."""
         parts = [self.file]
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(f"rij {self.row}")
         if self.column:
-            parts.append(f"column '{self.column}'")
+            parts.append(f"kolom '{self.column}'")
         if self.id:
             parts.append(f"id '{self.id}'")
         return ", ".join(parts)
 
     def __str__(self) -> str:
-        return f"{self.location()}: {self.message} Fix: {self.fix}"
+        return f"{self.location()}: {self.message} Oplossing: {self.fix}"
 
 
 class InvalidInputError(CapaciteitError):
@@ -63,9 +65,36 @@ class InvalidInputError(CapaciteitError):
     def __init__(self, what: str, problems: Iterable[Problem]) -> None:
         self.what = what
         self.problems = list(problems)
-        lines = [f"{what} is invalid ({len(self.problems)} problem(s)):"]
+        lines = [f"{what} is ongeldig ({count_problems(len(self.problems))}):"]
         lines += [f"  - {p}" for p in self.problems]
         super().__init__("\n".join(lines))
+
+
+def count_problems(count: int) -> str:
+    """``1 probleem``, ``3 problemen``."""
+    return nl.plural(count, "probleem", "problemen")
+
+
+def figure(value: float, decimals: int = 6, sign: bool = False) -> str:
+    """Format a number inside a message in Dutch, without trailing zeros.
+
+    ``0.97`` -> ``0,97``; ``0.030000000000000027`` with ``sign`` -> ``+0,03``;
+    ``1234.5`` -> ``1.234,5``.
+    """
+    text = (nl.signed if sign else nl.number)(value, decimals)
+    if "," in text:
+        text = text.rstrip("0").rstrip(",")
+    return text
+
+
+def limit(value: float) -> str:
+    """Format a bound in a message: ``1900``, ``3650``, ``0,5``, ``10.000``.
+
+    Years and counts under 10,000 are not grouped; others are as :func:`figure`.
+    """
+    if float(value).is_integer() and abs(value) < 10_000:
+        return str(int(value))
+    return figure(value)
 
 
 class ExecutorError(CapaciteitError):

@@ -7,7 +7,8 @@ from functools import lru_cache
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.errors import InvalidInputError
+from capaciteit.io.pydantic_nl import env_problem
 
 
 class Settings(BaseSettings):
@@ -30,12 +31,5 @@ def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = [
-            Problem(
-                "environment",
-                f"CAPACITEIT_{'_'.join(str(x) for x in err['loc']).upper()}: {err['msg']}.",
-                "Correct or unset the variable.",
-            )
-            for err in exc.errors()
-        ]
-        raise InvalidInputError("The CAPACITEIT_* settings", problems) from None
+        problems = [env_problem(err) for err in exc.errors()]
+        raise InvalidInputError("De configuratie (CAPACITEIT_*)", problems) from None

@@ -40,9 +40,9 @@ class Horizon(BaseModel):
     @model_validator(mode="after")
     def _ordered(self) -> Horizon:
         if self.end_year < self.start_year:
-            raise ValueError("end_year must not be before start_year")
+            raise ValueError("end_year mag niet vóór start_year liggen")
         if self.end_year - self.start_year > 50:
-            raise ValueError("a horizon of more than 50 years is not supported")
+            raise ValueError("een horizon van meer dan 50 jaar kan niet")
         return self
 
 
@@ -136,7 +136,7 @@ class TargetIn(BaseModel):
     @model_validator(mode="after")
     def _one_bound(self) -> TargetIn:
         if (self.max_share_of_0_meting is None) == (self.min_share_of_0_meting is None):
-            raise ValueError("give exactly one of max_share_of_0_meting, min_share_of_0_meting")
+            raise ValueError("geef precies één van max_share_of_0_meting en min_share_of_0_meting")
         return self
 
 

@@ -20,6 +20,21 @@ from capaciteit.io.yaml_files import parse_yaml_model, read_yaml
 
 MODEL_FILE = "model.yaml"
 SCHEMA_VERSION = 1
+MISSING = "ontbreekt."
+"""The message of a missing file (cross-table checks are skipped then)."""
+TABLES_NL = {
+    "care_forms": "één rij per zorgvorm en hoe de wachtlijst werkt",
+    "providers": "de aanbieders met hun code",
+    "beds": "de 0-meting: bedden per aanbieder en zorgvorm",
+    "instroom": "de nieuwe instroom per zorgvorm en jaar",
+    "seasonality": "maandfactoren op de instroom",
+    "los": "de verblijfsduur per zorgvorm",
+    "los_observed": "waargenomen verblijfsduren",
+    "routing": "de doorstroom na een verblijf, met aandelen die samen 1 zijn",
+    "age": "de leeftijd bij instroom per zorgvorm",
+    "costs": "het tarief per beddag per zorgvorm",
+}
+"""What each table holds, in Dutch, for the fix of a missing table."""
 
 
 class Units(BaseModel):
@@ -54,17 +69,17 @@ def load_model(path: str | Path) -> RegionModel:
     """
     directory = Path(path)
     problems: list[Problem] = []
-    what = f"Region model '{directory}'"
+    what = f"Het regiomodel '{directory}'"
     if not directory.is_dir():
         problems.append(
-            Problem(str(directory), "is not a directory.", "Give the folder of a region model.")
+            Problem(str(directory), "is geen map.", "Geef de map van een regiomodel op.")
         )
         raise InvalidInputError(what, problems)
     meta_file = directory / MODEL_FILE
     meta: ModelFile | None = None
     if not meta_file.is_file():
         problems.append(
-            Problem(MODEL_FILE, "is missing.", "Add model.yaml (name, baseline_year, ...).")
+            Problem(MODEL_FILE, MISSING, "Voeg model.yaml toe (name, baseline_year, ...).")
         )
     else:
         data = read_yaml(meta_file, problems)
@@ -80,9 +95,9 @@ def load_model(path: str | Path) -> RegionModel:
             problems.append(
                 Problem(
                     found[0].name,
-                    f"both {found[0].name} and {found[1].name} exist; it is unclear which "
-                    "one holds the data.",
-                    "Keep one of the two files.",
+                    f"zowel {found[0].name} als {found[1].name} bestaat; het is niet duidelijk "
+                    "welke de gegevens bevat.",
+                    "Houd een van de twee bestanden over.",
                 )
             )
             unreadable = True
@@ -93,8 +108,8 @@ def load_model(path: str | Path) -> RegionModel:
                 problems.append(
                     Problem(
                         f"{name}.csv",
-                        "is missing.",
-                        f"Add {name}.csv or {name}.xlsx: {spec.description}",
+                        MISSING,
+                        f"Voeg {name}.csv of {name}.xlsx toe: {TABLES_NL.get(name, name)}.",
                     )
                 )
             files[name] = f"{name}.csv"
@@ -107,11 +122,7 @@ def load_model(path: str | Path) -> RegionModel:
             unreadable = True
 
     # Cross-table checks on a table that could not be read would only repeat that problem.
-    if (
-        meta is not None
-        and not unreadable
-        and not any(p.message == "is missing." for p in problems)
-    ):
+    if meta is not None and not unreadable and not any(p.message == MISSING for p in problems):
         problems += consistency_check(tables, files, meta.baseline_year)
     if problems or meta is None:
         raise InvalidInputError(what, problems)

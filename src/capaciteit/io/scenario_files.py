@@ -19,7 +19,7 @@ from capaciteit.domain.scenario import (
     Scenario,
     ScenarioFile,
 )
-from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.errors import InvalidInputError, Problem, figure
 from capaciteit.io.model_files import load_model
 from capaciteit.io.yaml_files import parse_yaml_model, read_yaml
 
@@ -36,18 +36,20 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
     """
     file = Path(path)
     problems: list[Problem] = []
-    what = f"Scenario '{file}'"
+    what = f"Het scenario '{file}'"
     if file.is_dir():
         problems.append(
             Problem(
                 str(file),
-                "is a folder; a scenario is a .yaml file (see simulations/).",
-                "Give a scenario file; 'capaciteit validate' also takes a model folder.",
+                "is een map; een scenario is een .yaml-bestand (zie simulations/).",
+                "Geef een scenariobestand op; 'capaciteit validate' neemt ook een modelmap.",
             )
         )
         raise InvalidInputError(what, problems)
     if not file.is_file():
-        problems.append(Problem(str(file), "does not exist.", "Give the path of a .yaml file."))
+        problems.append(
+            Problem(str(file), "bestaat niet.", "Geef het pad van een .yaml-bestand op.")
+        )
         raise InvalidInputError(what, problems)
     data = read_yaml(file, problems)
     if data is None:
@@ -61,8 +63,9 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
         problems.append(
             Problem(
                 file.name,
-                f"model directory '{parsed.model}' does not exist (looked in {model_dir}).",
-                "Give the model folder relative to the scenario file, e.g. ../models/regio.",
+                f"de modelmap '{parsed.model}' bestaat niet (gezocht in {model_dir}).",
+                "Geef de modelmap op vanaf de map van het scenariobestand, bijvoorbeeld "
+                "../models/regio.",
                 column="model",
             )
         )
@@ -84,8 +87,8 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
         problems.append(
             Problem(
                 fname,
-                f"horizon starts in {start}, before the 0-meting ({model.meta.baseline_year}).",
-                f"Start the horizon in {model.meta.baseline_year} or later.",
+                f"de horizon begint in {start}, vóór de 0-meting ({model.meta.baseline_year}).",
+                f"Laat de horizon beginnen in {model.meta.baseline_year} of later.",
                 column="horizon.start_year",
             )
         )
@@ -96,8 +99,8 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
         problems.append(
             Problem(
                 fname,
-                f"year {year} is outside the horizon {start}-{end}.",
-                f"Use a year from {start} to {end}.",
+                f"jaar {year} valt buiten de horizon {start}-{end}.",
+                f"Gebruik een jaar van {start} tot en met {end}.",
                 column=key,
             )
         )
@@ -109,8 +112,8 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
         problems.append(
             Problem(
                 fname,
-                f"care form '{fid}' is not in the model.",
-                f"Use one of: {', '.join(forms)}.",
+                f"zorgvorm '{fid}' staat niet in het model.",
+                f"Gebruik een van: {', '.join(forms)}.",
                 column=key,
                 id=fid,
             )
@@ -129,8 +132,9 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
                     problems.append(
                         Problem(
                             fname,
-                            f"{key} {pct:g}% for '{fid}' in {year} is below {floor:g}%.",
-                            f"Use a change of at least {floor:g}%.",
+                            f"{key} {figure(pct)}% voor '{fid}' in {year} ligt onder "
+                            f"{figure(floor)}%.",
+                            f"Gebruik een verandering van minstens {figure(floor)}%.",
                             column=f"levers.{key}.{fid}.{year}",
                             id=fid,
                         )
@@ -163,8 +167,8 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
             problems.append(
                 Problem(
                     fname,
-                    "substitution from a form to itself.",
-                    "Use two different forms.",
+                    "substitution van een zorgvorm naar dezelfde zorgvorm.",
+                    "Gebruik twee verschillende zorgvormen.",
                     column=key,
                     id=sub.to,
                 )
@@ -176,9 +180,9 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
                 problems.append(
                     Problem(
                         fname,
-                        f"substitution from '{sub.from_care_form}' to '{sub.to}' in {sub.year} "
-                        "is given twice.",
-                        "Keep one entry per year and pair of forms.",
+                        f"substitution van '{sub.from_care_form}' naar '{sub.to}' in {sub.year} "
+                        "staat er twee keer in.",
+                        "Houd één regel per jaar en paar zorgvormen over.",
                         column=key,
                         id=sub.from_care_form,
                     )
@@ -200,8 +204,10 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
                 problems.append(
                     Problem(
                         fname,
-                        f"substitution shares from '{src}' add up to {total:g} in {year}.",
-                        "Keep the shares away from one form at most 1 in every year.",
+                        f"de substitution-aandelen vanuit '{src}' tellen in {year} op tot "
+                        f"{figure(total)}.",
+                        "Zorg dat de aandelen vanuit één zorgvorm in elk jaar samen hoogstens 1 "
+                        "zijn.",
                         column="levers.substitution",
                         id=str(src),
                     )
@@ -219,13 +225,15 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
         problems.append(
             Problem(
                 fname,
-                "initial_state 'occupied' needs the column occupied in the model's beds table.",
-                "Add occupied to beds.csv, or set initial_state: empty (and a warm-up).",
+                "initial_state 'occupied' heeft de kolom occupied nodig in de tabel beds van "
+                "het model.",
+                "Voeg occupied toe aan beds.csv, of zet initial_state: empty (met een "
+                "inloopperiode, warm_up_days).",
                 column="initial_state",
             )
         )
     if problems:
-        raise InvalidInputError(f"Scenario '{fname}'", problems)
+        raise InvalidInputError(f"Het scenario '{fname}'", problems)
     return Scenario(
         name=parsed.name,
         description=parsed.description.strip(),
@@ -272,8 +280,8 @@ def _capacity(
             problems.append(
                 Problem(
                     fname,
-                    f"provider '{change.provider}' is not in the model.",
-                    f"Use one of: {', '.join(sorted(providers))}.",
+                    f"aanbieder '{change.provider}' staat niet in het model.",
+                    f"Gebruik een van: {', '.join(sorted(providers))}.",
                     column=key + ".provider",
                     id=change.provider,
                 )
@@ -287,9 +295,10 @@ def _capacity(
                 problems.append(
                     Problem(
                         fname,
-                        f"'{change.provider}' gets '{change.care_form}' beds but the model has no "
-                        "cost per bed-day for that pair.",
-                        f"Add a cost row for '{change.care_form}' (empty provider) to costs.csv.",
+                        f"'{change.provider}' krijgt bedden voor '{change.care_form}', maar het "
+                        "model heeft geen tarief per beddag voor die combinatie.",
+                        f"Voeg in costs.csv een rij toe voor '{change.care_form}' (met een lege "
+                        "provider).",
                         column=key,
                         id=change.provider,
                     )
@@ -305,8 +314,9 @@ def _capacity(
         problems.append(
             Problem(
                 fname,
-                f"'{code}' would have {row[year]} '{fid}' beds in {year}.",
-                "Remove fewer beds in levers.bed_changes; beds cannot go below 0.",
+                f"'{code}' zou in {year} {row[year]} bedden voor '{fid}' hebben.",
+                "Haal minder bedden weg in levers.bed_changes; het aantal bedden kan niet onder "
+                "0 komen.",
                 column="levers.bed_changes",
                 id=str(code),
             )
@@ -339,9 +349,10 @@ def _service_levels(
             problems.append(
                 Problem(
                     fname,
-                    f"service level of '{fid}' has only one of placed_within_days and "
+                    f"de servicenorm van '{fid}' heeft maar één van placed_within_days en "
                     "placed_share_min.",
-                    "Give both (e.g. 28 and 0.8), or set both to null.",
+                    "Geef ze allebei (bijvoorbeeld placed_within_days: 28 en placed_share_min: "
+                    "0.8), of zet ze allebei op null.",
                     column=f"service_levels.{fid}",
                     id=fid,
                 )
@@ -358,8 +369,9 @@ def _service_levels(
             problems.append(
                 Problem(
                     fname,
-                    f"'{fid}' has a target for stays_over_max_share_max but no max_stay_days.",
-                    f"Set max_stay_days of '{fid}' in care_forms, or remove the target.",
+                    f"'{fid}' heeft een norm voor stays_over_max_share_max, maar geen "
+                    "max_stay_days.",
+                    f"Vul max_stay_days van '{fid}' in care_forms in, of verwijder de norm.",
                     column=f"service_levels.{fid}.stays_over_max_share_max",
                     id=fid,
                 )
@@ -392,8 +404,8 @@ def _check_afbouw(
                 problems.append(
                     Problem(
                         fname,
-                        f"afbouw.{key}.{fid} is negative.",
-                        "Use 0 or more.",
+                        f"afbouw.{key}.{fid} is negatief.",
+                        "Gebruik 0 of meer.",
                         column=f"afbouw.{key}.{fid}",
                         id=fid,
                     )
@@ -405,8 +417,8 @@ def _check_afbouw(
                 problems.append(
                     Problem(
                         fname,
-                        f"provider '{entry.provider}' is not in the model.",
-                        f"Use one of: {', '.join(sorted(providers))}.",
+                        f"aanbieder '{entry.provider}' staat niet in het model.",
+                        f"Gebruik een van: {', '.join(sorted(providers))}.",
                         column=f"afbouw.{group}[{i}].provider",
                         id=entry.provider,
                     )
@@ -424,9 +436,9 @@ def _check_afbouw(
             problems.append(
                 Problem(
                     fname,
-                    f"'{pin.provider}' does not offer '{pin.care_form}', so it cannot be pinned at "
-                    f"{pin.beds} beds.",
-                    "Add the pair to afbouw.allow_new, or remove the pin.",
+                    f"'{pin.provider}' biedt geen '{pin.care_form}', dus er kan geen afspraak "
+                    f"van {pin.beds} bedden worden vastgelegd (pinned).",
+                    "Voeg de combinatie toe aan afbouw.allow_new, of verwijder de afspraak.",
                     column=key,
                     id=pin.provider,
                 )
@@ -435,9 +447,10 @@ def _check_afbouw(
             problems.append(
                 Problem(
                     fname,
-                    f"{pin.year} is the 0-meting ({int(model.beds['beds'].get(pair, 0))} beds); a "
-                    f"pin of {pin.beds} beds contradicts it.",
-                    "Pin a later year, or correct the 0-meting.",
+                    f"{pin.year} is het jaar van de 0-meting "
+                    f"({int(model.beds['beds'].get(pair, 0))} bedden); een afspraak van "
+                    f"{pin.beds} bedden spreekt die tegen.",
+                    "Leg een later jaar vast, of verbeter de 0-meting.",
                     column=key,
                     id=pin.provider,
                 )
@@ -446,8 +459,9 @@ def _check_afbouw(
             problems.append(
                 Problem(
                     fname,
-                    f"pin year {pin.year} is outside the plan years {base_year}-{last_year}.",
-                    "Use a plan year.",
+                    f"het jaar {pin.year} van de afspraak valt buiten de planjaren "
+                    f"{base_year}-{last_year}.",
+                    f"Gebruik een jaar van {base_year} tot en met {last_year}.",
                     column=key,
                     id=pin.provider,
                 )
@@ -456,8 +470,9 @@ def _check_afbouw(
         problems.append(
             Problem(
                 fname,
-                f"afbouw.end_year {settings.end_year} is before the 0-meting.",
-                f"Use {model.meta.baseline_year} or later.",
+                f"afbouw.end_year {settings.end_year} ligt vóór de 0-meting "
+                f"({model.meta.baseline_year}).",
+                f"Gebruik {model.meta.baseline_year} of later.",
                 column="afbouw.end_year",
             )
         )

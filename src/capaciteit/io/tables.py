@@ -21,7 +21,7 @@ from typing import Literal
 
 import pandas as pd
 
-from capaciteit.errors import Problem
+from capaciteit.errors import Problem, limit
 
 Kind = Literal["id", "str", "int", "float"]
 
@@ -31,6 +31,17 @@ class UnreadableTableError(Exception):
 
 
 TABLE_SUFFIXES = (".csv", ".xlsx")
+
+UNITS_NL = {
+    "days": "dagen",
+    "years": "jaar",
+    "beds": "bedden",
+    "children": "kinderen",
+    "children/year": "kinderen per jaar",
+    "EUR/day": "euro per dag",
+    "degrees": "graden",
+}
+"""Units of :class:`Column` (English, as in the README tables) as messages show them."""
 
 
 @dataclass(frozen=True)
@@ -119,8 +130,9 @@ def read_table(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataF
         problems.append(
             Problem(
                 fname,
-                "is not UTF-8 text (Excel's plain 'CSV' uses another encoding).",
-                "In Excel choose 'Save as' > 'CSV UTF-8', or save as .xlsx.",
+                "is geen UTF-8-tekst (het gewone 'CSV' van Excel gebruikt een andere codering).",
+                "Kies in Excel 'Opslaan als' > 'CSV UTF-8 (door komma's gescheiden)', of sla "
+                "het op als .xlsx.",
             )
         )
         raise UnreadableTableError(fname) from None
@@ -128,8 +140,8 @@ def read_table(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataF
         problems.append(
             Problem(
                 fname,
-                f"cannot be read as a table ({type(exc).__name__}: {exc}).",
-                "Save it as CSV UTF-8 or as an .xlsx workbook (not password protected).",
+                f"kan niet als tabel worden gelezen (technische melding: {type(exc).__name__}).",
+                "Sla het op als CSV UTF-8 of als .xlsx-werkmap (zonder wachtwoord).",
             )
         )
         raise UnreadableTableError(fname) from None
@@ -147,8 +159,8 @@ def read_table(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataF
         problems.append(
             Problem(
                 fname,
-                f"required column '{name}' is missing.",
-                f"Add a column '{name}' ({spec.column(name).description}).",
+                f"de verplichte kolom '{name}' ontbreekt.",
+                f"Voeg de kolom '{name}' toe (de kolommen staan beschreven in de README).",
                 row=1,
                 column=name,
             )
@@ -158,8 +170,9 @@ def read_table(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataF
             problems.append(
                 Problem(
                     fname,
-                    f"column '{name}' is not part of this table.",
-                    f"Remove it or rename it to one of: {', '.join(sorted(known))}.",
+                    f"de kolom '{name}' hoort niet bij deze tabel.",
+                    f"Verwijder de kolom, of geef hem een van deze namen: "
+                    f"{', '.join(sorted(known))}.",
                     row=1,
                     column=name,
                 )
@@ -198,42 +211,44 @@ def _parse_cell(
 ) -> tuple[object, tuple[str, str] | None]:
     if not text:
         if col.required and col.default is None:
-            return None, (
-                f"'{col.name}' is empty.",
-                f"Fill in {col.description or col.name}.",
-            )
+            return None, (f"'{col.name}' is leeg.", f"Vul {col.name} in.")
         return col.default, None
     if col.kind in ("id", "str"):
         if col.kind == "id" and any(ch.isspace() for ch in text):
             return None, (
-                f"id '{text}' contains spaces.",
-                f"Write it without spaces, e.g. '{'_'.join(text.split())}'.",
+                f"id '{text}' bevat spaties.",
+                f"Schrijf de id zonder spaties, bijvoorbeeld '{'_'.join(text.split())}'.",
             )
         if col.choices and text not in col.choices:
             return None, (
-                f"'{text}' is not a valid {col.name}.",
-                f"Use one of: {', '.join(col.choices)}.",
+                f"'{text}' is geen geldige waarde voor {col.name}.",
+                f"Gebruik een van: {', '.join(col.choices)}.",
             )
         return text, None
     try:
         number = _parse_number(text, decimal_comma)
     except ValueError:
-        return None, (f"'{text}' is not a number.", f"Write {col.name} as a number, e.g. 12.5.")
+        return None, (f"'{text}' is geen getal.", f"Schrijf {col.name} als getal, bijvoorbeeld 12.")
     if math.isnan(number) or math.isinf(number):
-        return None, (f"'{text}' is not a finite number.", f"Write a finite {col.name}.")
+        return None, (f"'{text}' is geen bruikbaar getal.", f"Schrijf {col.name} als gewoon getal.")
     if col.kind == "int" and number != int(number):
-        return None, (f"'{text}' is not a whole number.", f"Round {col.name} to a whole number.")
-    unit = f" {col.unit}" if col.unit else ""
-    if col.min is not None and (number <= col.min if col.min_exclusive else number < col.min):
-        bound = f"greater than {col.min:g}" if col.min_exclusive else f"at least {col.min:g}"
         return None, (
-            f"{col.name} = {text}{unit} is out of range.",
-            f"{col.name} must be {bound}{unit}.",
+            f"'{text}' is geen geheel getal.",
+            f"Rond {col.name} af op een geheel getal.",
+        )
+    unit = f" {UNITS_NL.get(col.unit, col.unit)}" if col.unit else ""
+    if col.min is not None and (number <= col.min if col.min_exclusive else number < col.min):
+        bound = (
+            f"groter dan {limit(col.min)}" if col.min_exclusive else f"minstens {limit(col.min)}"
+        )
+        return None, (
+            f"{col.name} = {text}{unit} valt buiten het toegestane bereik.",
+            f"{col.name} moet {bound}{unit} zijn.",
         )
     if col.max is not None and number > col.max:
         return None, (
-            f"{col.name} = {text}{unit} is out of range.",
-            f"{col.name} must be at most {col.max:g}{unit}.",
+            f"{col.name} = {text}{unit} valt buiten het toegestane bereik.",
+            f"{col.name} mag hoogstens {limit(col.max)}{unit} zijn.",
         )
     return (int(number) if col.kind == "int" else number), None
 
@@ -249,8 +264,8 @@ def _check_duplicate_keys(
         problems.append(
             Problem(
                 fname,
-                f"{' / '.join(spec.key)} = {key} appears more than once.",
-                "Keep one row per key; remove or merge the duplicate.",
+                f"{' / '.join(spec.key)} = {key} komt meer dan één keer voor.",
+                "Houd één rij per sleutel over; verwijder de dubbele rij of voeg de rijen samen.",
                 row=int(row["_row"]),
                 id=str(row[spec.key[0]]),
             )

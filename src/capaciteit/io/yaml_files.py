@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -9,8 +10,39 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from capaciteit.errors import Problem
+from capaciteit.io.pydantic_nl import dutch_error
 
 M = TypeVar("M", bound=BaseModel)
+
+_UNREADABLE = {
+    errno.ENOENT: "bestaat niet",
+    errno.EACCES: "mag niet worden gelezen (geen leesrechten)",
+    errno.EPERM: "mag niet worden gelezen (geen leesrechten)",
+    errno.EISDIR: "is een map, geen bestand",
+}
+"""Dutch reasons a file cannot be read, by ``errno``."""
+
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed", "een dubbele punt staat op een plek waar dat niet kan"),
+    ("could not find expected ':'", "er ontbreekt een dubbele punt na een sleutel"),
+    ("cannot start any token", "er staat een teken dat niet kan, bijvoorbeeld een tab"),
+    ("expected <block end>", "de inspringing klopt niet"),
+    ("did not find expected key", "de inspringing klopt niet of er ontbreekt een sleutel"),
+    ("expected ',' or ']'", "een lijst met [ is niet gesloten met ]"),
+    ("expected ',' or '}'", "een verzameling met { is niet gesloten met }"),
+    ("expected the node content", "er ontbreekt een waarde, bijvoorbeeld na [ of {"),
+    ("end of stream", "het bestand houdt op midden in een waarde (haakje of aanhalingsteken open)"),
+    ("found undefined alias", "er staat een * op een plek waar dat niet kan"),
+    ("found duplicate", "een sleutel of anker staat er twee keer in"),
+)
+"""PyYAML's (English) problems -> what is wrong, in Dutch."""
+
+
+def _yaml_problem(text: str) -> str:
+    for english, dutch in _YAML_PROBLEMS:
+        if english in text:
+            return f": {dutch}"
+    return ""
 
 
 def read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
@@ -18,11 +50,16 @@ def read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        problems.append(Problem(path.name, f"cannot be read ({exc}).", "Check the path."))
+        reason = _UNREADABLE.get(exc.errno or 0, "kan niet worden gelezen")
+        problems.append(Problem(path.name, f"{reason}.", "Controleer het pad en het bestand."))
         return None
     except UnicodeDecodeError:
         problems.append(
-            Problem(path.name, "is not UTF-8 text.", "Save the file as UTF-8 (plain text).")
+            Problem(
+                path.name,
+                "is geen UTF-8-tekst.",
+                "Sla het bestand op als UTF-8 (platte tekst).",
+            )
         )
         return None
     except yaml.YAMLError as exc:
@@ -31,15 +68,20 @@ def read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
         problems.append(
             Problem(
                 path.name,
-                f"is not valid YAML ({getattr(exc, 'problem', exc)}).",
-                "Fix the YAML syntax (indentation, colons, quotes).",
+                f"is geen geldige YAML{_yaml_problem(str(getattr(exc, 'problem', '') or ''))}.",
+                "Verbeter de YAML-opmaak (inspringing met spaties, dubbele punten, "
+                "aanhalingstekens).",
                 row=row,
             )
         )
         return None
     if not isinstance(data, dict):
         problems.append(
-            Problem(path.name, "does not contain a mapping of keys.", "Write it as 'key: value'.")
+            Problem(
+                path.name,
+                "bevat geen sleutels met waarden.",
+                "Schrijf elke regel als 'sleutel: waarde', bijvoorbeeld 'name: Voorbeeldregio'.",
+            )
         )
         return None
     return data
@@ -54,12 +96,6 @@ def parse_yaml_model(
     except ValidationError as exc:
         for err in exc.errors():
             loc = ".".join(str(x) for x in err["loc"])
-            kind = err["type"]
-            if kind == "extra_forbidden":
-                fix = f"Remove '{loc}'; allowed keys are described in the README."
-            elif kind == "missing":
-                fix = f"Add '{loc}'."
-            else:
-                fix = f"Correct '{loc}' ({err['msg'].lower()})."
-            problems.append(Problem(fname, f"'{loc}': {err['msg']}.", fix, column=loc or None))
+            message, fix = dutch_error(err)
+            problems.append(Problem(fname, message, fix, column=loc or None))
         return None

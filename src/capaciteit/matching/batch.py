@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from capaciteit.core import nl
 from capaciteit.matching.pool import Children, Pool
 from capaciteit.matching.rules import RULE_LABELS, rule_masks, units
 from capaciteit.matching.scoring import CRITERIA, MatchWeights, criterion_points, reasons
@@ -386,7 +387,7 @@ def _unplaced(
         else:
             masks = rule_masks(children, pool, members)
             counts = sorted(((int((~m).sum()), r) for r, m in masks.items()), reverse=True)
-            parts = [f"{RULE_LABELS[r]} ({c})" for c, r in counts if c]
+            parts = [f"{RULE_LABELS[r]} ({nl.number(c)})" for c, r in counts if c]
             reason = "geen gezin voldoet aan de harde regels; uitgesloten door: " + "; ".join(parts)
         for child in members:
             records.append({"child_id": child, "unit": members[0], "reason": reason})

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from capaciteit.core import nl
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.tables import Column, TableSpec, UnreadableTableError, read_table
 
@@ -41,6 +42,11 @@ FORBIDDEN_COLUMNS = re.compile(
     re.IGNORECASE,
 )
 TAG_SPLIT = re.compile(r"[|,\s+]+")
+MAX_IDENTITY_TAGS = 62
+MATCHING_INPUT = "De invoer voor de matching"
+"""``InvalidInputError.what`` of refused children and placements tables."""
+LOCATION_NL = {"home_": "de locatie van thuis", "school_": "de locatie van school"}
+"""How a location (by column prefix) is named in messages; the family's is ``de locatie``."""
 
 CHILDREN = TableSpec(
     "children",
@@ -151,8 +157,10 @@ class Vocabulary:
         """Bit mask of identity tags, adding unseen tags (at most 62)."""
         for v in values:
             if v not in self.identity:
-                if len(self.identity) >= 62:
-                    raise ValueError("more than 62 distinct identity tags")
+                if len(self.identity) >= MAX_IDENTITY_TAGS:
+                    raise ValueError(
+                        f"meer dan {MAX_IDENTITY_TAGS} verschillende waarden in identity"
+                    )
                 self.identity[v] = len(self.identity)
         return mask(values, self.identity)
 
@@ -218,10 +226,16 @@ class Pool:
 
 def _read(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataFrame | None:
     if not path.is_file():
-        problems.append(Problem(path.name, "does not exist.", f"Check the path {path}."))
+        problems.append(Problem(path.name, "bestaat niet.", f"Controleer het pad {path}."))
         return None
     if path.suffix not in (".csv", ".xlsx"):
-        problems.append(Problem(path.name, "is not a .csv or .xlsx file.", "Save it as CSV."))
+        problems.append(
+            Problem(
+                path.name,
+                "is geen .csv- of .xlsx-bestand.",
+                "Sla het op als CSV UTF-8 of als .xlsx.",
+            )
+        )
         return None
     header = _header(path)
     forbidden = [c for c in header if FORBIDDEN_COLUMNS.match(c.strip())]
@@ -229,9 +243,10 @@ def _read(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataFrame 
         problems.append(
             Problem(
                 path.name,
-                f"column '{c}' looks like personal data; capaciteit accepts pseudonymous "
-                "ids only and stores no names, BSN, birth dates or addresses.",
-                f"Remove the column '{c}' (use a pseudonymous child_id and PC4 or coordinates).",
+                f"de kolom '{c}' lijkt persoonsgegevens te bevatten; capaciteit neemt alleen "
+                "pseudonieme ids aan en bewaart geen namen, BSN, geboortedata of adressen.",
+                f"Verwijder de kolom '{c}' (gebruik een pseudonieme child_id en een PC4 of "
+                "coördinaten).",
                 row=1,
                 column=c,
             )
@@ -267,11 +282,12 @@ def _check_tags(
     for row in frame.to_dict(orient="records"):
         bad = [t for t in tags(row[column]) if t not in vocabulary]
         if bad:
+            unknown = "onbekende waarde" if len(bad) == 1 else "onbekende waarden"
             problems.append(
                 Problem(
                     fname,
-                    f"unknown {column} tag(s) {', '.join(repr(b) for b in bad)}.",
-                    f"Use tags from: {', '.join(vocabulary)} (separated by '|').",
+                    f"{unknown} in {column}: {', '.join(repr(b) for b in bad)}.",
+                    f"Gebruik waarden uit: {', '.join(vocabulary)} (gescheiden door '|').",
                     row=int(row["_row"]),
                     column=column,
                     id=str(row[key]),
@@ -290,7 +306,7 @@ def _locate(
 ) -> FloatArray:
     """Coordinates per row from ``{prefix}lat/lon`` or ``{prefix}pc4``; NaN when absent."""
     out = np.full((len(frame), 2), np.nan)
-    label = prefix.rstrip("_") or "location"
+    label = LOCATION_NL.get(prefix, "de locatie")
     for i, row in enumerate(frame.to_dict(orient="records")):
         lat, lon, code = row[f"{prefix}lat"], row[f"{prefix}lon"], row[f"{prefix}pc4"]
         if pd.notna(lat) and pd.notna(lon):
@@ -301,8 +317,10 @@ def _locate(
                 problems.append(
                     Problem(
                         fname,
-                        f"{label} is given as postcode {code} but no PC4 table was given.",
-                        f"Give a PC4 centroid table (--pc4 FILE) or {prefix}lat/{prefix}lon.",
+                        f"{label} is gegeven als postcode {code}, maar er is geen PC4-tabel "
+                        "opgegeven.",
+                        f"Geef een tabel met de middelpunten van de postcodes (--pc4 BESTAND), "
+                        f"of {prefix}lat/{prefix}lon.",
                         row=int(row["_row"]),
                         column=f"{prefix}pc4",
                         id=str(row[key]),
@@ -312,8 +330,8 @@ def _locate(
                 problems.append(
                     Problem(
                         fname,
-                        f"postcode {code} is not in the PC4 table.",
-                        "Correct the postcode or add it to the PC4 table.",
+                        f"postcode {code} staat niet in de PC4-tabel.",
+                        "Verbeter de postcode, of voeg hem toe aan de PC4-tabel.",
                         row=int(row["_row"]),
                         column=f"{prefix}pc4",
                         id=str(row[key]),
@@ -325,8 +343,8 @@ def _locate(
             problems.append(
                 Problem(
                     fname,
-                    f"{label} has only one of {prefix}lat and {prefix}lon.",
-                    f"Fill in both {prefix}lat and {prefix}lon, or {prefix}pc4.",
+                    f"van {label} is maar één van {prefix}lat en {prefix}lon ingevuld.",
+                    f"Vul zowel {prefix}lat als {prefix}lon in, of {prefix}pc4.",
                     row=int(row["_row"]),
                     id=str(row[key]),
                 )
@@ -335,8 +353,8 @@ def _locate(
             problems.append(
                 Problem(
                     fname,
-                    f"{label} is missing.",
-                    f"Fill in {prefix}lat and {prefix}lon, or {prefix}pc4.",
+                    f"{label} ontbreekt.",
+                    f"Vul {prefix}lat en {prefix}lon in, of {prefix}pc4.",
                     row=int(row["_row"]),
                     id=str(row[key]),
                 )
@@ -349,7 +367,7 @@ def load_pc4(path: str | Path) -> dict[str, tuple[float, float]]:
     problems: list[Problem] = []
     frame = _read(Path(path), PC4, problems)
     if problems or frame is None:
-        raise InvalidInputError(f"PC4 table {Path(path).name}", problems)
+        raise InvalidInputError(f"De PC4-tabel {Path(path).name}", problems)
     return {
         str(r["pc4"]).strip()[:4]: (float(r["lat"]), float(r["lon"]))
         for r in frame.to_dict(orient="records")
@@ -366,7 +384,7 @@ def load_pool(
     kids = _read(Path(children_path), CHILDREN, problems)
     places = _read(Path(placements_path), PLACEMENTS, problems)
     if kids is None or places is None:
-        raise InvalidInputError("matching input", problems)
+        raise InvalidInputError(MATCHING_INPUT, problems)
     return build(kids, places, pc4, problems, Path(children_path).name, Path(placements_path).name)
 
 
@@ -390,15 +408,15 @@ def build(
                 problems.append(
                     Problem(
                         fname,
-                        f"column '{c}' looks like personal data; capaciteit accepts "
-                        "pseudonymous ids only.",
-                        f"Remove the column '{c}'.",
+                        f"de kolom '{c}' lijkt persoonsgegevens te bevatten; capaciteit neemt "
+                        "alleen pseudonieme ids aan.",
+                        f"Verwijder de kolom '{c}'.",
                         row=1,
                         column=str(c),
                     )
                 )
     if problems:
-        raise InvalidInputError("matching input", problems)
+        raise InvalidInputError(MATCHING_INPUT, problems)
     kids = _with_defaults(kids, CHILDREN)
     places = _with_defaults(places, PLACEMENTS)
     _check_tags(kids, "needs", NEEDS, children_file, "child_id", problems)
@@ -419,8 +437,8 @@ def build(
                     placements_file,
                     row,
                     "placement_id",
-                    f"age_min {row['age_min']} is above age_max {row['age_max']}.",
-                    "Swap them or correct the accepted age range.",
+                    f"age_min {row['age_min']} is hoger dan age_max {row['age_max']}.",
+                    "Draai ze om, of verbeter het leeftijdsbereik dat het gezin aanneemt.",
                 )
             )
         child = row["network_for_child"]
@@ -430,8 +448,9 @@ def build(
                     placements_file,
                     row,
                     "placement_id",
-                    f"network_for_child '{child}' is not a child in {children_file}.",
-                    "Use the child_id of the child this network family is for, or leave it empty.",
+                    f"network_for_child '{child}' is geen kind in {children_file}.",
+                    "Gebruik de child_id van het kind voor wie dit het netwerkgezin is, of laat "
+                    "de cel leeg.",
                     "network_for_child",
                 )
             )
@@ -448,8 +467,8 @@ def build(
                     children_file,
                     row,
                     "child_id",
-                    f"network_family '{family}' is not in {placements_file}.",
-                    "Use the placement_id of the network family, or leave it empty.",
+                    f"network_family '{family}' staat niet in {placements_file}.",
+                    "Gebruik de placement_id van het netwerkgezin, of laat de cel leeg.",
                     "network_family",
                 )
             )
@@ -462,8 +481,8 @@ def build(
                         children_file,
                         row,
                         "child_id",
-                        f"waiting_since '{row['waiting_since']}' is not a date.",
-                        "Write the date as YYYY-MM-DD, e.g. 2026-03-01.",
+                        f"waiting_since '{row['waiting_since']}' is geen datum.",
+                        "Schrijf de datum als JJJJ-MM-DD, bijvoorbeeld 2026-03-01.",
                         "waiting_since",
                     )
                 )
@@ -473,14 +492,25 @@ def build(
             problems.append(
                 Problem(
                     children_file,
-                    f"network_family of '{child}' is '{given.iloc[0]}', but {placements_file} "
-                    f"says '{family}' is this child's network family.",
-                    "Make the two tables agree.",
+                    f"network_family van '{child}' is '{given.iloc[0]}', maar volgens "
+                    f"{placements_file} is '{family}' het netwerkgezin van dit kind.",
+                    "Zorg dat de twee tabellen hetzelfde netwerkgezin noemen.",
                     id=child,
                 )
             )
+    identity = {t for v in [*kids["identity"], *places["identity"]] for t in tags(v)}
+    if len(identity) > MAX_IDENTITY_TAGS:
+        problems.append(
+            Problem(
+                f"{children_file}, {placements_file}",
+                f"de kolommen identity bevatten samen {nl.number(len(identity))} verschillende "
+                f"waarden; capaciteit kan er hoogstens {MAX_IDENTITY_TAGS} onderscheiden.",
+                "Gebruik minder verschillende waarden in identity (bijvoorbeeld bredere groepen).",
+                column="identity",
+            )
+        )
     if problems:
-        raise InvalidInputError("matching input", problems)
+        raise InvalidInputError(MATCHING_INPUT, problems)
     vocabulary = Vocabulary()
     kids = kids.set_index("child_id", drop=False)
     places = places.set_index("placement_id", drop=False)

@@ -112,7 +112,7 @@ def violations(children: Children, pool: Pool, members: list[str], family: int) 
             what = "dit kind" if len(members) == 1 else f"{len(members)} kinderen"
             text = text.format(n=what) + f" ({free} vrij)"
         elif rule == "siblings":
-            text = text.format(n=len(members)) + f" (max {pool.max_siblings[family]})"
+            text = text.format(n=len(members)) + f" (hoogstens {pool.max_siblings[family]})"
         elif rule == "trede":
             wanted = sorted({str(frame.at[c, "trede"]) for c in members})
             text = text.format(trede=" en ".join(wanted))

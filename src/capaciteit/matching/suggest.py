@@ -15,10 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from capaciteit.core import nl
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.matching.pool import Children, Pool
 from capaciteit.matching.rules import RULE_LABELS, rule_masks, unit_of, violations
 from capaciteit.matching.scoring import CRITERIA, MatchWeights, criterion_points, reasons
+
+MATCHING_REQUEST = "De matchingvraag"
+"""``InvalidInputError.what`` of a suggestion or explanation for an unknown id."""
 
 
 @dataclass(frozen=True)
@@ -47,21 +51,22 @@ class Suggestions:
     def summary(self) -> str:
         """One line in Dutch: how many candidates, or why there are none."""
         if self.candidates:
-            return f"{self.candidates} passende gezinnen; de beste {len(self.table)} hieronder."
+            found = nl.plural(self.candidates, "passend gezin", "passende gezinnen")
+            return f"{found}; de beste {nl.number(len(self.table))} hieronder."
         worst = sorted(self.excluded.items(), key=lambda kv: -kv[1])
-        parts = [f"{RULE_LABELS[r]} ({n})" for r, n in worst if n]
+        parts = [f"{RULE_LABELS[r]} ({nl.number(n)})" for r, n in worst if n]
         return "Geen passend gezin. Uitgesloten door: " + "; ".join(parts)
 
 
 def _child(children: Children, child_id: str) -> None:
     if child_id not in children.frame.index:
         raise InvalidInputError(
-            "matching request",
+            MATCHING_REQUEST,
             [
                 Problem(
                     "children",
-                    f"child '{child_id}' is not on the waiting list.",
-                    "Use a child_id from the children table.",
+                    f"kind '{child_id}' staat niet op de wachtlijst.",
+                    "Gebruik een child_id uit de tabel children.",
                     id=child_id,
                 )
             ],
@@ -131,12 +136,12 @@ def explain(
     _child(children, child_id)
     if placement_id not in pool.frame.index:
         raise InvalidInputError(
-            "matching request",
+            MATCHING_REQUEST,
             [
                 Problem(
                     "placements",
-                    f"family '{placement_id}' is not in the pool.",
-                    "Use a placement_id from the placements table.",
+                    f"gezin '{placement_id}' staat niet in de pool van gezinnen.",
+                    "Gebruik een placement_id uit de tabel placements.",
                     id=placement_id,
                 )
             ],

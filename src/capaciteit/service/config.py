@@ -14,6 +14,10 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.io.pydantic_nl import ENVIRONMENT, env_problem
+
+WHAT = "De configuratie van de service (CAPACITEIT_*)"
+"""``InvalidInputError.what`` of refused service settings."""
 
 
 class ServiceSettings(BaseSettings):
@@ -59,24 +63,18 @@ def service_settings(**overrides: object) -> ServiceSettings:
     try:
         settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = [
-            Problem(
-                "environment",
-                f"CAPACITEIT_{'_'.join(str(x) for x in err['loc']).upper()}: {err['msg']}.",
-                "Correct or unset the variable.",
-            )
-            for err in exc.errors()
-        ]
-        raise InvalidInputError("The CAPACITEIT_* service settings", problems) from None
+        problems = [env_problem(err) for err in exc.errors()]
+        raise InvalidInputError(WHAT, problems) from None
     if settings.mode == "production" and "database_url" not in settings.model_fields_set:
         raise InvalidInputError(
-            "The CAPACITEIT_* service settings",
+            WHAT,
             [
                 Problem(
-                    "environment",
-                    "CAPACITEIT_MODE=production without CAPACITEIT_DATABASE_URL: production "
-                    "has no default database.",
-                    "Set CAPACITEIT_DATABASE_URL (e.g. postgresql://user@host:5432/capaciteit).",
+                    ENVIRONMENT,
+                    "CAPACITEIT_MODE=production zonder CAPACITEIT_DATABASE_URL: in productie is "
+                    "er geen standaarddatabase.",
+                    "Zet CAPACITEIT_DATABASE_URL (bijvoorbeeld "
+                    "postgresql://user@host:5432/capaciteit).",
                 )
             ],
         )

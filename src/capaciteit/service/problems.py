@@ -17,10 +17,58 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from capaciteit.errors import CapaciteitError, InvalidInputError
+from capaciteit.errors import CapaciteitError, InvalidInputError, count_problems
+from capaciteit.io.pydantic_nl import dutch_error
 
 log = logging.getLogger("capaciteit.service")
 MEDIA_TYPE = "application/problem+json"
+TITLES = {
+    400: "Ongeldig verzoek",
+    401: "Niet aangemeld",
+    403: "Geen toegang",
+    404: "Niet gevonden",
+    405: "Methode niet toegestaan",
+    406: "Niet aanvaardbaar",
+    409: "Conflict",
+    411: "Lengte ontbreekt",
+    413: "Verzoek te groot",
+    415: "Mediatype niet ondersteund",
+    422: "Invoer afgekeurd",
+    429: "Te veel verzoeken",
+    500: "Interne fout",
+    502: "Ongeldig antwoord van een andere server",
+    503: "Dienst niet beschikbaar",
+    504: "Geen tijdig antwoord van een andere server",
+}
+"""The ``title`` of a problem+json answer per status, in Dutch (``type`` stays English)."""
+_SOURCES = ("body", "query", "path", "header", "cookie")
+
+
+def title(status: int) -> str:
+    """Dutch title of an HTTP status (``Fout 418`` for a status without one)."""
+    return TITLES.get(status, f"Fout {status}")
+
+
+def _detail(status: int, detail: object) -> str:
+    """Replace the framework's own detail (the English phrase, ``Not Found``) by Dutch."""
+    text = str(detail)
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return text
+    return f"{title(status)}." if text == phrase else text
+
+
+def _request_problem(err: Mapping[str, Any]) -> dict[str, str]:
+    """One error of a request's validation: where (as FastAPI says it) and what, in Dutch."""
+    loc = [str(p) for p in err.get("loc", ())]
+    parts = loc[1:] if loc and loc[0] in _SOURCES else loc
+    if err.get("type") == "json_invalid" or not parts:
+        name = "de inhoud van het verzoek"
+    else:
+        name = f"'{'.'.join(parts)}'"
+    message, _ = dutch_error(err, name)
+    return {"location": ".".join(loc), "message": message}
 
 
 def problem(
@@ -30,7 +78,7 @@ def problem(
     phrase = HTTPStatus(status).phrase
     body = {
         "type": f"https://capaciteit.example/problems/{phrase.lower().replace(' ', '-')}",
-        "title": phrase,
+        "title": title(status),
         "status": status,
         "detail": detail,
         **extra,
@@ -43,22 +91,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+        return problem(
+            exc.status_code,
+            _detail(exc.status_code, exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(HTTPException)
     async def fastapi_http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+        return problem(exc.status_code, _detail(exc.status_code, exc.detail), headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {
-                "location": ".".join(str(p) for p in err.get("loc", ())),
-                "message": str(err.get("msg", "")),
-            }
-            for err in exc.errors()
-        ]
-        return problem(422, "The request is invalid.", problems=problems)
+        problems = [_request_problem(err) for err in exc.errors()]
+        return problem(422, "Het verzoek is ongeldig.", problems=problems)
 
     @app.exception_handler(InvalidInputError)
     async def input_invalid(_: Request, exc: InvalidInputError) -> JSONResponse:
@@ -74,7 +120,7 @@ def install(app: FastAPI) -> None:
             for p in exc.problems
         ]
         return problem(
-            422, f"{exc.what} is invalid ({len(problems)} problem(s)).", problems=problems
+            422, f"{exc.what} is ongeldig ({count_problems(len(problems))}).", problems=problems
         )
 
     @app.exception_handler(CapaciteitError)

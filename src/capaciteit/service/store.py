@@ -24,13 +24,22 @@ from capaciteit.service.db import MatchingPool, Region, Scenario
 from capaciteit.service.jobs import materialise_region, write_scenario
 
 UploadedFiles = list[tuple[str, bytes]]
+UPLOAD = "De upload"
+"""``InvalidInputError.what`` of an upload that is not a set of plain files or a zip."""
 
 
 def _safe_name(name: str) -> str:
     path = PurePosixPath(name.replace("\\", "/"))
     if path.is_absolute() or ".." in path.parts or not path.name:
         raise InvalidInputError(
-            "upload", [Problem(name, "is not a plain file name.", "Upload files by name only.")]
+            UPLOAD,
+            [
+                Problem(
+                    name,
+                    "is geen gewone bestandsnaam.",
+                    "Upload de bestanden met alleen hun naam, zonder map of '..'.",
+                )
+            ],
         )
     return str(path)
 
@@ -45,7 +54,8 @@ def region_archive(files: UploadedFiles) -> bytes:
                     _safe_name(info.filename)
         except zipfile.BadZipFile:
             raise InvalidInputError(
-                "upload", [Problem(files[0][0], "is not a zip archive.", "Upload a .zip file.")]
+                UPLOAD,
+                [Problem(files[0][0], "is geen zip-bestand.", "Upload een geldig .zip-bestand.")],
             ) from None
         return data
     buffer = io.BytesIO()
@@ -64,7 +74,7 @@ def add_region(session: Session, files: UploadedFiles) -> Region:
         try:
             model = load_model(materialise_region(archive, Path(tmp)))
         except InvalidInputError as exc:
-            raise InvalidInputError("The region model", exc.problems) from None
+            raise InvalidInputError("Het regiomodel", exc.problems) from None
     summary = {
         "name": model.meta.name,
         "baseline_year": model.meta.baseline_year,
@@ -108,7 +118,7 @@ def add_scenario(session: Session, region: Region, text: str, name: str | None) 
         try:
             scenario = load_scenario(write_scenario(text, model_dir, Path(tmp)))
         except InvalidInputError as exc:
-            raise InvalidInputError("The scenario", exc.problems) from None
+            raise InvalidInputError("Het scenario", exc.problems) from None
     row = Scenario(region_id=region.id, name=name or scenario.name, text=text)
     session.add(row)
     session.commit()

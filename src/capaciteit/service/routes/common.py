@@ -12,6 +12,19 @@ from sqlalchemy.orm import Session
 from capaciteit.service.db import Job, JobFile, now
 from capaciteit.service.schemas import JobPublic
 
+STATUS_NL = {
+    "queued": "in de wachtrij",
+    "running": "bezig",
+    "done": "klaar",
+    "cancelled": "geannuleerd",
+    "failed": "mislukt",
+}
+"""A job's status (an English id in the API) as a sentence names it."""
+
+
+def _status(job: Job) -> str:
+    return STATUS_NL.get(job.status, job.status)
+
 
 def job_public(session: Session, job: Job) -> JobPublic:
     """Show a job as the API does."""
@@ -36,7 +49,7 @@ def get_job(session: Session, job_id: int, kinds: tuple[str, ...]) -> Job:
     """Return the job if it is one of ``kinds`` (404 otherwise)."""
     job = session.get(Job, job_id)
     if job is None or job.kind not in kinds:
-        raise HTTPException(404, f"No run {job_id}.")
+        raise HTTPException(404, f"Berekening {job_id} bestaat niet.")
     return job
 
 
@@ -48,7 +61,7 @@ def cancel(session: Session, job: Job) -> Job:
         job.cancel_requested = True
         job.message = "cancel requested"
     else:
-        raise HTTPException(409, f"Run {job.id} is already {job.status}.")
+        raise HTTPException(409, f"Berekening {job.id} is al {_status(job)}.")
     session.commit()
     return job
 
@@ -56,7 +69,10 @@ def cancel(session: Session, job: Job) -> Job:
 def result(job: Job) -> dict[str, Any]:
     """Return the result JSON of a finished job (409 before)."""
     if job.status != "done" or job.result is None:
-        raise HTTPException(409, f"Run {job.id} is {job.status}; no result yet.")
+        still = "nog " if job.status in ("queued", "running") else ""
+        raise HTTPException(
+            409, f"Berekening {job.id} is {_status(job)}; er is {still}geen resultaat."
+        )
     return job.result
 
 
@@ -64,7 +80,7 @@ def download(session: Session, job: Job, name: str) -> Response:
     """Send a result file of a job."""
     row = session.scalar(select(JobFile).where(JobFile.job_id == job.id, JobFile.name == name))
     if row is None:
-        raise HTTPException(404, f"Run {job.id} has no file '{name}'.")
+        raise HTTPException(404, f"Berekening {job.id} heeft geen bestand '{name}'.")
     filename = name.rsplit("/", 1)[-1]
     return Response(
         row.content,

@@ -42,7 +42,7 @@ def _audit(session: Session, who: Caller, action: str, ids: list[str], **detail:
 def _pool(session: Session, pool_id: Id) -> tuple[Children, Pool]:
     built = store.built_pool(session, pool_id)
     if built is None:
-        raise HTTPException(404, f"No matching pool {pool_id}.")
+        raise HTTPException(404, f"Matchingpool {pool_id} bestaat niet.")
     return built
 
 

@@ -37,7 +37,7 @@ def list_regions(session: SessionDep, _: Reader) -> list[RegionPublic]:
 def _region(session: SessionDep, region_id: Id) -> Region:
     region = session.get(Region, region_id)
     if region is None:
-        raise HTTPException(404, f"No region {region_id}.")
+        raise HTTPException(404, f"Regiomodel {region_id} bestaat niet.")
     return region
 
 
@@ -72,5 +72,5 @@ def get_scenario(scenario_id: Id, session: SessionDep, _: Reader) -> ScenarioPub
     """Show one scenario."""
     row = session.get(Scenario, scenario_id)
     if row is None:
-        raise HTTPException(404, f"No scenario {scenario_id}.")
+        raise HTTPException(404, f"Scenario {scenario_id} bestaat niet.")
     return ScenarioPublic.model_validate(row, from_attributes=True)

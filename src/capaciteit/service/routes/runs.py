@@ -22,7 +22,7 @@ KINDS = ("simulate", "beds", "afbouw")
 def start_run(body: RunIn, session: SessionDep, who: Planner) -> JobPublic:
     """Queue a run; follow it with ``GET /v1/runs/{id}``."""
     if session.get(Scenario, body.scenario_id) is None:
-        raise HTTPException(404, f"No scenario {body.scenario_id}.")
+        raise HTTPException(404, f"Scenario {body.scenario_id} bestaat niet.")
     params = body.model_dump(exclude={"kind"}, exclude_none=True)
     job = jobs.enqueue(session, body.kind, params, who.token_id)
     return common.job_public(session, job)

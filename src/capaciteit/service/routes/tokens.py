@@ -37,7 +37,7 @@ def revoke_token(token_id: Id, session: SessionDep, _: Admin) -> TokenPublic:
     """Revoke a token; requests with it are refused from now on."""
     row = session.get(Token, token_id)
     if row is None:
-        raise HTTPException(404, f"No token {token_id}.")
+        raise HTTPException(404, f"Token {token_id} bestaat niet.")
     row.revoked = True
     session.commit()
     return TokenPublic.model_validate(row, from_attributes=True)
