@@ -39,6 +39,7 @@ from capaciteit.io.model_writer import write_model_dir, write_scenario_file
 from capaciteit.io.scenario_files import load_scenario
 from capaciteit.optimisation.afbouw import (
     NEED_PENALTY,
+    RECRUITMENT_PENALTY,
     TARGET_PENALTY,
     Plan,
     PlanData,
@@ -274,8 +275,10 @@ def fairness_of(ins: Inst, x: Mapping[Key, int], reference: Reference) -> int:
 
 def penalty_of(ins: Inst, x: Mapping[Key, int]) -> int:
     need, tgt, recruit = shortfalls(ins, x)
-    return NEED_PENALTY * sum(need.values()) + TARGET_PENALTY * (
-        sum(tgt.values()) + sum(recruit.values())
+    return (
+        NEED_PENALTY * sum(need.values())
+        + TARGET_PENALTY * sum(tgt.values())
+        + RECRUITMENT_PENALTY * sum(recruit.values())
     )
 
 
@@ -518,7 +521,7 @@ def test_recruitment_limits_opbouw_and_the_target_misses_by_the_gap(solver: str)
     assert not plan.conflict_free
     notes = explain(data, plan)
     assert len(notes) == 1
-    for text in ("2025", "20 beds", "only 18", "recruitment", "4 a year"):
+    for text in ("2025", "20 plaatsen", "komt tot 18", "werving", "4 per jaar"):
         assert text in notes[0], (text, notes[0])
 
 
@@ -540,7 +543,13 @@ def test_a_need_above_a_max_target_keeps_the_beds_and_is_explained(solver: str) 
     assert plan.need_slack == {("res", 2024): 0} and plan.target_slack == {2024: 3}
     assert plan.objective == pytest.approx(3 * TARGET_PENALTY + 2800, abs=1e-3)
     (note,) = explain(data, plan)
-    for text in ("2024", data.targets[0].label, "= 5 beds", "keeps 8", "minimal need is 8"):
+    for text in (
+        "2024",
+        data.targets[0].label,
+        "= 5 plaatsen",
+        "houdt 8",
+        "minimale behoefte is 8",
+    ):
         assert text in note, (text, note)
 
 
@@ -557,7 +566,31 @@ def test_growth_limited_by_max_change_leaves_a_need_short(solver: str) -> None:
     assert plan.need_slack == {("res", 2024): 3}
     assert plan.objective == pytest.approx(3 * NEED_PENALTY + 700, abs=1e-3)
     (note,) = explain(data, plan)
-    for text in ("2024", "at least 9", "only 6"):
+    for text in ("2024", "9 plaatsen nodig", "komt tot 6", "maximale verandering"):
+        assert text in note, (text, note)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_the_recruitment_limit_ranks_above_the_need(solver: str) -> None:
+    # 10 places, 20 needed in 2024 and 2025, at most 4 new places a year: families that
+    # cannot be found cannot take children, so the plan grows by 4 a year (14, 18) and the
+    # need is short by 6 and 2 -- it does not break the limit to meet the need.
+    # Objective: (6 + 2) x 10^11 + 100 x (14 + 18).
+    years = [2023, 2024, 2025]
+    data = problem(
+        [pair("P", "pleeg", 10, upper=60)],
+        years,
+        need={("pleeg", 2024): 20, ("pleeg", 2025): 20},
+        recruitment={"pleeg": 4},
+    )
+    plan = solved(data, solver)
+    assert beds_of(plan, "P", "pleeg", years) == [10, 14, 18]
+    assert plan.need_slack == {("pleeg", 2024): 6, ("pleeg", 2025): 2}
+    assert plan.recruitment_slack == {("pleeg", 2024): 0, ("pleeg", 2025): 0}
+    assert plan.objective == pytest.approx(8 * NEED_PENALTY + 100 * 32, abs=1e-3)
+    assert check_plan(data, plan) == []
+    (note,) = explain(data, plan, {"pleeg": "Pleegzorg"})
+    for text in ("Pleegzorg", "2024–2025", "20 plaatsen nodig", "komt tot 14–18", "4 nieuwe"):
         assert text in note, (text, note)
 
 
@@ -1154,7 +1187,7 @@ def test_fixed_rules_that_conflict_give_no_plan(tmp_path: Path, solver: str) -> 
     )  # type: ignore[arg-type]
     assert result.status == "infeasible"
     assert result.solution.beds is None and result.plan.empty
-    assert "pinned" in result.message
+    assert "vastgelegde afspraken" in result.message
 
 
 def test_cli_writes_the_plan_the_workbook_and_the_lp(tmp_path: Path) -> None:

@@ -17,12 +17,12 @@
     the HTTP service; ``capaciteit token create --role ROLE`` makes its bearer tokens.
 
 A user's mistake (an invalid model, a missing file, an unreachable Dask scheduler) ends
-with a list of problems and exit code 2, never with a traceback.
+with a list of problems and exit code 2, never with a traceback. Everything the command
+prints for people is Dutch, with Dutch number formats; file and column names stay English.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +36,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from capaciteit import __version__
-from capaciteit._pandas import as_float, as_str
+from capaciteit._pandas import as_str
+from capaciteit.core import nl
 from capaciteit.errors import CapaciteitError, InvalidInputError
 
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     name="capaciteit",
-    help="Capacity planning for jeugdhulp met verblijf: validate models, simulate scenarios.",
+    help="Capaciteitsplanning voor jeugdhulp met verblijf: modellen controleren, scenario's "
+    "simuleren, minimale bedden, afbouwplannen en matching.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -54,23 +56,41 @@ err_console = Console(stderr=True)
 
 EXIT_USER_ERROR = 2
 
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario .yaml file.")]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")]
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenariobestand (.yaml).")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Map voor de resultaten.")]
 ExecutorOpt = Annotated[
-    str | None, typer.Option(help="serial, processes (default) or dask://HOST:PORT.")
+    str | None, typer.Option(help="serial, processes (standaard) of dask://HOST:PORT.")
 ]
-WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Local worker processes.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress.")]
+WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Aantal lokale werkprocessen.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Geen voortgang tonen.")]
 SolverOpt = Annotated[
-    Literal["ortools", "pulp"], typer.Option(help="ortools (CP-SAT, default) or pulp (CBC).")
+    Literal["ortools", "pulp"],
+    typer.Option(help="ortools (CP-SAT, standaard) of pulp (CBC)."),
 ]
+POLICIES_NL = {
+    "queue": "wacht thuis",
+    "block": "wacht in huidige plek",
+    "overflow": "na max. wachttijd buiten de regio",
+}
+STATUS_NL = {
+    "verified": "bepaald",
+    "not_reached": "niet overal bereikt",
+    "infeasible": "onhaalbaar",
+    "timeout": "tijd op",
+    "targets_met": "alle doelen gehaald",
+    "conflicts": "niet alle doelen haalbaar",
+    "optimal": "optimaal",
+    "feasible": "toelaatbaar",
+}
+MARK = {"met": "[green]✓[/]", "missed": "[red]✗[/]", "undecided": "[yellow]?[/]", "no_data": "–"}
 
 
 def _fail(exc: CapaciteitError) -> typer.Exit:
     if isinstance(exc, InvalidInputError):
-        err_console.print(f"[bold red]{exc.what} is invalid[/] ({len(exc.problems)} problem(s)):")
+        count = nl.plural(len(exc.problems), "probleem", "problemen")
+        err_console.print(f"[bold red]{exc.what} is ongeldig[/] ({count}):")
         table = Table(show_lines=False, header_style="bold")
-        for col in ("file", "row", "id", "problem", "fix"):
+        for col in ("bestand", "rij", "id", "probleem", "oplossing"):
             table.add_column(col, overflow="fold")
         for p in exc.problems:
             where = p.column if p.column else ""
@@ -83,7 +103,7 @@ def _fail(exc: CapaciteitError) -> typer.Exit:
             )
         err_console.print(table)
     else:
-        err_console.print(f"[bold red]error:[/] {exc}")
+        err_console.print(f"[bold red]fout:[/] {exc}")
     return typer.Exit(EXIT_USER_ERROR)
 
 
@@ -96,7 +116,8 @@ def _prepare_out(out: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise CapaciteitError(
-            f"cannot write results to '{out}' ({exc.strerror or exc}). Choose another --out folder."
+            f"kan de resultaten niet in '{out}' schrijven ({exc.strerror or type(exc).__name__})."
+            " Kies een andere map met --out."
         ) from None
 
 
@@ -119,19 +140,19 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(help="Capaciteitsplanning voor jeugdhulp met verblijf.")
 def main_options(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+        typer.Option("--version", callback=_version, is_eager=True, help="Toon de versie."),
     ] = False,
 ) -> None:
-    """Capacity planning for jeugdhulp met verblijf."""
+    """Plan capacity for jeugdhulp met verblijf."""
 
 
-@app.command()
+@app.command(help="Controleer een regiomodel (of een scenario met zijn model); noem elk probleem.")
 def validate(
-    path: Annotated[Path, typer.Argument(help="A region model folder or a scenario .yaml file.")],
+    path: Annotated[Path, typer.Argument(help="Een map met een regiomodel, of een scenario.")],
 ) -> None:
     """Check a region model (or a scenario and its model); list every problem."""
     from capaciteit.io.model_files import load_model
@@ -142,16 +163,20 @@ def validate(
             scenario = load_scenario(path)
             model = scenario.model
             console.print(
-                f"[green]Scenario '{scenario.name}' is valid[/]: {scenario.start_year}-"
-                f"{scenario.end_year}, {scenario.replications} replications, seed {scenario.seed}."
+                f"[green]Scenario '{scenario.name}' is geldig[/]: {scenario.start_year}–"
+                f"{scenario.end_year}, "
+                f"{nl.plural(scenario.replications, 'replicatie', 'replicaties')}, "
+                f"seed {scenario.seed}."
             )
         else:
             model = load_model(path)
     except CapaciteitError as exc:
         raise _fail(exc) from None
     table = Table(title=f"{model.meta.name}: 0-meting {model.meta.baseline_year}")
-    for col in ("care form", "policy", "providers", "beds", "instroom/year"):
-        table.add_column(col, justify="right" if col not in ("care form", "policy") else "left")
+    for col in ("zorgvorm", "bij een volle zorgvorm", "aanbieders", "bedden", "instroom/jaar"):
+        table.add_column(
+            col, justify="left" if col in ("zorgvorm", "bij een volle zorgvorm") else "right"
+        )
     beds = model.beds["beds"]
     base_year = model.meta.baseline_year
     inflow = model.instroom["arrivals_per_year"].reset_index()
@@ -162,38 +187,41 @@ def validate(
             float(rows.sort_values("year")["arrivals_per_year"].iloc[-1]) if len(rows) else 0.0
         )
         table.add_row(
-            f"{fid} ({as_str(model.care_forms.at[fid, 'name'])})",
-            str(model.care_forms.at[fid, "waiting_policy"]),
-            str(int((at_form > 0).sum())),
-            str(int(at_form.sum())),
-            f"{arrivals:g}",
+            f"{as_str(model.care_forms.at[fid, 'name'])} ({fid})",
+            POLICIES_NL.get(str(model.care_forms.at[fid, "waiting_policy"]), ""),
+            nl.number(int((at_form > 0).sum())),
+            nl.number(int(at_form.sum())),
+            nl.number(arrivals, 1 if arrivals % 1 else 0),
         )
     console.print(table)
     console.print(
-        f"[green]Model '{model.meta.name}' is valid[/] ({len(model.provider_ids)} providers, "
-        f"{len(model.care_form_ids)} care forms)."
-        + (" [yellow]Synthetic data.[/]" if model.meta.synthetic else "")
+        f"[green]Model '{model.meta.name}' is geldig[/] "
+        f"({nl.plural(len(model.provider_ids), 'aanbieder', 'aanbieders')}, "
+        f"{nl.plural(len(model.care_form_ids), 'zorgvorm', 'zorgvormen')})."
+        + (" [yellow]Synthetische gegevens.[/]" if model.meta.synthetic else "")
     )
 
 
-@app.command()
+@app.command(help="Simuleer een scenario; schrijf summary.json, tabellen en een grafiek naar OUT.")
 def simulate(
     scenario_file: ScenarioArg,
     out: OutOpt,
     replications: Annotated[
-        int | None, typer.Option(min=1, help="Override the scenario's replications.")
+        int | None, typer.Option(min=1, help="Aantal replicaties (in plaats van het scenario).")
     ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Override the scenario's seed.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Seed (in plaats van die van het scenario).")
+    ] = None,
     executor: ExecutorOpt = None,
     workers: WorkersOpt = None,
     fmt: Annotated[
-        Literal["csv", "parquet"], typer.Option("--format", help="Table format.")
+        Literal["csv", "parquet"], typer.Option("--format", help="Formaat van de tabellen.")
     ] = "csv",
     quiet: QuietOpt = False,
 ) -> None:
-    """Simulate a scenario and write summary.json, tables and a chart to OUT."""
+    """Simulate a scenario; write summary.json, tables and a chart to OUT."""
     from capaciteit.io.scenario_files import load_scenario
-    from capaciteit.results.writer import write_results
+    from capaciteit.results.writer import summary_dict, write_results
     from capaciteit.simulation.executors import make_executor
     from capaciteit.simulation.replications import run_replications
     from capaciteit.simulation.spec import compile_spec
@@ -214,7 +242,7 @@ def simulate(
             transient=False,
         ) as progress:
             task = progress.add_task(
-                f"{scenario.name}: replications on {runner.name}", total=scenario.replications
+                f"{scenario.name}: replicaties ({runner.name})", total=scenario.replications
             )
             result = run_replications(
                 spec,
@@ -224,37 +252,44 @@ def simulate(
                 progress=lambda done: progress.update(task, completed=done),
             )
         elapsed = time.perf_counter() - started
-        files = write_results(scenario, result, out, fmt)
+        summary = summary_dict(scenario, result)
+        files = write_results(scenario, result, out, fmt, summary)
     except CapaciteitError as exc:
         raise _fail(exc) from None
-    _print_headlines(result.summary, scenario.end_year)
+    _print_missed(summary["missed"])
+    _print_norms(summary)
+    for year in dict.fromkeys([*summary["target_years"], scenario.end_year]):
+        _print_headlines(summary, year)
     console.print(
-        f"Simulated {scenario.replications} replications, {len(result.stays):,} stays, "
-        f"in {elapsed:.1f} s. Results in [bold]{out}[/]:"
+        f"{nl.plural(scenario.replications, 'replicatie', 'replicaties')} met samen "
+        f"{nl.number(len(result.stays))} verblijven gesimuleerd in {nl.number(elapsed, 1)} s. "
+        f"Resultaten in [bold]{out}[/]:"
     )
     for path in files.values():
         console.print(f"  {path}")
 
 
-@app.command()
+@app.command(
+    help="Minimaal aantal plaatsen per zorgvorm en jaar vanuit de 0-meting, en op lange termijn."
+)
 def beds(
     scenario_file: ScenarioArg,
     out: OutOpt,
     solver: SolverOpt = "ortools",
     replications: Annotated[
-        int | None, typer.Option(min=2, help="Replications per verification round.")
+        int | None, typer.Option(min=2, help="Replicaties per gesimuleerde variant.")
     ] = None,
     max_iterations: Annotated[
-        int | None, typer.Option(min=1, help="Rounds of optimise + verify.")
+        int | None, typer.Option(min=1, help="Rondes van de lange simulatie (lange termijn).")
     ] = None,
     time_limit: Annotated[
-        float | None, typer.Option(min=0.1, help="Solver time limit per round (s).")
+        float | None, typer.Option(min=0.1, help="Rekentijd van de solver (s).")
     ] = None,
     executor: ExecutorOpt = None,
     workers: WorkersOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Minimal beds per care form and year, verified by simulation; against the 0-meting."""
+    """Compute minimal beds per care form and year from the 0-meting, and in the long run."""
     from capaciteit.io.scenario_files import load_scenario
     from capaciteit.optimisation.minimal_beds import minimal_beds
     from capaciteit.results.beds_report import write_beds
@@ -265,7 +300,7 @@ def beds(
         scenario = load_scenario(scenario_file)
         runner = make_executor(executor, workers)
         started = time.perf_counter()
-        with _status(scenario.name, "minimal beds", quiet) as say:
+        with _status(scenario.name, "minimale bedden", quiet) as say:
             result = minimal_beds(
                 scenario,
                 executor=runner,
@@ -279,35 +314,37 @@ def beds(
         files = write_beds(scenario, result, out)
     except CapaciteitError as exc:
         raise _fail(exc) from None
-    _print_beds(result.table, scenario.end_year)
+    _print_beds(result.table, dict(scenario.model.care_forms["name"]))
     colour = "green" if result.status == "verified" else "yellow"
-    console.print(f"[{colour}]{result.status}[/]: {result.message}")
-    console.print(f"Done in {elapsed:.1f} s. Results in [bold]{out}[/]:")
+    console.print(f"[{colour}]{STATUS_NL.get(result.status, result.status)}[/]: {result.message}")
+    for text in result.explanations:
+        console.print(f"• {text}")
+    console.print(f"Klaar in {nl.number(elapsed, 1)} s. Resultaten in [bold]{out}[/]:")
     for path in files.values():
         console.print(f"  {path}")
     if result.status in ("infeasible", "timeout"):
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(help="Afbouwplan per aanbieder en jaar onder de behoefte en de doelen.")
 def afbouw(
     scenario_file: ScenarioArg,
     out: OutOpt,
     solver: SolverOpt = "ortools",
     lp: Annotated[
-        Path | None, typer.Option(help="Also write the model as an .lp file for review.")
+        Path | None, typer.Option(help="Schrijf het model ook als .lp-bestand (ter controle).")
     ] = None,
     replications: Annotated[
-        int | None, typer.Option(min=2, help="Replications for the verification.")
+        int | None, typer.Option(min=2, help="Replicaties voor de simulaties.")
     ] = None,
     time_limit: Annotated[
-        float | None, typer.Option(min=0.1, help="Solver time limit (s).")
+        float | None, typer.Option(min=0.1, help="Rekentijd van de solver (s).")
     ] = None,
     executor: ExecutorOpt = None,
     workers: WorkersOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Afbouw plan per provider and year under the needs and the 2025/2030 targets."""
+    """Make the afbouw plan per provider and year under the needs and the targets."""
     from capaciteit.io.scenario_files import load_scenario
     from capaciteit.optimisation.afbouw_plan import afbouw_plan
     from capaciteit.results.afbouw_report import write_afbouw
@@ -318,7 +355,7 @@ def afbouw(
         scenario = load_scenario(scenario_file)
         runner = make_executor(executor, workers)
         started = time.perf_counter()
-        with _status(scenario.name, "afbouw", quiet) as say:
+        with _status(scenario.name, "afbouwplan", quiet) as say:
             result = afbouw_plan(
                 scenario,
                 solver=solver,
@@ -333,21 +370,21 @@ def afbouw(
     except CapaciteitError as exc:
         raise _fail(exc) from None
     if len(result.targets):
-        table = Table(title="Targets (from the plan's numbers)")
-        for col in ("target", "year", "bound", "planned", "met"):
-            table.add_column(col, justify="left" if col == "target" else "right")
+        table = Table(title="Doelen (uit de getallen van het plan)")
+        for col in ("doel", "jaar", "grens", "gepland", "gehaald"):
+            table.add_column(col, justify="left" if col == "doel" else "right")
         for row in result.targets.to_dict(orient="records"):
             table.add_row(
                 str(row["target"]),
                 str(row["year"]),
-                str(row["bound_beds"]),
-                str(row["planned_beds"]),
-                "[green]yes[/]" if row["met"] else "[red]no[/]",
+                nl.number(row["bound_beds"]),
+                nl.number(row["planned_beds"]),
+                "[green]ja[/]" if row["met"] else "[red]nee[/]",
             )
         console.print(table)
     colour = "green" if result.status == "targets_met" else "yellow"
-    console.print(f"[{colour}]{result.status}[/]: {result.message}")
-    console.print(f"Done in {elapsed:.1f} s. Results in [bold]{out}[/]:")
+    console.print(f"[{colour}]{STATUS_NL.get(result.status, result.status)}[/]: {result.message}")
+    console.print(f"Klaar in {nl.number(elapsed, 1)} s. Resultaten in [bold]{out}[/]:")
     for path in files.values():
         console.print(f"  {path}")
     if lp is not None:
@@ -356,21 +393,23 @@ def afbouw(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(help="Suggesties voor één kind, of de beste toewijzing van de hele wachtlijst.")
 def match(
-    children: Annotated[Path, typer.Option(help="Children table (.csv or .xlsx).")],
-    placements: Annotated[Path, typer.Option(help="Families table (.csv or .xlsx).")],
+    children: Annotated[Path, typer.Option(help="Tabel met kinderen (.csv of .xlsx).")],
+    placements: Annotated[Path, typer.Option(help="Tabel met gezinnen (.csv of .xlsx).")],
     out: OutOpt,
-    child: Annotated[str | None, typer.Option(help="Only suggestions for this child_id.")] = None,
-    top: Annotated[int, typer.Option(min=1, help="Suggestions per child.")] = 5,
-    pc4: Annotated[Path | None, typer.Option(help="PC4 centroid table (pc4, lat, lon).")] = None,
-    weights: Annotated[
-        Path | None, typer.Option(help="YAML/JSON file with criterion weights.")
+    child: Annotated[str | None, typer.Option(help="Alleen suggesties voor dit child_id.")] = None,
+    top: Annotated[int, typer.Option(min=1, help="Suggesties per kind.")] = 5,
+    pc4: Annotated[
+        Path | None, typer.Option(help="Tabel met PC4-middelpunten (pc4, lat, lon).")
     ] = None,
-    time_limit: Annotated[float, typer.Option(min=0.1, help="Solver time limit (s).")] = 30.0,
+    weights: Annotated[
+        Path | None, typer.Option(help="YAML/JSON-bestand met gewichten van de criteria.")
+    ] = None,
+    time_limit: Annotated[float, typer.Option(min=0.1, help="Rekentijd van de solver (s).")] = 30.0,
     quiet: QuietOpt = False,
 ) -> None:
-    """Placement suggestions for one child, or the best assignment of the waiting list."""
+    """Suggest families for one child, or assign the whole waiting list."""
     from capaciteit.matching import load_pc4, load_pool, match_batch, suggest
     from capaciteit.results.matching import write_batch, write_suggestions
 
@@ -383,28 +422,37 @@ def match(
             result = suggest(kids, pool, child, top, chosen)
             files = write_suggestions(result, out)
         else:
-            with _status("matching", f"{len(kids.frame)} children, {len(pool)} families", quiet):
+            what = (
+                f"{nl.plural(len(kids.frame), 'kind', 'kinderen')}, "
+                f"{nl.plural(len(pool), 'gezin', 'gezinnen')}"
+            )
+            with _status("matching", what, quiet):
                 batch = match_batch(kids, pool, chosen, time_limit)
             files = write_batch(batch, chosen, out)
     except CapaciteitError as exc:
         raise _fail(exc) from None
     if child is not None:
         table = Table(title=f"Suggesties voor {child}")
-        for col in ("rank", "placement_id", "score", "reasons"):
+        for col in ("rang", "placement_id", "score", "redenen"):
             table.add_column(col, overflow="fold")
         for row in result.table.to_dict(orient="records"):
             table.add_row(
-                str(row["rank"]), row["placement_id"], f"{row['score']:.1f}", row["reasons"]
+                str(row["rank"]), row["placement_id"], nl.number(row["score"], 1), row["reasons"]
             )
         console.print(table)
         console.print(result.summary())
     else:
-        proven = "proven optimal" if batch.status == "optimal" else f"gap {batch.gap:.2%}"
-        console.print(
-            f"{batch.placed} of {batch.children} children placed ({batch.status}, {proven}, "
-            f"{batch.time_s:.1f} s); {len(batch.unplaced)} unplaced, each with the reason."
+        proven = (
+            "bewezen optimaal"
+            if batch.status == "optimal"
+            else f"afstand tot de grens {nl.percent(batch.gap, 2)}"
         )
-    console.print(f"Results in [bold]{out}[/]:")
+        console.print(
+            f"{nl.number(batch.placed)} van {nl.number(batch.children)} kinderen geplaatst "
+            f"({proven}, {nl.number(batch.time_s, 1)} s); {nl.number(len(batch.unplaced))} niet "
+            "geplaatst, elk met de reden."
+        )
+    console.print(f"Resultaten in [bold]{out}[/]:")
     for path in files.values():
         console.print(f"  {path}")
     if child is None and batch.status not in ("optimal", "feasible"):
@@ -415,6 +463,7 @@ def _weights(path: Path | None) -> MatchWeights:
     from pydantic import ValidationError
 
     from capaciteit.errors import Problem
+    from capaciteit.io.pydantic_nl import dutch_error
     from capaciteit.io.yaml_files import read_yaml
     from capaciteit.matching import MatchWeights
 
@@ -423,30 +472,36 @@ def _weights(path: Path | None) -> MatchWeights:
     problems: list[Problem] = []
     raw = read_yaml(path, problems)
     if raw is None:
-        raise InvalidInputError(f"weights file {path.name}", problems)
+        raise InvalidInputError(f"Het gewichtenbestand {path.name}", problems)
     try:
         return MatchWeights.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            Problem(
-                path.name,
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}.",
-                "Use the criteria of MatchWeights with numbers >= 0 (see README).",
-                column=".".join(str(p) for p in e["loc"]),
+        problems = []
+        for e in exc.errors():
+            where = ".".join(str(p) for p in e["loc"])
+            message, fix = dutch_error(e)
+            problems.append(
+                Problem(
+                    path.name,
+                    f"{where}: {message}",
+                    fix or "Gebruik de criteria van MatchWeights met getallen >= 0 (zie README).",
+                    column=where,
+                )
             )
-            for e in exc.errors()
-        ]
-        raise InvalidInputError(f"weights file {path.name}", problems) from None
+        raise InvalidInputError(f"Het gewichtenbestand {path.name}", problems) from None
 
 
-@app.command("generate-pool")
+@app.command(
+    "generate-pool",
+    help="Schrijf een synthetische wachtlijst en gezinnen (children.csv, placements.csv).",
+)
 def generate_pool(
     out: OutOpt,
-    children: Annotated[int, typer.Option(min=1, help="Children on the waiting list.")] = 100,
-    families: Annotated[int, typer.Option(min=1, help="Families and gezinshuizen.")] = 500,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    children: Annotated[int, typer.Option(min=1, help="Kinderen op de wachtlijst.")] = 100,
+    families: Annotated[int, typer.Option(min=1, help="Gezinnen en gezinshuizen.")] = 500,
+    seed: Annotated[int, typer.Option(help="Seed van het toeval.")] = 1,
 ) -> None:
-    """Write a synthetic waiting list and family pool (children.csv, placements.csv)."""
+    """Write a synthetic waiting list and family pool."""
     from capaciteit.matching import synthetic_pool
 
     try:
@@ -457,17 +512,18 @@ def generate_pool(
     kids.to_csv(out / "children.csv", index=False)
     places.to_csv(out / "placements.csv", index=False)
     console.print(
-        f"{len(kids)} children and {len(places)} families (synthetic, seed {seed}) in "
+        f"{nl.plural(len(kids), 'kind', 'kinderen')} en "
+        f"{nl.plural(len(places), 'gezin', 'gezinnen')} (synthetisch, seed {seed}) in "
         f"[bold]{out}[/]: children.csv, placements.csv"
     )
 
 
-@app.command()
+@app.command(help="Start de HTTP-service (FastAPI + uvicorn) met zijn werkprocessen.")
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    host: Annotated[str, typer.Option(help="Adres om op te luisteren.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Poort.")] = 8000,
 ) -> None:
-    """Start the HTTP service (FastAPI + uvicorn) with its job workers."""
+    """Start the HTTP service with its job workers."""
     import uvicorn
 
     from capaciteit.service.config import service_settings
@@ -477,22 +533,23 @@ def serve(
     except CapaciteitError as exc:
         raise _fail(exc) from None
     console.print(
-        f"capaciteit service on http://{host}:{port}/v1 (OpenAPI: /v1/docs), database "
-        f"{settings.database_url.split('@')[-1]}, {settings.job_workers} job worker(s)"
+        f"capaciteit-service op http://{host}:{port}/ (API: /v1, OpenAPI: /v1/docs), database "
+        f"{settings.database_url.split('@')[-1]}, "
+        f"{nl.plural(settings.job_workers, 'werkproces', 'werkprocessen')}"
     )
     uvicorn.run(
         "capaciteit.service.app:create_app", factory=True, host=host, port=port, log_level="info"
     )
 
 
-token_app = typer.Typer(help="Bearer tokens of the service.", no_args_is_help=True)
+token_app = typer.Typer(help="Toegangstokens van de service.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
 
-@token_app.command("create")
+@token_app.command("create", help="Maak een token (één keer getoond; bewaard als hash).")
 def token_create(
-    role: Annotated[str, typer.Option(help="planner, ontwikkeltafel, matcher or admin.")],
-    name: Annotated[str, typer.Option(help="Who or what uses the token.")] = "cli",
+    role: Annotated[str, typer.Option(help="planner, ontwikkeltafel, matcher of admin.")],
+    name: Annotated[str, typer.Option(help="Wie of wat het token gebruikt.")] = "cli",
 ) -> None:
     """Create a token (printed once; stored hashed)."""
     from capaciteit.service.config import service_settings
@@ -500,7 +557,7 @@ def token_create(
     from capaciteit.service.security import ROLES, create_token
 
     if role not in ROLES:
-        err_console.print(f"[bold red]error:[/] role must be one of: {', '.join(ROLES)}.")
+        err_console.print(f"[bold red]fout:[/] de rol moet een van deze zijn: {', '.join(ROLES)}.")
         raise typer.Exit(EXIT_USER_ERROR)
     try:
         settings = service_settings()
@@ -514,64 +571,131 @@ def token_create(
     print(token)
 
 
-def _print_beds(table: object, year: int) -> None:
+def _print_beds(table: object, names: dict[str, str]) -> None:
+    """Minimal beds per form and year, with the scenario's beds and the long run."""
     import pandas as pd
 
     assert isinstance(table, pd.DataFrame)
-    last = table.xs(year, level="year")
-    out = Table(title=f"{year}: beds against the minimum")
-    for col in ("care form", "0-meting", "scenario", "minimal", "surplus", "cost diff EUR/yr"):
-        out.add_column(col, justify="left" if col == "care form" else "right")
-    for fid, row in last.iterrows():
-        minimal = row["minimal_beds"]
-        out.add_row(
-            str(fid),
-            str(row["baseline_beds"]),
-            str(row["current_beds"]),
-            "-" if pd.isna(minimal) else str(int(minimal)),
-            "-" if pd.isna(row["surplus_beds"]) else f"{int(row['surplus_beds']):+d}",
-            "-" if pd.isna(row["cost_difference_eur"]) else f"{row['cost_difference_eur']:+,.0f}",
-        )
+    years = sorted({int(y) for y in table.index.get_level_values("year")})
+    out = Table(
+        title="Minimaal aantal plaatsen per jaar (tussen haakjes: in het scenario)",
+        caption="rood: het scenario heeft minder plaatsen dan nodig",
+    )
+    out.add_column("zorgvorm")
+    for y in years:
+        out.add_column(str(y), justify="right")
+    out.add_column("lange termijn", justify="right")
+    for fid in dict.fromkeys(table.index.get_level_values("care_form")):
+        cells = []
+        for y in years:
+            row = table.loc[(fid, y)]
+            minimal, current = row["minimal_beds"], int(row["current_beds"])
+            if pd.isna(minimal):
+                cells.append(f"– ({nl.number(current)})")
+                continue
+            text = f"{nl.number(int(minimal))} ({nl.number(current)})"
+            cells.append(f"[red]{text}[/]" if int(minimal) > current else text)
+        long_run = table.loc[(fid, years[-1])]["long_run_beds"]
+        cells.append("–" if pd.isna(long_run) else nl.number(int(long_run)))
+        out.add_row(names.get(str(fid), str(fid)), *cells)
     console.print(out)
 
 
-def _print_headlines(summary: object, year: int) -> None:
-    import pandas as pd
+def _print_missed(missed: str) -> None:
+    """Say what a scenario misses, plainly, before any table."""
+    if missed:
+        console.print(f"[bold red]Niet gehaald:[/] {missed}")
+    else:
+        console.print("[green]Elke norm en elk doel wordt gehaald of is niet te onderscheiden.[/]")
 
-    assert isinstance(summary, pd.DataFrame)
-    last = summary[summary["year"] == year].set_index(["care_form", "kpi"])
-    table = Table(title=f"{year}: mean with 95% CI")
-    for col in (
-        "care form",
-        "beds",
-        "occupied",
-        "mean wait (days)",
-        "overflow",
-        "blocked bed-days",
-    ):
-        table.add_column(col, justify="right" if col != "care form" else "left")
 
-    def cell(fid: str, kpi: str, digits: int = 1) -> str:
-        mean = as_float(last.at[(fid, kpi), "mean"])
-        high, low = (
-            as_float(last.at[(fid, kpi), "ci_high"]),
-            as_float(last.at[(fid, kpi), "ci_low"]),
+def _short(row: dict[str, object]) -> str:
+    """Write a norm in a few characters for a column header: ``≥80% ≤28 d``."""
+    target = float(str(row["target"]))
+    measure = str(row["measure"])
+    share = nl.percent(target)
+    if measure.startswith("placed_within_"):
+        return f"≥{share} ≤{nl.number(float(str(row['days'])))} d"
+    if measure == "refused_share":
+        return f"≤{share} buiten"
+    if measure == "stays_over_max_share":
+        return f"≤{share} >{nl.number(float(str(row['days'])))} d"
+    return f"bezet ≤{share}"
+
+
+def _print_norms(summary: dict[str, object]) -> None:
+    """Every norm per year: the mean and its verdict (✓ gehaald, ✗ niet, ? onbeslist)."""
+    norms = summary["norms"]
+    assert isinstance(norms, list)
+    if not norms:
+        return
+    marked = set(summary.get("target_years", []))  # type: ignore[call-overload]
+    columns = list(dict.fromkeys((str(r["care_form"]), str(r["measure"])) for r in norms))
+    headers = {}
+    cells: dict[int, dict[tuple[str, str], str]] = {}
+    for r in norms:
+        key = (str(r["care_form"]), str(r["measure"]))
+        headers[key] = f"{key[0]}\n{_short(r)}"
+        mark = MARK.get(str(r["verdict"]), "")
+        mean = r["mean"]
+        cells.setdefault(int(r["year"]), {})[key] = (
+            f"{nl.percent(mean)} {mark}" if mean is not None else MARK["no_data"]
         )
-        half = (high - low) / 2
-        if math.isnan(mean):
-            return "-"
-        if math.isnan(half) or half < 0.5 * 10**-digits:
-            return f"{mean:.{digits}f}"
-        return f"{mean:.{digits}f} ± {half:.{digits}f}"
+    table = Table(
+        title="Normen per jaar (gemiddelde over de replicaties)",
+        caption="✓ gehaald, ✗ niet gehaald, ? niet te onderscheiden van de norm, – geen "
+        "aanvragen; * doeljaar. Intervallen: summary.json (norms).",
+    )
+    table.add_column("jaar")
+    for key in columns:
+        table.add_column(headers[key], justify="right")
+    for year in sorted(cells):
+        label = f"{year}*" if year in marked else str(year)
+        table.add_row(label, *[cells[year].get(key, "") for key in columns])
+    console.print(table)
 
-    for fid in dict.fromkeys(last.index.get_level_values(0)):
+
+def _print_headlines(summary: dict[str, object], year: int) -> None:
+    """Key figures of one year (means; the 95% intervals are in summary.json)."""
+    kpis = summary["kpis"]
+    assert isinstance(kpis, dict)
+    table = Table(
+        title=f"Kerncijfers {year} (gemiddelde)",
+        caption="95%-intervallen: summary.json en kpis.csv",
+    )
+    for col in (
+        "zorgvorm",
+        "bedden",
+        "bezet",
+        "bezettings-\ngraad",
+        "boven\ncapaciteit",
+        "wachttijd\n(dagen)",
+        "wachtend\n31-12",
+        "buiten\nregio",
+    ):
+        table.add_column(col, justify="right" if col != "zorgvorm" else "left")
+
+    def mean(v: dict[str, float | None], digits: int = 1, share: bool = False) -> str:
+        value = v.get("mean")
+        if value is None:
+            return "–"
+        return nl.percent(value, digits) if share else nl.number(value, digits)
+
+    for fid, by_year in kpis.items():
+        k = by_year.get(str(year))
+        if k is None:
+            continue
+        beds = k["capacity_beds"]["mean"]
+        wait = mean(k["mean_wait_days"], 0)
         table.add_row(
             str(fid),
-            cell(fid, "capacity_beds", 0),
-            cell(fid, "occupied_beds"),
-            cell(fid, "mean_wait_days"),
-            cell(fid, "overflow_count"),
-            cell(fid, "blocked_bed_days", 0),
+            nl.number(beds),
+            mean(k["occupied_beds"]),
+            mean(k["occupancy_rate"], 0, share=True) if beds else "geen bedden",
+            mean(k.get("over_capacity_beds", {})),
+            "geen opnames" if wait == "–" else wait,
+            mean(k["waiting_at_year_end"]),
+            mean(k["overflow_count"]),
         )
     console.print(table)
 
@@ -581,7 +705,7 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        err_console.print("onderbroken")
         sys.exit(130)
 
 

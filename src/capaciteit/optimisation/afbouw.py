@@ -12,10 +12,11 @@ hard
     at least ``min_group[f]`` beds; no beds where a provider does not offer the form
     (unless allowed); pinned agreements.
 elastic (a slack that costs a penalty; its value is the explanation)
-    capacity ``sum_p x[p,f,y] >= need[f,y]`` (penalty ``NEED_PENALTY`` per bed: the needs
-    of children come first); targets ``sum_{p, f in F} x <= bound`` or ``>= bound`` from
-    their year on (``TARGET_PENALTY``); new places per year ``<= recruitment[f]``
-    (``TARGET_PENALTY``).
+    new places per year ``<= recruitment[f]`` (``RECRUITMENT_PENALTY`` per place: foster
+    families and gezinshuis parents that cannot be found cannot take children, so the limit
+    ranks above the needs); capacity ``sum_p x[p,f,y] >= need[f,y]`` (``NEED_PENALTY`` per
+    bed: the needs of children come before targets); targets ``sum_{p, f in F} x <= bound``
+    or ``>= bound`` from their year on (``TARGET_PENALTY``).
 objective (euros)
     bed-days x tariff + opening and closing costs per bed + stability per bed changed +
     fairness per bed of deviation from proportional afbouw, plus the penalties. A
@@ -51,10 +52,12 @@ from typing import Any, Literal, Protocol
 import pandas as pd
 
 from capaciteit._pandas import items, rows
+from capaciteit.core import nl
 from capaciteit.optimisation.beds_model import Status, cbc_solver
 
 RELATIVE_GAP = 0.0
 """Both solvers prove optimality by default; a positive gap stops them earlier (reported)."""
+RECRUITMENT_PENALTY = 10**13
 NEED_PENALTY = 10**11
 TARGET_PENALTY = 10**8
 SolverName = Literal["ortools", "pulp"]
@@ -73,12 +76,13 @@ class Target:
     label: str
 
     def describe(self) -> str:
-        """Describe the target in words."""
+        """Describe the target in Dutch words."""
         forms = " + ".join(self.care_forms)
-        sign = "at most" if self.kind == "max" else "at least"
+        sign = "hoogstens" if self.kind == "max" else "minstens"
         return (
-            f"{forms} {sign} {self.share:.0%} of the 0-meting ({self.baseline_beds} beds) "
-            f"= {self.bound_beds} beds from {self.year}"
+            f"{forms} {sign} {nl.percent(self.share)} van de 0-meting "
+            f"({nl.number(self.baseline_beds)} plaatsen) = {nl.number(self.bound_beds)} "
+            f"plaatsen vanaf {self.year}"
         )
 
 
@@ -336,7 +340,7 @@ def _build(
     penalty = b.total(
         [NEED_PENALTY * s for s in need_slack.values()]
         + [TARGET_PENALTY * s for s in target_slack.values()]
-        + [TARGET_PENALTY * s for s in recruitment_slack.values()]
+        + [RECRUITMENT_PENALTY * s for s in recruitment_slack.values()]
     )
     return _Built(
         b,

@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from capaciteit._pandas import as_float, as_int
+from capaciteit._pandas import as_float, as_int, items
+from capaciteit.core import nl
+from capaciteit.domain.norms import norms_of
 from capaciteit.domain.scenario import DEFAULT_TARGETS, Scenario, TargetIn
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.optimisation.afbouw import (
@@ -29,16 +31,14 @@ from capaciteit.optimisation.afbouw import (
     solve_plan,
     target_values,
 )
-from capaciteit.optimisation.minimal_beds import (
-    cost_per_bed_day,
-    measure_service_levels,
-    minimal_beds,
-)
+from capaciteit.optimisation.minimal_beds import cost_per_bed_day, minimal_beds
 from capaciteit.simulation.executors import Executor
+from capaciteit.simulation.judge import judge_norms, missed_norms
 from capaciteit.simulation.replications import run_replications
 from capaciteit.simulation.spec import compile_spec
 
 Progress = Callable[[str], None]
+_SOLVED = {"optimal": "optimaal", "feasible": "toelaatbaar, niet bewezen optimaal"}
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,9 @@ class AfbouwResult:
     need_source: str
 
 
-def _targets(scenario: Scenario, base: pd.Series) -> list[Target]:
+def targets_of(scenario: Scenario) -> list[Target]:
+    """List the scenario's bed targets against the 0-meting (regional defaults if none)."""
+    base = scenario.model.baseline_beds()
     settings = scenario.afbouw
     given = settings.targets
     raw = given if given is not None else [TargetIn.model_validate(t) for t in DEFAULT_TARGETS]
@@ -153,7 +155,7 @@ def plan_data(scenario: Scenario, need: dict[tuple[str, int], int]) -> PlanData:
         pairs=pairs,
         years=years,
         need={k: v for k, v in need.items() if k[1] in years[1:]},
-        targets=_targets(scenario, model.baseline_beds()),
+        targets=targets_of(scenario),
         recruitment=dict(settings.recruitment_per_year),
         pins={(pin.provider, pin.care_form, pin.year): pin.beds for pin in settings.pinned},
         weights={
@@ -180,24 +182,27 @@ def _check_pins(
         pair = (pin.provider, pin.care_form)
         if pair not in offered and pair not in allowed:
             message = (
-                f"'{pin.provider}' does not offer '{pin.care_form}', so it cannot be pinned at "
-                f"{pin.beds} beds."
+                f"'{pin.provider}' biedt '{pin.care_form}' niet aan en kan dus niet op "
+                f"{nl.number(pin.beds)} plaatsen worden vastgelegd."
             )
-            fix = "Add the pair to afbouw.allow_new, or remove the pin."
+            fix = "Zet het paar in afbouw.allow_new, of verwijder de afspraak."
         elif pin.year == years[0] and pin.beds != int(beds0.get(pair, 0)):
             message = (
-                f"{pin.year} is the 0-meting ({int(beds0.get(pair, 0))} beds); a pin of "
-                f"{pin.beds} beds contradicts it."
+                f"{pin.year} is het jaar van de 0-meting ({nl.number(int(beds0.get(pair, 0)))} "
+                f"plaatsen); een afspraak van {nl.number(pin.beds)} plaatsen spreekt dat tegen."
             )
-            fix = "Pin a later year, or correct the 0-meting."
+            fix = "Leg een later jaar vast, of corrigeer de 0-meting."
         elif pin.year not in years:
-            message = f"pin year {pin.year} is outside the plan years {years[0]}-{years[-1]}."
-            fix = "Use a plan year."
+            message = (
+                f"het jaar {pin.year} van de afspraak valt buiten de planjaren "
+                f"{years[0]}–{years[-1]}."
+            )
+            fix = "Kies een planjaar."
         else:
             continue
         problems.append(Problem("scenario", message, fix, column=key, id=pin.provider))
     if problems:
-        raise InvalidInputError("The afbouw settings", problems)
+        raise InvalidInputError("De afbouwinstellingen", problems)
 
 
 def read_need(scenario: Scenario) -> dict[tuple[str, int], int]:
@@ -211,15 +216,25 @@ def read_need(scenario: Scenario) -> dict[tuple[str, int], int]:
         table = pd.read_csv(source)
     except (OSError, ValueError) as exc:
         raise InvalidInputError(
-            "The need table",
-            [Problem(fname, f"cannot be read ({exc}).", "Give a CSV: care_form,year,beds.")],
+            "De behoeftetabel",
+            [
+                Problem(
+                    fname,
+                    f"kan niet worden gelezen (technische melding: {type(exc).__name__}).",
+                    "Geef een CSV met de kolommen care_form,year,beds.",
+                )
+            ],
         ) from None
     missing = {"care_form", "year", "beds"} - set(table.columns)
     if missing:
         problems.append(
-            Problem(fname, f"lacks column(s) {sorted(missing)}.", "Columns: care_form,year,beds.")
+            Problem(
+                fname,
+                f"mist de kolom(men) {nl.join(sorted(missing))}.",
+                "Kolommen: care_form,year,beds.",
+            )
         )
-        raise InvalidInputError("The need table", problems)
+        raise InvalidInputError("De behoeftetabel", problems)
     need: dict[tuple[str, int], int] = {}
     for i, row in enumerate(table.to_dict(orient="records"), start=2):
         fid = str(row["care_form"])
@@ -227,8 +242,10 @@ def read_need(scenario: Scenario) -> dict[tuple[str, int], int]:
             problems.append(
                 Problem(
                     fname,
-                    f"care form '{fid}' is not in the model.",
-                    "Use the model's care form ids.",
+                    f"zorgvorm '{fid}' staat niet in het model.",
+                    "Gebruik de zorgvormen van het model: "
+                    + ", ".join(scenario.model.care_form_ids)
+                    + ".",
                     row=i,
                     id=fid,
                 )
@@ -240,75 +257,117 @@ def read_need(scenario: Scenario) -> dict[tuple[str, int], int]:
         except (TypeError, ValueError):
             problems.append(
                 Problem(
-                    fname, "year and beds must be whole numbers.", "Correct the row.", row=i, id=fid
+                    fname,
+                    "year en beds moeten gehele getallen zijn.",
+                    "Verbeter de regel.",
+                    row=i,
+                    id=fid,
                 )
             )
             continue
         if beds < 0:
             problems.append(
-                Problem(fname, f"beds = {beds} is negative.", "Use 0 or more.", row=i, id=fid)
+                Problem(fname, f"beds = {beds} is negatief.", "Gebruik 0 of meer.", row=i, id=fid)
             )
             continue
         need[(fid, year)] = beds
     if problems:
-        raise InvalidInputError("The need table", problems)
+        raise InvalidInputError("De behoeftetabel", problems)
     return need
 
 
-def explain(data: PlanData, solution: Plan) -> list[str]:
-    """One sentence per unmet need, target or recruitment limit, in the planners' terms."""
+def explain(data: PlanData, solution: Plan, names: dict[str, str] | None = None) -> list[str]:
+    """One Dutch sentence per unmet need, target or recruitment limit, years grouped.
+
+    ``names`` gives the care forms' names (default: their ids).
+    """
+    label = names or {}
     notes = []
     assert solution.beds is not None
     totals = beds_by_form(solution.beds)
+    new_places = _new_places(solution.beds)
+    short_by_form: dict[str, list[int]] = {}
     for (f, y), short in sorted(solution.need_slack.items()):
-        if short <= 0:
-            continue
-        need = data.need[(f, y)]
-        notes.append(
-            f"{y}: {f} needs at least {need} beds to keep its service levels, but the plan "
-            f"reaches only {need - short}: beds can grow by at most the maximum change per "
-            "provider per year (and pinned agreements hold)."
+        if short > 0:
+            short_by_form.setdefault(f, []).append(y)
+    for f, years in short_by_form.items():
+        need = [data.need[(f, y)] for y in years]
+        planned = [as_int(totals.at[f, y]) for y in years]
+        limit = data.recruitment.get(f)
+        recruiting = limit is not None and all(new_places.get((f, y), 0) >= limit for y in years)
+        reason = (
+            f"er per jaar hoogstens {nl.number(limit)} nieuwe plaatsen geworven kunnen worden"
+            if recruiting and limit is not None
+            else "het aantal plaatsen per aanbieder per jaar beperkt kan groeien (de maximale "
+            "verandering per jaar en vastgelegde afspraken)"
         )
+        notes.append(
+            f"{label.get(f, f)}: in {nl.years(years)} zijn {_range(need)} plaatsen nodig om de "
+            f"normen te halen, maar het plan komt tot {_range(planned)}, omdat {reason}."
+        )
+    by_target: dict[int, list[int]] = {}
     for key, over in sorted(solution.target_slack.items()):
-        if over <= 0:
-            continue
-        t = data.targets[key // 10_000]
-        y = key % 10_000
-        planned = sum(as_int(totals.at[f, y]) for f in t.care_forms if f in totals.index)
-        need = sum(data.need.get((f, y), 0) for f in t.care_forms)
-        name = " + ".join(t.care_forms)
+        if over > 0:
+            by_target.setdefault(key // 10_000, []).append(key % 10_000)
+    for i, years in by_target.items():
+        t = data.targets[i]
+        planned = [
+            sum(as_int(totals.at[f, y]) for f in t.care_forms if f in totals.index) for y in years
+        ]
+        need = [sum(data.need.get((f, y), 0) for f in t.care_forms) for y in years]
+        name = " + ".join(label.get(f, f) for f in t.care_forms)
         if t.kind == "max":
             reason = (
-                f"the minimal need is {need} beds"
-                if need > t.bound_beds
-                else "beds can fall by at most the maximum change per provider per year"
+                f"de minimale behoefte is {_range(need)} plaatsen"
+                if max(need) > t.bound_beds
+                else "het aantal plaatsen per aanbieder per jaar beperkt kan dalen"
             )
-            notes.append(
-                f"{y}: target '{t.label or t.describe()}': {name} at most {t.share:.0%} of the "
-                f"0-meting = {t.bound_beds} beds, but the plan keeps {planned}, because "
-                f"{reason}."
-            )
+            bound = f"hoogstens {nl.percent(t.share)} van de 0-meting"
+            verb = "houdt"
         else:
             limits = [f for f in t.care_forms if f in data.recruitment]
             reason = (
-                "new places are limited by recruitment ("
-                + ", ".join(f"{f} {data.recruitment[f]} a year" for f in limits)
-                + ") and the maximum change per provider per year"
+                "de werving van nieuwe plaatsen begrensd is ("
+                + nl.join(
+                    f"{label.get(f, f)} {nl.number(data.recruitment[f])} per jaar" for f in limits
+                )
+                + ") en het aantal plaatsen per aanbieder per jaar beperkt kan groeien"
                 if limits
-                else "beds can grow by at most the maximum change per provider per year"
+                else "het aantal plaatsen per aanbieder per jaar beperkt kan groeien"
             )
-            notes.append(
-                f"{y}: target '{t.label or t.describe()}': {name} at least {t.share:.0%} of "
-                f"the 0-meting = {t.bound_beds} beds, but the plan reaches only {planned}, "
-                f"because {reason}."
-            )
+            bound = f"minstens {nl.percent(t.share)} van de 0-meting"
+            verb = "komt tot"
+        notes.append(
+            f"Doel '{t.label or t.describe()}' in {nl.years(years)} niet gehaald: {name} "
+            f"{bound} = {nl.number(t.bound_beds)} plaatsen, maar het plan {verb} "
+            f"{_range(planned)}, omdat {reason}."
+        )
+    over_by_form: dict[str, list[tuple[int, int]]] = {}
     for (f, y), over in sorted(solution.recruitment_slack.items()):
         if over > 0:
-            notes.append(
-                f"{y}: {f} would need {data.recruitment[f] + over} new places, more than the "
-                f"{data.recruitment[f]} that can be recruited in a year."
-            )
+            over_by_form.setdefault(f, []).append((y, over))
+    for f, items_ in over_by_form.items():
+        limit = data.recruitment[f]
+        notes.append(
+            f"{label.get(f, f)}: in {nl.years([y for y, _ in items_])} vraagt het plan "
+            f"{_range([limit + o for _, o in items_])} nieuwe plaatsen per jaar, meer dan de "
+            f"{nl.number(limit)} die per jaar geworven kunnen worden (vastgelegde afspraken "
+            "dwingen dit af)."
+        )
     return notes
+
+
+def _range(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return nl.number(low) if low == high else f"{nl.number(low)}–{nl.number(high)}"
+
+
+def _new_places(beds: pd.Series) -> dict[tuple[str, int], int]:
+    """Count new places per (care_form, year): the increases per provider added up."""
+    frame = beds.rename("beds").reset_index().sort_values(["provider", "care_form", "year"])
+    frame["up"] = frame.groupby(["provider", "care_form"])["beds"].diff().clip(lower=0)
+    grouped = frame.dropna().groupby(["care_form", "year"])["up"].sum()
+    return {(str(k[0]), int(k[1])): int(v) for k, v in items(grouped)}
 
 
 def plan_table(data: PlanData, beds: pd.Series) -> pd.DataFrame:
@@ -362,24 +421,26 @@ def afbouw_plan(
     """Make, explain and verify the afbouw plan of ``scenario``."""
     say = progress or (lambda _: None)
     source = scenario.afbouw.need
+    names = {str(k): str(v) for k, v in scenario.model.care_forms["name"].items()}
     if source == "minimal_beds":
-        say("minimal beds per year (verified by simulation)")
-        beds = minimal_beds(scenario, executor=executor, replications=replications)
+        beds = minimal_beds(
+            scenario, executor=executor, replications=replications, progress=progress
+        )
         table = beds.table["minimal_beds"].dropna()
         need = {(str(k[0]), int(k[1])): int(v) for k, v in table.items()}  # type: ignore[index]
     elif source == "none":
         need = {}
     else:
         need = read_need(scenario)
-    say("solving the plan")
+    say("afbouwplan: optimaliseren")
     data = plan_data(scenario, need)
     solution = solve_plan(data, solver, time_limit_s or scenario.afbouw.time_limit_s, lp_file)
     if solution.beds is None:
         message = (
-            "No plan satisfies the fixed rules (pinned agreements, maximum change per year, "
-            "group sizes) together; loosen one of them."
+            "Geen plan voldoet tegelijk aan de vaste regels (vastgelegde afspraken, maximale "
+            "verandering per jaar, groepsgroottes); versoepel een ervan."
             if solution.status == "infeasible"
-            else f"The solver stopped without a plan ({solution.status}); raise time_limit_s."
+            else f"De solver stopte zonder plan ({solution.status}); verhoog time_limit_s."
         )
         return AfbouwResult(
             solution.status,
@@ -395,8 +456,8 @@ def afbouw_plan(
         )
     plan = plan_table(data, solution.beds)
     targets = target_values(data, solution.beds)
-    conflicts = explain(data, solution)
-    say("simulating the plan")
+    conflicts = explain(data, solution, names)
+    say("afbouwplan: simulatie van het plan")
     spec = compile_spec(scenario)
     capacity = (
         solution.beds[solution.beds.index.get_level_values("year").isin(spec.years)]
@@ -424,34 +485,20 @@ def afbouw_plan(
         scenario.seed,
         executor,
     )
-    per_form = beds_by_form(solution.beds).stack()
-    service = measure_service_levels(scenario, result, pd.Series(per_form))
+    service = judge_norms(result, norms_of(scenario))
     met_all = bool(targets["met"].all()) if len(targets) else True
     status = "targets_met" if solution.conflict_free and met_all else "conflicts"
-    missed = service[service["significantly_missed"]] if len(service) else service
-    # norms on the length of stays that beds cannot reach are reported by minimal beds
-    stay_norm = missed[missed["measure"] == "stays_over_max_share"] if len(missed) else missed
-    missed = missed[missed["measure"] != "stays_over_max_share"] if len(missed) else missed
     message = (
-        f"The plan meets every target and need ({solution.status}, {solution.solver})."
+        "Het plan haalt elk doel en elke behoefte "
+        f"({_SOLVED.get(solution.status, solution.status)}, {solution.solver})."
         if status == "targets_met"
-        else "The plan is the closest to the targets that the needs and rules allow: "
+        else "Het plan komt zo dicht bij de doelen als de behoefte en de regels toelaten: "
         + " ".join(conflicts)
     )
-    if len(missed):
-        message += (
-            " In simulation these service levels are missed: "
-            + "; ".join(
-                f"{r['care_form']} {r['year']} {r['measure']} {r['mean']:.2f} vs {r['target']:g}"
-                for r in missed.to_dict(orient="records")
-            )
-            + "."
-        )
-    if len(stay_norm):
-        forms = ", ".join(sorted(set(stay_norm["care_form"])))
-        message += (
-            f" The norm on the length of stays of {forms} is missed in every plan: the stays "
-            "are too long by themselves (see capaciteit beds); beds cannot fix this."
+    missed = missed_norms(service, names)
+    if missed:
+        message = (
+            "In de simulatie van het plan worden normen niet gehaald: " + missed + " " + message
         )
     return AfbouwResult(
         status,

@@ -1,43 +1,55 @@
-"""Minimal beds per care form and year: analytic start, OR-Tools, verified by simulation.
+"""Minimal beds per care form and year: from where the region stands, and in the long run.
 
-The pipeline (:func:`minimal_beds`):
+Two figures answer two questions.
+
+**Minimal beds per year** (``minimal_beds``): the fewest beds per care form and year such
+that every norm of that year is shown met by simulation, starting from the 0-meting (its
+occupants part-way through their stays) and given the beds already decided for the
+earlier years; one bed fewer is shown not to be enough (missed, or not provably met). This
+is the figure a region defends: :mod:`capaciteit.optimisation.transient_beds`.
+
+**Long-run need** (``long_run_beds``): what the year's instroom and stays would need if
+they held for ever (steady state):
 
 1. **Demand**: requests and stays per form and year from the scenario
    (:mod:`capaciteit.optimisation.demand`).
-2. **Analytic start**: per form, the Erlang minimum for its targets when nobody blocks a
-   bed (the model's lower end; blocking only adds occupancy in the formulas).
-3. **Optimise**: the coupled model (:mod:`capaciteit.optimisation.beds_model`) chooses beds
-   per form and year at least cost, trading e.g. crisis beds against pleegzorg places.
-4. **Verify**: the candidate capacities are simulated (all forms, all years, bed blocking
-   included). A target that the simulation shows to be missed — the 95% confidence
-   interval lies entirely on the wrong side — raises that form's minimum for that year, by
-   one bed the first time and by twice the previous step each time the same pair misses
-   again (so a large shortfall, typical of transition years, takes a few rounds, not tens),
-   and the model is solved again, up to ``max_iterations`` rounds. If the limit is reached,
-   the result says so. A target whose simulated mean is below the target while its interval
-   still reaches it is reported as met only within the noise.
-5. **Trim**: the analytic coupling is cautious (it assumes first-come-first-served waits
-   downstream, while crisis has priority). Form-years whose targets the simulation shows met
-   with the whole 95% interval are lowered by one bed, and kept lower only if the whole plan
-   then still meets every target that way; never below the Erlang start.
+2. **Analytic start**: per form, the Erlang minimum for its norms when nobody blocks a bed
+   (``analytic_beds``).
+3. **Optimise**: the coupled model (:mod:`capaciteit.optimisation.beds_model`, OR-Tools
+   CP-SAT or PuLP/CBC) chooses beds per form and year at least cost, trading e.g. crisis
+   beds against pleegzorg places through bed blocking.
+4. **Long simulation**: those beds are simulated as a stationary region (the year's
+   parameters held constant, after a warm-up of twice the longest mean stay) over five
+   years. The analytic figure stands unless the simulation shows it wrong: a norm *missed*
+   there (its whole 95% interval on the wrong side) raises the form that owns it, by one
+   bed the first time and twice the previous step after that, up to ``max_iterations``
+   rounds; then every form is tried with one bed fewer (all at once, up to
+   ``LONG_RUN_TRIM_ROUNDS`` times), and a form keeps the bed less where its own norms are
+   still *shown met* (the whole interval on the right side) -- the analytic coupling is
+   cautious (first come, first served downstream while crisis has priority). Where Erlang
+   is exact (one form), this leaves the exact figure as it is.
 
-A target that no number of beds can meet (e.g. crisis stays that last over 28 days by
-themselves) is reported with the reason and left out of the model; an infeasible model
-(a budget below the cheapest plan) or a solver time-out is reported as such, never as
-zero beds.
+The first year's search starts from the long-run figure, so the two differ only where the
+region is not in steady state; the difference is explained per form in Dutch.
+
+A norm no number of beds can meet (e.g. crisis stays that last over 28 days by themselves)
+is reported with the reason and left out; an infeasible long-run model (a budget below the
+cheapest plan) or a solver time-out is reported as such, never as zero beds.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from capaciteit._pandas import as_float, as_int, items
+from capaciteit.core import nl
+from capaciteit.domain.norms import STAY, Norm, norms_of
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.beds_model import (
     Solution,
@@ -55,14 +67,29 @@ from capaciteit.optimisation.demand import (
     is_leap,
     wait_in_bed,
 )
-from capaciteit.results.kpis import confidence_interval
-from capaciteit.simulation.executors import Executor
-from capaciteit.simulation.replications import SimulationResult, run_replications
+from capaciteit.optimisation.transient_beds import (
+    Evaluation,
+    TransientResult,
+    judge,
+    split_total,
+    transient_minimal_beds,
+)
+from capaciteit.simulation.executors import Executor, ProcessExecutor, SerialExecutor
 from capaciteit.simulation.spec import SimSpec, compile_spec
+from capaciteit.simulation.stepping import (
+    LocalShards,
+    ProcessShards,
+    Shards,
+    measure_whole_run,
+    stack,
+)
 
 DEFAULT_SPAN = 12
 COUPLING_FACTORS = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
 DOWNSTREAM_FORMS = ("pleegzorg", "gezinshuis")
+LONG_RUN_YEARS = 5
+"""Years measured in a long-run simulation, after its warm-up."""
+LONG_RUN_TRIM_ROUNDS = 2
 Progress = Callable[[str], None]
 
 
@@ -73,44 +100,61 @@ class MinimalBedsResult:
     Attributes
     ----------
     status
-        ``verified`` (every target met or not significantly missed in simulation),
-        ``iteration_limit`` (some targets still missed after the last round),
-        ``infeasible`` or ``timeout`` (the model had no solution).
+        ``verified`` (every form and year has a minimum with its evidence),
+        ``not_reached`` (in some year even the most beds tried do not show every norm
+        met), or the long-run model's ``infeasible`` / ``timeout``.
     message
-        One paragraph for the planner.
+        One paragraph for the planner (Dutch).
     table
         Per (care_form, year): ``baseline_beds`` (0-meting), ``current_beds`` (scenario),
-        ``analytic_beds`` (Erlang start, no blocking), ``minimal_beds``, ``surplus_beds``
-        (current - minimal; negative is a shortfall), ``cost_per_bed_year_eur``,
-        ``cost_difference_eur`` ((minimal - current) beds x cost per bed-year), and the
-        same two against the 0-meting (``surplus_vs_0_meting_beds``,
-        ``cost_difference_vs_0_meting_eur``).
+        ``analytic_beds`` (Erlang start, no blocking), ``long_run_beds`` (steady state),
+        ``minimal_beds`` (this year, from where the region stands), ``reached``,
+        ``surplus_beds`` (current - minimal; negative is a shortfall),
+        ``cost_per_bed_year_eur``, ``cost_difference_eur`` ((minimal - current) beds x cost
+        per bed-year), the same two against the 0-meting (``surplus_vs_0_meting_beds``,
+        ``cost_difference_vs_0_meting_eur``), and ``why_not_one_fewer`` (Dutch).
+    evidence
+        Per (care_form, year): the minimum, the norm that one bed fewer fails, and its
+        mean and 95% interval at the minimum and with one bed fewer (see
+        :class:`~capaciteit.optimisation.transient_beds.TransientResult`).
     service_levels
-        Long table: care_form, year, measure, kind (min / max), target, mean, ci_low,
-        ci_high, met, significantly_missed.
+        Long table at the minimum: care_form, year, beds, measure, kind (min / max),
+        target, mean, ci_low, ci_high, verdict, met, significantly_missed.
+    long_run_levels
+        The same, measured in the long simulation of the long-run beds (``year`` is the
+        year whose parameters were held constant).
+    explanations
+        Dutch sentences: where and why the per-year minimum differs from the long run.
     unreachable
-        Targets no number of beds can meet, with the reason.
+        Norms no number of beds can meet, with the reason (Dutch).
     iterations
-        One row per round: solver status, objective, time, targets missed.
+        One row per long-run round: solver status, objective, bound, gap, time, the
+        form-years raised after the long simulation.
     coupling
-        Per year: crisis minimum for growing pleegzorg + gezinshuis capacity.
+        Per year: crisis minimum for growing pleegzorg + gezinshuis capacity (analytic).
     solution
-        The last solver answer (status, objective, bound, gap, time).
+        The long-run solver answer (status, objective, bound, gap, time).
     per_provider
-        The minimal beds spread over providers (in proportion to the scenario's beds of
-        that year), as simulated in the last verification round.
+        The minimal beds per year spread over providers (in proportion to the scenario's
+        beds of that year), as they were simulated.
+    search
+        The per-year search: ``evaluations`` (candidates simulated), ``replications``,
+        ``time_s``.
     """
 
     status: str
     message: str
     table: pd.DataFrame
+    evidence: pd.DataFrame
     service_levels: pd.DataFrame
+    long_run_levels: pd.DataFrame
+    explanations: list[str]
     unreachable: list[str]
     iterations: pd.DataFrame
     coupling: pd.DataFrame
     solution: Solution
-    verification: SimulationResult | None
     per_provider: pd.DataFrame
+    search: dict[str, float]
 
 
 def cost_per_bed_day(scenario: Scenario) -> pd.Series:
@@ -134,143 +178,45 @@ def split_over_providers(beds: pd.Series, reference: pd.DataFrame) -> pd.DataFra
     """Spread beds per (care_form, year) over providers in proportion to ``reference``.
 
     ``reference`` holds beds per (care_form, provider) x year; the largest-remainder rule
-    keeps the totals exact. A form without reference beds in a year is spread evenly.
+    keeps the totals exact (:func:`~capaciteit.optimisation.transient_beds.split_total`).
     """
     out = pd.DataFrame(0, index=reference.index, columns=reference.columns, dtype="int64")
     for (fid, year), total in items(beds):
-        ref = reference.xs(fid, level="care_form")[year].astype("float64")
-        if ref.sum() <= 0:
-            ref = pd.Series(1.0, index=ref.index)
-        exact = (ref / ref.sum() * int(total)).to_numpy()
-        base = np.floor(exact).astype("int64")
-        remainder = int(total) - int(base.sum())
-        # largest remainders first; ties go to the provider listed first
-        order = np.argsort(-(exact - base), kind="stable")[:remainder]
-        base[order] += 1
-        for provider, value in zip(ref.index, base.tolist(), strict=True):
+        ref = reference.xs(fid, level="care_form")[year]
+        parts = split_total(int(total), ref.to_numpy(dtype="float64"))
+        for provider, value in zip(ref.index, parts, strict=True):
             out.loc[(fid, provider), year] = value
     return out
 
 
-def _explain_stay_norm(
-    scenario: Scenario, demand: Demand, rules: dict[str, FormRules]
+def _stay_norms_off(
+    scenario: Scenario, demand: Demand, rules: dict[str, FormRules], names: dict[str, str]
 ) -> tuple[set[tuple[str, int]], list[str]]:
+    """Stay norms that the stays miss by themselves (analytic), with a Dutch note per form."""
     off: set[tuple[str, int]] = set()
     notes: list[str] = []
     for fid, r in rules.items():
         if math.isnan(r.stays_over_max_share_max):
             continue
         years = []
-        share = 0.0
+        share_over = 0.0
         for year in scenario.years:
             stays = demand.stay_samples[(fid, year)]
             if blocking_allowed_by_stay_norm(r, stays) < 0:
                 off.add((fid, year))
                 years.append(year)
-                share = max(share, float((stays > r.max_stay_days).mean()))
+                share_over = max(share_over, float((stays > r.max_stay_days).mean()))
         if years:
             notes.append(
-                f"{fid} ({_years_text(years)}): {share:.0%} of stays last longer than "
-                f"{r.max_stay_days:g} days by themselves, before any waiting for a next "
-                f"place; the norm is at most {r.stays_over_max_share_max:.0%}. More beds "
-                "cannot fix this: shorten the stays (los_change_pct) or review the norm. "
-                "This target is left out of the optimisation and reported as not met."
+                f"{names[fid]} ({nl.years(years)}): {nl.percent(share_over)} van de verblijven "
+                f"duurt uit zichzelf al langer dan {nl.number(r.max_stay_days)} dagen, nog "
+                "voordat iemand op een volgende plek wacht; de norm is hoogstens "
+                f"{nl.percent(r.stays_over_max_share_max)}. Meer bedden lossen dit niet op: "
+                "kort de verblijven in (los_change_pct) of herzie de norm. Deze norm telt "
+                "daarom niet mee bij het bepalen van het minimum en wordt als niet gehaald "
+                "gemeld."
             )
     return off, notes
-
-
-def _years_text(years: list[int]) -> str:
-    return f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
-
-
-def measure_service_levels(
-    scenario: Scenario, result: SimulationResult, beds: pd.Series
-) -> pd.DataFrame:
-    """Measure service levels per care form and year (95% CIs) against the targets."""
-    sl = scenario.service_levels
-    stays = result.stays
-    spec = result.spec
-    bounds = spec.year_start_day.to_numpy(dtype="float64")
-    kpis = result.kpis
-    rows = []
-    for fid in scenario.model.care_form_ids:
-        target = sl.loc[fid]
-        s_form = stays[stays["care_form"] == fid]
-        placed_t = as_float(target["placed_within_days"])
-        per_rep_placed: dict[tuple[int, int], float] = {}
-        if not math.isnan(placed_t):
-            start = s_form["start_day"].to_numpy()
-            resolved = np.where(np.isnan(start), s_form["end_day"].to_numpy(), start)
-            waited = resolved - s_form["requested_day"].to_numpy()
-            ok = ~np.isnan(start) & (waited <= placed_t)
-            year_idx = np.searchsorted(bounds, resolved, side="right") - 1
-            frame = pd.DataFrame(
-                {"rep": s_form["replication"].to_numpy(), "y": year_idx, "ok": ok}
-            )[~np.isnan(resolved) & (year_idx >= 0) & (year_idx < len(spec.years))]
-            per_rep_placed = {
-                (int(k[0]), int(k[1])): float(v)
-                for k, v in items(frame.groupby(["rep", "y"])["ok"].mean())
-            }
-        for k, year in enumerate(spec.years):
-            measures: list[tuple[str, str, float, np.ndarray]] = []
-            if not math.isnan(placed_t):
-                values = np.array(
-                    [per_rep_placed.get((r, k), np.nan) for r in range(result.replications)]
-                )
-                measures.append(
-                    (
-                        f"placed_within_{placed_t:g}_days_share",
-                        "min",
-                        as_float(target["placed_share_min"]),
-                        values,
-                    )
-                )
-            kp = kpis.xs((fid, year), level=["care_form", "year"])
-            for measure, column in (
-                ("refused_share", "refused_share_max"),
-                ("stays_over_max_share", "stays_over_max_share_max"),
-                ("occupancy_rate", "max_occupancy"),
-            ):
-                goal = as_float(target[column])
-                if not math.isnan(goal):
-                    measures.append((measure, "max", goal, kp[measure].to_numpy(dtype=float)))
-            for measure, kind, goal, values in measures:
-                mean, low, high = confidence_interval(values)
-                if math.isnan(low):
-                    low = high = mean
-                # shares: cut the interval at what a share can be (as the KPIs do)
-                low, high = max(low, 0.0), min(high, 1.0)
-                met = (mean >= goal) if kind == "min" else (mean <= goal)
-                missed = (high < goal) if kind == "min" else (low > goal)
-                rows.append(
-                    {
-                        "care_form": fid,
-                        "year": year,
-                        "beds": int(beds.get((fid, year), 0)),
-                        "measure": measure,
-                        "kind": kind,
-                        "target": goal,
-                        "mean": mean,
-                        "ci_low": low,
-                        "ci_high": high,
-                        "met": bool(met) if not math.isnan(mean) else True,
-                        "significantly_missed": bool(missed) if not math.isnan(mean) else False,
-                    }
-                )
-    columns = [
-        "care_form",
-        "year",
-        "beds",
-        "measure",
-        "kind",
-        "target",
-        "mean",
-        "ci_low",
-        "ci_high",
-        "met",
-        "significantly_missed",
-    ]
-    return pd.DataFrame(rows, columns=columns)
 
 
 def coupling_table(
@@ -339,6 +285,221 @@ def coupling_table(
     return pd.DataFrame(rows)
 
 
+def stationary_scenario(
+    scenario: Scenario,
+    year: int,
+    beds: dict[str, int],
+    warm_up_days: float,
+    measure_years: int = LONG_RUN_YEARS,
+) -> Scenario:
+    """``scenario`` with ``year``'s instroom, stays and substitution held for ever.
+
+    The horizon becomes ``measure_years`` years from ``year`` after ``warm_up_days`` of
+    warm-up, starting from the 0-meting's occupants (when the model has them; else empty);
+    ``beds`` per care form are spread over the providers as in ``year``.
+    """
+    years = list(range(year, year + measure_years))
+    instroom = pd.DataFrame({y: scenario.instroom[year] for y in years})
+    los_factor = pd.DataFrame({y: scenario.los_factor[year] for y in years})
+    sub = scenario.substitution
+    if not sub.empty and year in sub.index.get_level_values("year"):
+        this = sub.xs(year, level="year")
+        sub = pd.concat({y: this for y in years}, names=["year"])
+    else:
+        sub = sub.iloc[0:0]
+    reference = scenario.capacity[[year]]
+    per_pair = split_over_providers(
+        pd.Series({(f, year): v for f, v in beds.items()}, dtype="int64"), reference
+    )[year]
+    capacity = pd.DataFrame({y: per_pair for y in years}).astype("int64")
+    return dataclasses.replace(
+        scenario,
+        start_year=year,
+        end_year=years[-1],
+        instroom=instroom,
+        los_factor=los_factor,
+        substitution=sub,
+        capacity=capacity,
+        warm_up_days=warm_up_days,
+        # from the 0-meting's occupants where the model has them: a shorter way to balance
+        initial_state="occupied" if scenario.model.beds["occupied"].notna().all() else "empty",
+    )
+
+
+def _owner(norm: Norm, forms: list[str], ev: Evaluation) -> int | None:
+    """Return the form whose beds must grow for a norm that is missed on average.
+
+    A stay norm belongs to the form whose shortage blocks the most bed-days; none when the
+    stays are too long by themselves.
+    """
+    if norm.family != STAY:
+        return forms.index(norm.care_form)
+    k_blocked = ev.blocking[forms.index(norm.care_form)]
+    return int(np.argmax(k_blocked)) if k_blocked.sum() > 0 else None
+
+
+def _failing_owners(
+    norms: list[Norm],
+    forms: list[str],
+    ev: Evaluation,
+    year: int,
+    off: set[tuple[str, int]],
+    failing: tuple[str, ...],
+) -> set[int]:
+    """Forms owning a norm whose verdict in ``ev`` is one of ``failing``.
+
+    Stay norms that the stays miss by themselves (``off``) are skipped.
+    """
+    owners = set()
+    for k, norm in enumerate(norms):
+        if norm.family == STAY and (norm.care_form, year) in off:
+            continue
+        if ev.verdicts[k] in failing:
+            owner = _owner(norm, forms, ev)
+            if owner is not None:
+                owners.add(owner)
+    return owners
+
+
+def _long_run(
+    scenario: Scenario,
+    demand: Demand,
+    norms: list[Norm],
+    off: set[tuple[str, int]],
+    candidate: pd.Series,
+    replications: int,
+    executor: Executor,
+    rounds: int,
+    say: Progress,
+) -> tuple[pd.Series, pd.DataFrame, list[list[tuple[str, int]]]]:
+    """Check the long-run beds in long stationary simulations (see the module docstring).
+
+    Years with the same parameters and analytic beds share one simulation (a *regime*).
+    Returns the beds, the norms as measured at those beds (per year) and the form-years
+    raised per round.
+    """
+    forms = list(scenario.model.care_form_ids)
+    years = scenario.years
+    seeds = np.random.SeedSequence([scenario.seed, 1]).spawn(replications)
+    longest = max(demand.value(f, y, "stay_days") for f in forms for y in years)
+    warm_up = float(min(max(2.0 * longest, 730.0), 3650.0))
+    sub = scenario.substitution["share"]
+
+    def parameters(y: int) -> tuple[object, ...]:
+        subs = tuple(sorted((str(k[1]), str(k[2]), float(v)) for k, v in items(sub) if k[0] == y))
+        return (
+            tuple(round(as_float(v), 9) for v in scenario.instroom[y]),
+            tuple(round(as_float(v), 9) for v in scenario.los_factor[y]),
+            subs,
+            tuple(as_int(candidate[(f, y)]) for f in forms),
+        )
+
+    grouped: dict[tuple[object, ...], list[int]] = {}
+    for y in years:
+        grouped.setdefault(parameters(y), []).append(y)
+    regimes = list(grouped.values())
+    current = [[as_int(candidate[(f, ys[0])]) for f in forms] for ys in regimes]
+
+    def simulate(cands: list[tuple[int, list[int]]]) -> list[Evaluation]:
+        tasks = []
+        for r, beds in cands:
+            per_form = dict(zip(forms, beds, strict=True))
+            spec = compile_spec(stationary_scenario(scenario, regimes[r][0], per_form, warm_up))
+            totals = {f: float(v) for f, v in per_form.items()}
+            tasks += [(spec, s, norms, (0.0, spec.end_day), totals) for s in seeds]
+        trials = executor.map(measure_whole_run, tasks, None)
+        n = replications
+        return [judge(stack(trials[i * n : (i + 1) * n]), norms) for i in range(len(cands))]
+
+    measured: dict[int, tuple[list[int], Evaluation]] = {}
+    raised_log: list[list[tuple[str, int]]] = []
+    step = [[1] * len(forms) for _ in regimes]
+    pending = list(range(len(regimes)))
+    for round_no in range(1, rounds + 1):
+        say(f"behoefte op lange termijn: lange simulatie, ronde {round_no}")
+        raised: list[tuple[str, int]] = []
+        evals = simulate([(r, list(current[r])) for r in pending])
+        next_pending = []
+        for r, ev in zip(pending, evals, strict=True):
+            measured[r] = (list(current[r]), ev)
+            owners = _failing_owners(norms, forms, ev, regimes[r][0], off, ("missed",))
+            for i in sorted(owners):
+                current[r][i] += step[r][i]
+                step[r][i] *= 2
+                raised += [(forms[i], y) for y in regimes[r]]
+            if owners:
+                next_pending.append(r)
+        raised_log.append(raised)
+        pending = next_pending
+        if not pending:
+            break
+    # one bed fewer per form, all forms at once; a form keeps it where its norms still hold
+    kept: list[set[int]] = [set() for _ in regimes]  # forms that need their beds
+    for trim in range(1, LONG_RUN_TRIM_ROUNDS + 1):
+        say(f"behoefte op lange termijn: één plaats minder, ronde {trim}")
+        cands = []
+        for r in range(len(regimes)):
+            if r in pending:
+                continue  # never met: nothing to trim
+            trial = [b - 1 if b > 0 and i not in kept[r] else b for i, b in enumerate(current[r])]
+            if trial != current[r]:
+                cands.append((r, trial))
+        if not cands:
+            break
+        for (r, trial), ev in zip(cands, simulate(cands), strict=True):
+            owners = _failing_owners(norms, forms, ev, regimes[r][0], off, ("missed", "undecided"))
+            kept[r] |= owners
+            current[r] = [current[r][i] if i in owners else b for i, b in enumerate(trial)]
+            if not owners:
+                measured[r] = (list(trial), ev)
+    stale = [(r, list(current[r])) for r in range(len(regimes)) if measured[r][0] != current[r]]
+    if stale:
+        for (r, beds), ev in zip(stale, simulate(stale), strict=True):
+            measured[r] = (beds, ev)
+    rows = []
+    beds_out = candidate.copy()
+    for r, ys in enumerate(regimes):
+        beds, ev = measured[r]
+        for y in ys:
+            for i, f in enumerate(forms):
+                beds_out[(f, y)] = beds[i]
+            for k, norm in enumerate(norms):
+                est = ev.estimates[k]
+                rows.append(
+                    {
+                        "care_form": norm.care_form,
+                        "year": y,
+                        "beds": beds[forms.index(norm.care_form)],
+                        "measure": norm.measure,
+                        "kind": norm.kind,
+                        "target": norm.target,
+                        "days": norm.days,
+                        "mean": est.mean,
+                        "ci_low": est.low,
+                        "ci_high": est.high,
+                        "verdict": ev.verdicts[k],
+                    }
+                )
+    levels = pd.DataFrame(rows).sort_values(["care_form", "year", "measure"])
+    return beds_out, levels.reset_index(drop=True), raised_log
+
+
+def shards_for(
+    executor: Executor,
+) -> Callable[[SimSpec, Sequence[np.random.SeedSequence]], Shards]:
+    """How the per-year search keeps its paused runs on ``executor``."""
+    from capaciteit.simulation.executors import DaskExecutor
+    from capaciteit.simulation.stepping import DaskShards
+
+    if isinstance(executor, ProcessExecutor) and executor.workers > 1:
+        workers = executor.workers
+        return lambda spec, seeds: ProcessShards(spec, seeds, workers)
+    if isinstance(executor, DaskExecutor):
+        address = executor.address
+        return lambda spec, seeds: DaskShards(spec, seeds, address)
+    return LocalShards
+
+
 def minimal_beds(
     scenario: Scenario,
     *,
@@ -350,8 +511,9 @@ def minimal_beds(
     progress: Progress | None = None,
     spec: SimSpec | None = None,
 ) -> MinimalBedsResult:
-    """Compute minimal beds per care form and year for ``scenario`` and verify them."""
+    """Minimal beds per care form and year for ``scenario``, with the long-run need."""
     say = progress or (lambda _: None)
+    executor = executor or SerialExecutor()
     settings = scenario.optimisation
     replications = replications or settings.replications or scenario.replications
     max_iterations = max_iterations or settings.max_iterations
@@ -359,10 +521,12 @@ def minimal_beds(
     spec = spec or compile_spec(scenario)
     forms = scenario.model.care_form_ids
     years = scenario.years
+    names = {str(k): str(v) for k, v in scenario.model.care_forms["name"].items()}
 
+    say("behoefte op lange termijn: Erlang en optimalisatie")
     demand = compute_demand(scenario)
     rules = {f: FormRules.of(scenario, f) for f in forms}
-    stay_norm_off, unreachable = _explain_stay_norm(scenario, demand, rules)
+    stay_norm_off, unreachable = _stay_norms_off(scenario, demand, rules, names)
     model_rules = {
         f: dataclasses.replace(r, stays_over_max_share_max=math.nan)
         if any((f, y) in stay_norm_off for y in years)
@@ -385,174 +549,108 @@ def minimal_beds(
         dtype="int64",
     )
     analytic.index = analytic.index.set_names(["care_form", "year"])
-    lower = analytic.copy()
-    step: dict[tuple[str, int], int] = {}
-    log = []
-    verification: SimulationResult | None = None
-    measured = pd.DataFrame()
-    status = "iteration_limit"
-    solution: Solution | None = None
-    for iteration in range(1, max_iterations + 1):
-        say(f"round {iteration}: optimising")
-        problem = build_problem(
-            demand, model_rules, costs, lower, DEFAULT_SPAN, settings.budget_eur_per_year
-        )
-        solution = solve(problem, solver, time_limit_s)
-        if solution.beds is None:
-            log.append(_log_row(iteration, solution, []))
-            status = solution.status
-            break
-        say(f"round {iteration}: simulating {replications} replications")
-        capacity = split_over_providers(solution.beds, scenario.capacity)
-        verification = run_replications(
-            spec.with_capacity(capacity), replications, scenario.seed, executor
-        )
-        measured = measure_service_levels(scenario, verification, solution.beds)
-        missed = measured[measured["significantly_missed"]]
-        keep = [
-            not (m == "stays_over_max_share" and (f, y) in stay_norm_off)
-            for f, y, m in zip(missed["care_form"], missed["year"], missed["measure"], strict=True)
-        ]
-        fixable = missed[np.array(keep, dtype=bool)] if len(missed) else missed
-        log.append(
-            _log_row(
-                iteration,
-                solution,
-                sorted(set(zip(fixable["care_form"], fixable["year"], strict=True))),
-            )
-        )
-        if fixable.empty:
-            status = "verified"
-            break
-        for fid, year in set(zip(fixable["care_form"], fixable["year"], strict=True)):
-            key = (str(fid), int(year))
-            step[key] = 2 * step[key] if key in step else 1
-            lower[key] = as_int(solution.beds[key]) + step[key]
-    assert solution is not None
-    trimmed = 0
-    if status == "verified" and solution.beds is not None:
-        say("trying one bed fewer where the simulation shows room")
-        beds, measured, verification, trimmed = _trim(
-            scenario,
-            spec,
-            solution.beds,
-            analytic,
-            measured,
-            verification,
-            replications,
-            executor,
-            stay_norm_off,
-            rounds=max(1, min(3, max_iterations - len(log))),
-        )
-        solution = dataclasses.replace(solution, beds=beds)
-    table = _table(scenario, analytic, solution.beds, costs)
-    coupling = (
-        coupling_table(scenario, demand, model_rules, solution.beds, stay_norm_off)
-        if solution.beds is not None
-        else pd.DataFrame()
+    problem = build_problem(
+        demand, model_rules, costs, analytic, DEFAULT_SPAN, settings.budget_eur_per_year
     )
-    message = _message(status, solution, unreachable, log, scenario, measured, stay_norm_off)
-    if trimmed:
-        message += (
-            f" After the optimisation, {trimmed} form-year(s) were lowered by a bed where the "
-            "simulation showed every target still met (the analytic model is cautious)."
+    solution = solve(problem, solver, time_limit_s)
+    log = [_log_row(1, solution, [])]
+    norms = norms_of(scenario)
+    if solution.beds is None:
+        table = _table(scenario, analytic, None, None, costs, None)
+        return MinimalBedsResult(
+            status=solution.status,
+            message=_message(solution.status, solution, None, unreachable, scenario, []),
+            table=table,
+            evidence=pd.DataFrame(),
+            service_levels=pd.DataFrame(),
+            long_run_levels=pd.DataFrame(),
+            explanations=[],
+            unreachable=unreachable,
+            iterations=pd.DataFrame(log),
+            coupling=pd.DataFrame(),
+            solution=solution,
+            per_provider=pd.DataFrame(),
+            search={},
         )
+    long_reps = max(4, replications // 2)
+    long_run, long_levels, raised = _long_run(
+        scenario,
+        demand,
+        norms,
+        stay_norm_off,
+        solution.beds,
+        long_reps,
+        executor,
+        max_iterations,
+        say,
+    )
+    log[0]["raised"] = "; ".join(f"{f} {y}" for f, y in raised[0])
+    for i, r in enumerate(raised[1:], start=2):
+        log.append({**_log_row(i, solution, []), "raised": "; ".join(f"{f} {y}" for f, y in r)})
+
+    first = years[0]
+    start = {f: as_int(long_run[(f, first)]) for f in forms}
+    caps = {
+        f: max(
+            2 * max(as_int(long_run[(f, y)]) for y in years),
+            max(as_int(long_run[(f, y)]) for y in years) + 50,
+            2 * int(scenario.capacity.xs(f, level="care_form").to_numpy().max(initial=0)),
+        )
+        for f in forms
+    }
+    off = {
+        k: {
+            j for j, n in enumerate(norms) if n.family == STAY and (n.care_form, y) in stay_norm_off
+        }
+        for k, y in enumerate(years)
+    }
+    transient = transient_minimal_beds(
+        spec.with_capacity(scenario.capacity),
+        norms,
+        start,
+        caps,
+        names,
+        replications,
+        scenario.seed,
+        shards=shards_for(executor),
+        off=off,
+        progress=say,
+    )
+    unreachable = unreachable + [n for n in transient.notes if not _already(n, stay_norm_off)]
+    table = _table(scenario, analytic, long_run, transient, costs, transient.evidence)
+    levels = transient.levels.copy()
+    levels["met"] = levels["verdict"].isin(["met", "no_data"])
+    levels["significantly_missed"] = levels["verdict"] == "missed"
+    status = "verified" if bool(transient.evidence["reached"].all()) else "not_reached"
+    explanations = _explanations(scenario, demand, table, names)
     return MinimalBedsResult(
         status=status,
-        message=message,
+        message=_message(status, solution, transient, unreachable, scenario, raised),
         table=table,
-        service_levels=measured,
+        evidence=transient.evidence.set_index(["care_form", "year"]).sort_index(),
+        service_levels=levels.drop(columns=["in_search"]),
+        long_run_levels=long_levels,
+        explanations=explanations,
         unreachable=unreachable,
         iterations=pd.DataFrame(log),
-        coupling=coupling,
+        coupling=coupling_table(scenario, demand, model_rules, long_run, stay_norm_off),
         solution=solution,
-        verification=verification,
-        per_provider=(
-            split_over_providers(solution.beds, scenario.capacity)
-            if solution.beds is not None
-            else pd.DataFrame()
-        ),
+        per_provider=split_over_providers(transient.beds, scenario.capacity),
+        search={
+            "evaluations": float(transient.evaluations),
+            "replications": float(transient.replications),
+            "time_s": transient.time_s,
+        },
     )
 
 
-def _meets(
-    measured: pd.DataFrame, stay_norm_off: set[tuple[str, int]]
-) -> dict[tuple[str, int], bool]:
-    """Per (care_form, year): every reachable target met with its whole 95% interval.
-
-    Lowering beds needs this stronger evidence than keeping them, so that noise in a few
-    replications never takes a plan below what the targets need.
-    """
-    out: dict[tuple[str, int], bool] = {}
-    for row in measured.to_dict(orient="records"):
-        key = (str(row["care_form"]), int(row["year"]))
-        skip = row["measure"] == "stays_over_max_share" and key in stay_norm_off
-        sure = (
-            row["ci_low"] >= row["target"]
-            if row["kind"] == "min"
-            else (row["ci_high"] <= row["target"])
-        )
-        ok = skip or bool(sure)
-        out[key] = out.get(key, True) and ok
-    return out
-
-
-def _trim(
-    scenario: Scenario,
-    spec: SimSpec,
-    beds: pd.Series,
-    floor: pd.Series,
-    measured: pd.DataFrame,
-    verification: SimulationResult | None,
-    replications: int,
-    executor: Executor | None,
-    stay_norm_off: set[tuple[str, int]],
-    rounds: int,
-) -> tuple[pd.Series, pd.DataFrame, SimulationResult | None, int]:
-    """Lower by one bed every form-year whose targets the simulation shows met.
-
-    A lowering is kept only if the whole plan still meets every target in simulation; a
-    verified plan is never made worse.
-    """
-    lowered: set[tuple[str, int]] = set()
-    blocked: set[tuple[str, int]] = set()
-    for _ in range(rounds):
-        ok = _meets(measured, stay_norm_off)
-        trial = beds.copy()
-        tried = [
-            k
-            for k, v in items(beds)
-            # never below the Erlang start without blocking: exact for one form, and
-            # a simulation from the 0-meting may not yet show the steady state
-            if ok.get((str(k[0]), int(k[1])), False)
-            and int(v) > as_int(floor[k])
-            and k not in blocked
-        ]
-        if not tried:
-            break
-        for key in tried:
-            trial[key] = int(trial[key]) - 1
-        result = run_replications(
-            spec.with_capacity(split_over_providers(trial, scenario.capacity)),
-            replications,
-            scenario.seed,
-            executor,
-        )
-        trial_measured = measure_service_levels(scenario, result, trial)
-        trial_ok = _meets(trial_measured, stay_norm_off)
-        if all(trial_ok.values()):
-            beds, measured, verification = trial, trial_measured, result
-            lowered.update((str(k[0]), int(k[1])) for k in tried)
-            continue
-        # keep what was verified; do not try the pairs that failed again
-        blocked.update(k for k in tried if not trial_ok.get((str(k[0]), int(k[1])), True))
-        if not blocked.intersection(tried):
-            break
-    return beds, measured, verification, len(lowered)
+def _already(note: str, off: set[tuple[str, int]]) -> bool:
+    """Whether a search note repeats a stay norm the analytic check already left out."""
+    return note[:4].isdigit() and (int(note[:4]) in {y for _, y in off})
 
 
 def _log_row(
-    iteration: int, solution: Solution, missed: list[tuple[str, int]]
+    iteration: int, solution: Solution, raised: list[tuple[str, int]]
 ) -> dict[str, object]:
     return {
         "iteration": iteration,
@@ -562,97 +660,157 @@ def _log_row(
         "bound_eur": solution.bound_eur,
         "gap": solution.gap,
         "solve_time_s": solution.time_s,
-        "missed": "; ".join(f"{f} {y}" for f, y in missed),
+        "raised": "; ".join(f"{f} {y}" for f, y in raised),
     }
 
 
 def _table(
-    scenario: Scenario, analytic: pd.Series, minimal: pd.Series | None, costs: pd.Series
+    scenario: Scenario,
+    analytic: pd.Series,
+    long_run: pd.Series | None,
+    transient: TransientResult | None,
+    costs: pd.Series,
+    evidence: pd.DataFrame | None,
 ) -> pd.DataFrame:
     current = pd.Series(scenario.capacity.groupby(level="care_form").sum().stack())
     current.index = current.index.set_names(["care_form", "year"])
     baseline = scenario.model.baseline_beds()
+    why: dict[tuple[str, int], tuple[bool, str]] = {}
+    if evidence is not None and len(evidence):
+        for row in evidence.to_dict(orient="records"):
+            key = (str(row["care_form"]), int(row["year"]))
+            why[key] = (bool(row["reached"]), str(row["why_not_one_fewer"]))
     rows = []
     for (fid, year), beds_now in items(current):
         fid, year = str(fid), int(year)
         per_bed_year = as_float(costs[(fid, year)]) * (366.0 if is_leap(year) else 365.0)
-        need = as_int(minimal[(fid, year)]) if minimal is not None else None
+        need = as_int(transient.beds[(fid, year)]) if transient is not None else None
+        base = int(baseline.get(fid, 0))
+        reached, text = why.get((fid, year), (None, None))
         rows.append(
             {
                 "care_form": fid,
                 "year": year,
-                "baseline_beds": int(baseline.get(fid, 0)),
+                "baseline_beds": base,
                 "current_beds": int(beds_now),
                 "analytic_beds": as_int(analytic[(fid, year)]),
+                "long_run_beds": None if long_run is None else as_int(long_run[(fid, year)]),
                 "minimal_beds": need,
+                "reached": reached,
                 "surplus_beds": None if need is None else int(beds_now) - need,
                 "cost_per_bed_year_eur": round(per_bed_year),
                 "cost_difference_eur": None
                 if need is None
                 else round((need - int(beds_now)) * per_bed_year),
-                "surplus_vs_0_meting_beds": None
-                if need is None
-                else int(baseline.get(fid, 0)) - need,
+                "surplus_vs_0_meting_beds": None if need is None else base - need,
                 "cost_difference_vs_0_meting_eur": None
                 if need is None
-                else round((need - int(baseline.get(fid, 0))) * per_bed_year),
+                else round((need - base) * per_bed_year),
+                "why_not_one_fewer": text,
             }
         )
     return pd.DataFrame(rows).set_index(["care_form", "year"]).sort_index()
 
 
+def _span(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return nl.number(low) if low == high else f"{nl.number(low)}–{nl.number(high)}"
+
+
+def _explanations(
+    scenario: Scenario, demand: Demand, table: pd.DataFrame, names: dict[str, str]
+) -> list[str]:
+    """Per care form, in Dutch: where the per-year minimum differs from the long run, and why."""
+    out = []
+    for fid in scenario.model.care_form_ids:
+        t = table.xs(fid, level="care_form")
+        if t["minimal_beds"].isna().any() or t["long_run_beds"].isna().any():
+            continue
+        years = [int(y) for y in t.index]
+        minimal = {y: as_int(t.at[y, "minimal_beds"]) for y in years}
+        long_run = {y: as_int(t.at[y, "long_run_beds"]) for y in years}
+        current = {y: as_int(t.at[y, "current_beds"]) for y in years}
+        lower = [y for y in years if minimal[y] < long_run[y]]
+        higher = [y for y in years if minimal[y] > long_run[y]]
+        stay_years = demand.value(fid, years[0], "stay_days") / 365.25
+        name = names[fid]
+        if lower:
+            enough_now = [y for y in lower if current[y] >= minimal[y]]
+            text = (
+                f"{name}: in {nl.years(lower)} volstaan {_span([minimal[y] for y in lower])} "
+                f"plaatsen, minder dan de {_span([long_run[y] for y in lower])} die op lange "
+                "termijn nodig zijn."
+            )
+            if enough_now == lower and len({current[y] for y in lower}) == 1:
+                text = (
+                    f"{name}: de huidige {nl.number(current[lower[0]])} plaatsen volstaan in "
+                    f"{nl.years(lower)}; op lange termijn zijn "
+                    f"{_span([long_run[y] for y in lower])} nodig."
+                )
+            text += (
+                " De regio start vanuit de 0-meting: met een gemiddelde verblijfsduur van "
+                f"{nl.number(stay_years, 1)} jaar groeit de bezetting pas langzaam naar het "
+                "evenwicht."
+                if stay_years >= 1
+                else " De regio start vanuit de 0-meting, die nog niet in evenwicht is."
+            )
+            out.append(text)
+        if higher:
+            out.append(
+                f"{name}: in {nl.years(higher)} zijn meer plaatsen nodig "
+                f"({_span([minimal[y] for y in higher])}) dan op lange termijn "
+                f"({_span([long_run[y] for y in higher])}): de bezetting uit de 0-meting of "
+                "een wachtlijst uit een eerder jaar moet eerst afnemen."
+            )
+    return out
+
+
+_SOLVER_STATUS = {"optimal": "optimaal", "feasible": "toelaatbaar, niet bewezen optimaal"}
+
+
 def _message(
     status: str,
     solution: Solution,
+    transient: TransientResult | None,
     unreachable: list[str],
-    log: list[dict[str, object]],
     scenario: Scenario,
-    measured: pd.DataFrame,
-    stay_norm_off: set[tuple[str, int]],
+    raised: list[list[tuple[str, int]]],
 ) -> str:
-    noisy = []
-    if not measured.empty:
-        below = measured[~measured["met"] & ~measured["significantly_missed"]]
-        for row in below.to_dict(orient="records"):
-            if (row["care_form"], row["year"]) in stay_norm_off and (
-                row["measure"] == "stays_over_max_share"
-            ):
-                continue
-            noisy.append(
-                f"{row['care_form']} {row['year']} {row['measure']} {row['mean']:.2f} "
-                f"[{row['ci_low']:.2f}, {row['ci_high']:.2f}] vs {row['target']:g}"
-            )
-    rounds = len(log)
-    if status == "verified":
+    if status in ("verified", "not_reached"):
+        assert transient is not None
+        rounds = len(raised)
+        adjusted = sum(len(r) for r in raised)
         text = (
-            f"Minimal beds found ({solution.status} per year, {solution.solver}) and verified "
-            f"by simulation in {rounds} round(s): no service level that beds can reach is "
-            "significantly missed."
+            "Minimaal aantal plaatsen per jaar bepaald door simulatie vanuit de 0-meting "
+            f"({nl.plural(transient.replications, 'replicatie', 'replicaties')}, "
+            f"{nl.number(transient.evaluations)} varianten gesimuleerd): met elk minimum "
+            "wordt elke norm van dat jaar aantoonbaar gehaald (het hele 95%-interval aan de "
+            "goede kant), met één plaats minder niet. Behoefte op lange termijn: het "
+            f"gekoppelde Erlang-model ({_SOLVER_STATUS.get(solution.status, solution.status)}), "
+            f"getoetst in een lange simulatie ({nl.plural(rounds, 'ronde', 'rondes')}"
+            + (f", {nl.number(adjusted)} keer bijgesteld)." if adjusted else ").")
         )
-        if noisy:
+        if status == "not_reached":
+            missing = transient.evidence[~transient.evidence["reached"].astype(bool)]
+            pairs = [f"{r['care_form']} {r['year']}" for r in missing.to_dict(orient="records")]
             text += (
-                " Met only within the simulation's noise (mean below the target, 95% interval "
-                "still reaching it): " + "; ".join(noisy) + ". More replications "
-                "(optimisation.replications) would settle these."
+                " Niet bereikt: in "
+                + nl.join(pairs)
+                + " wordt ook met de meeste geprobeerde plaatsen niet elke norm aantoonbaar "
+                "gehaald (zie why_not_one_fewer)."
             )
-    elif status == "iteration_limit":
-        text = (
-            f"The iteration limit ({rounds} rounds) was reached: the simulation still shows "
-            f"targets missed for {log[-1]['missed']}. Raise optimisation.max_iterations or "
-            "treat these years' numbers as too low."
-        )
     elif status == "infeasible":
         budget = scenario.optimisation.budget_eur_per_year
         text = (
-            "No bed counts meet every service level"
-            + (f" within the budget of EUR {budget:,.0f} per year" if budget else "")
-            + ". Raise the budget or relax a service level."
+            "Geen aantal bedden haalt op lange termijn elke norm"
+            + (f" binnen het budget van {nl.euro(budget)} per jaar" if budget else "")
+            + ". Verhoog het budget of versoepel een norm."
         )
     else:
         text = (
-            f"The solver stopped without an answer ({status}); raise --time-limit "
-            "(optimisation.time_limit_s; it is shared by the years)."
+            f"De solver stopte zonder antwoord ({status}); verhoog --time-limit "
+            "(optimisation.time_limit_s; de jaren delen die tijd)."
         )
     if unreachable:
-        text += " Not reachable by beds: " + " ".join(unreachable)
+        text += " Niet haalbaar met bedden: " + " ".join(unreachable)
     return text

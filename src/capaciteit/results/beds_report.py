@@ -4,8 +4,10 @@ Files: beds.csv, service_levels.csv, coupling.csv, beds.json, beds.png and coupl
 (Dutch labels).
 
 ``beds.csv`` has one row per care form and year: the 0-meting, the scenario's beds, the
-analytic (Erlang) start, the verified minimum, the surplus (negative: shortfall), the cost
-difference per year, and the service levels reached in simulation with their 95% CIs.
+analytic (Erlang) start, the long-run need, the minimum of that year, the surplus
+(negative: shortfall), the cost difference per year, the evidence (the norm one bed fewer
+fails, at the minimum and with one bed fewer, each with its 95% interval and verdict, and
+why in Dutch) and the service levels reached at the minimum.
 """
 
 from __future__ import annotations
@@ -22,26 +24,52 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from capaciteit.core import nl
+from capaciteit.domain.norms import Norm
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.minimal_beds import MinimalBedsResult
 from capaciteit.results.jsonable import header, records
 
+VERDICT_NL = {
+    "met": "gehaald",
+    "missed": "niet gehaald",
+    "undecided": "niet te onderscheiden van de norm",
+    "no_data": "geen aanvragen",
+}
+EVIDENCE_COLUMNS = (
+    "evidence_care_form",
+    "evidence_measure",
+    "evidence_target",
+    "at_minimum_mean",
+    "at_minimum_ci_low",
+    "at_minimum_ci_high",
+    "at_minimum_verdict",
+    "at_one_fewer_mean",
+    "at_one_fewer_ci_low",
+    "at_one_fewer_ci_high",
+    "at_one_fewer_verdict",
+)
+
 
 def _sl_text(group: pd.DataFrame) -> str:
+    """Describe the service levels of one form and year in Dutch, with their verdicts."""
     parts = []
     for row in group.to_dict(orient="records"):
-        sign = ">=" if row["kind"] == "min" else "<="
-        flag = "ok" if row["met"] else ("MISSED" if row["significantly_missed"] else "below")
+        norm = Norm.of_row(row)
         parts.append(
-            f"{row['measure']} {sign} {row['target']:g}: {row['mean']:.3f} "
-            f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}] {flag}"
+            f"{norm.describe()}: {nl.percent(row['mean'], 1)} "
+            f"{nl.interval(row['ci_low'], row['ci_high'], 'percent', 1)} "
+            f"{VERDICT_NL.get(str(row['verdict']), str(row['verdict']))}"
         )
     return "; ".join(parts)
 
 
 def beds_table(result: MinimalBedsResult) -> pd.DataFrame:
-    """``beds.csv``: the comparison with the 0-meting and the service levels reached."""
+    """``beds.csv``: both figures, the comparisons, the evidence and the service levels."""
     table = result.table.reset_index()
+    if not result.evidence.empty:
+        evidence = result.evidence[list(EVIDENCE_COLUMNS)].reset_index()
+        table = table.merge(evidence, on=["care_form", "year"], how="left")
     sl = result.service_levels
     if sl.empty:
         table["service_levels_met"] = None
@@ -65,6 +93,7 @@ def beds_json(scenario: Scenario, result: MinimalBedsResult) -> dict[str, Any]:
         **header(scenario),
         "status": result.status,
         "message": result.message,
+        "explanations": result.explanations,
         "solver": {
             "name": solution.solver,
             "status": solution.status,
@@ -73,6 +102,7 @@ def beds_json(scenario: Scenario, result: MinimalBedsResult) -> dict[str, Any]:
             "gap": solution.gap,
             "time_s": solution.time_s,
         },
+        "search": result.search,
         "iterations": records(result.iterations),
         "unreachable": result.unreachable,
         "service_level_targets": {
@@ -81,6 +111,7 @@ def beds_json(scenario: Scenario, result: MinimalBedsResult) -> dict[str, Any]:
         },
         "beds": records(beds_table(result)),
         "service_levels": records(result.service_levels),
+        "long_run_service_levels": records(result.long_run_levels),
         "coupling": records(result.coupling),
     }
 
@@ -99,9 +130,11 @@ def beds_chart(scenario: Scenario, result: MinimalBedsResult, path: Path) -> Pat
             t["minimal_beds"],
             marker="s",
             color="tab:red",
-            label="Minimaal nodig (geverifieerd)",
+            label="Minimaal nodig per jaar",
         )
-        ax.plot(t["year"], t["analytic_beds"], ls=":", color="tab:gray", label="Erlang-start")
+        ax.plot(
+            t["year"], t["long_run_beds"], ls=":", color="tab:gray", label="Nodig op lange termijn"
+        )
         ax.axhline(
             float(t["baseline_beds"].iloc[0]), color="tab:blue", lw=0.8, ls="--", label="0-meting"
         )

@@ -4,8 +4,14 @@ Definitions (per care form, per calendar year of the horizon, per replication):
 
 ``occupied_beds``
     time-average number of occupied beds (blocked beds included).
-``capacity_beds``, ``occupancy_rate``
-    beds that year; occupied_beds / capacity_beds.
+``capacity_beds``
+    beds that year (an input: no interval).
+``occupancy_rate``
+    time-average of the occupied beds, at most the beds, over the beds: in [0, 1]
+    (no value when there are no beds).
+``over_capacity_beds``
+    time-average of the young people in a bed above the beds (after beds were cut, the
+    young people already there stay; the excess closes as they leave).
 ``requests``, ``admissions``
     requests for a bed made that year (referrals and doorstroom); admissions that year.
 ``mean_wait_days``, ``p90_wait_days``
@@ -15,7 +21,9 @@ Definitions (per care form, per calendar year of the horizon, per replication):
 ``waiting_at_year_end``
     young people on the waiting list on 31 December (at home or in another bed).
 ``placed_within_24h_share``
-    among requests resolved that year, the share admitted within one day.
+    among requests decided that year, the share admitted within one day (a request is
+    decided when it is placed or given up, or when a day has passed without a bed; see
+    :mod:`capaciteit.domain.norms`).
 ``overflow_count``, ``refused_share``
     requests that ended outside the region (``buiten_regio``) that year; their share of the
     requests resolved that year.
@@ -30,15 +38,16 @@ Definitions (per care form, per calendar year of the horizon, per replication):
     realised mean stay (admission to leaving the bed, blocking included) of stays ended
     that year.
 ``stays_over_max_share``
-    share of stays ended that year longer than the form's ``max_stay_days`` (crisis: 28).
+    of the stays decided that year (ended, or reached ``max_stay_days``), the share longer
+    than the form's ``max_stay_days`` (crisis: 28).
 ``cost_eur``
     occupied bed-days x tariff, or for availability-funded forms beds x days x tariff.
 
-Across replications, each KPI gets a mean and a 95% confidence interval (Student t). A
-t-interval of a skewed quantity can reach past what the quantity can be (a negative wait);
-the interval is then cut at that bound (0, or 1 for shares), which only removes impossible
-values. Years with no resolved request give no wait figures (``NaN``) rather than a
-made-up zero.
+Across replications, each KPI gets a mean and a 95% interval that stays within what the
+KPI can be (:mod:`capaciteit.core.stats`): shares get the Wilson interval on the effective
+sample size (inside [0, 1]); counts, days, beds and euros the Student-t interval cut at 0;
+``capacity_beds`` is an input and has no interval. Years with no resolved request give no
+wait figures (``NaN``, shown to people as "geen opnames") rather than a made-up zero.
 """
 
 from __future__ import annotations
@@ -47,16 +56,18 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from capaciteit._pandas import as_float
+from capaciteit.core.stats import at_least, share
 from capaciteit.results.intervals import area, count_at, mean_count
+from capaciteit.simulation.measures import StayColumns, occupancy, placed_within, stays_over
 from capaciteit.simulation.spec import SimSpec
 
 KPI_COLUMNS = (
     "capacity_beds",
     "occupied_beds",
     "occupancy_rate",
+    "over_capacity_beds",
     "requests",
     "admissions",
     "mean_wait_days",
@@ -112,7 +123,9 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
     max_stay = spec.care_forms["max_stay_days"]
     funding = spec.care_forms["funding"]
     rows: list[dict[str, float | int | str]] = []
+    columns = StayColumns.from_frame(stays, form_ids)
     for f, fid in enumerate(form_ids):
+        sf = columns.of_form(f)
         m = form_idx == f
         start, end = start_all[m], end_all[m]
         service_end, requested = service_end_all[m], requested_all[m]
@@ -155,29 +168,29 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
         norm = as_float(max_stay[fid])
         admitted_y = _year_index(start, bounds)
         for k, year in enumerate(years):
+            a, b = float(bounds[k]), float(bounds[k + 1])
             res = resolved_y == k
             n_res = int(res.sum())
-            w = wait[res]
             w_admitted = wait[admitted_y == k]
             ended = ended_y == k
             n_ended = int(ended.sum())
             stay_lengths = los[ended]
+            _, rate, above = occupancy(sf, float(beds[k]), a, b)
             rows.append(
                 {
                     "care_form": fid,
                     "year": year,
                     "capacity_beds": beds[k],
                     "occupied_beds": bed_days[k] / days[k],
-                    "occupancy_rate": bed_days[k] / days[k] / beds[k] if beds[k] > 0 else math.nan,
+                    "occupancy_rate": rate,
+                    "over_capacity_beds": above,
                     "requests": int(requests[k]),
                     "admissions": int(admissions[k]),
                     "mean_wait_days": float(w_admitted.mean()) if len(w_admitted) else math.nan,
                     "p90_wait_days": float(np.quantile(w_admitted, 0.9))
                     if len(w_admitted)
                     else math.nan,
-                    "placed_within_24h_share": float(((w <= 1.0) & admitted[res]).mean())
-                    if n_res
-                    else math.nan,
+                    "placed_within_24h_share": placed_within(sf, 1.0, a, b)[0],
                     "overflow_count": int(overflow_n[k]),
                     "waiting_at_year_end": int(at_year_end[k]),
                     "refused_share": int(overflow_n[k]) / n_res if n_res else math.nan,
@@ -185,8 +198,8 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
                     "waiting_mean": waiting[k],
                     "blocked_bed_days": blocked[k],
                     "mean_los_days": float(stay_lengths.mean()) if n_ended else math.nan,
-                    "stays_over_max_share": float((stay_lengths > norm).mean())
-                    if n_ended and not math.isnan(norm)
+                    "stays_over_max_share": stays_over(sf, norm, a, b)[0]
+                    if not math.isnan(norm)
                     else math.nan,
                     "cost_eur": cost[k],
                 }
@@ -194,44 +207,34 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["care_form", "year"])
 
 
-def confidence_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean and Student-t confidence interval of independent replications (NaNs dropped)."""
-    x = values[~np.isnan(values)]
-    n = len(x)
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(x.mean())
-    if n == 1:
-        return mean, math.nan, math.nan
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half
-
-
 SHARES = frozenset(
     {"occupancy_rate", "placed_within_24h_share", "refused_share", "stays_over_max_share"}
 )
 
 
+INPUTS = frozenset({"capacity_beds"})
+"""KPIs that are inputs, not outcomes: shown without an interval."""
+
+
 def summarise(per_replication: pd.DataFrame) -> pd.DataFrame:
-    """Long table of KPI means and 95% CIs over replications.
+    """Long table of KPI means and 95% intervals over replications (see the module doc).
 
     ``per_replication`` has index (replication, care_form, year) and the KPI columns; the
-    result has columns care_form, year, kpi, mean, ci_low, ci_high, replications.
+    result has columns care_form, year, kpi, mean, ci_low, ci_high, replications. An
+    input's interval is empty (``NaN``).
     """
     rows = []
     for (fid, year), group in per_replication.groupby(level=["care_form", "year"], sort=False):
         for kpi in KPI_COLUMNS:
             values = group[kpi].to_numpy(dtype="float64")
-            mean, low, high = confidence_interval(values)
-            low = max(low, 0.0)
-            if kpi in SHARES and kpi != "occupancy_rate":
-                high = min(high, 1.0)
+            est = share(values) if kpi in SHARES else at_least(values, 0.0)
+            low, high = (math.nan, math.nan) if kpi in INPUTS else (est.low, est.high)
             rows.append(
                 {
                     "care_form": fid,
                     "year": year,
                     "kpi": kpi,
-                    "mean": mean,
+                    "mean": est.mean,
                     "ci_low": low,
                     "ci_high": high,
                     "replications": int((~np.isnan(values)).sum()),

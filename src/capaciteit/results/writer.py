@@ -3,7 +3,11 @@
 Files written (``FORMAT`` is ``csv`` or ``parquet``):
 
 ``summary.json``
-    scenario, seed, replications and per care form and year every KPI with its 95% CI.
+    first ``missed``: what the scenario misses, in plain Dutch; then scenario, seed,
+    replications, every norm judged per care form and year (``norms``: mean, 95% interval,
+    verdict met / missed / undecided / no_data), the bed targets per year
+    (``bed_targets``), and per care form and year every KPI with its 95% interval
+    (``null`` for an input such as the beds).
 ``kpis.FORMAT``
     the same KPIs as a long table (care_form, year, kpi, mean, ci_low, ci_high).
 ``kpis_per_replication.FORMAT``
@@ -31,6 +35,7 @@ from capaciteit.domain.scenario import Scenario
 from capaciteit.errors import CapaciteitError
 from capaciteit.results.charts import occupancy_chart
 from capaciteit.results.jsonable import clean
+from capaciteit.results.judgement import judgement
 from capaciteit.results.kpis import KPI_COLUMNS
 from capaciteit.results.tables import daily_occupancy, daily_occupancy_totals, daily_queues
 from capaciteit.simulation.replications import SimulationResult
@@ -67,9 +72,12 @@ def summary_dict(scenario: Scenario, result: SimulationResult) -> dict[str, Any]
             key: clean(float(row[key])) for key in ("mean", "ci_low", "ci_high")
         }
     model = scenario.model
+    judged = judgement(scenario, result)
     return {
         "capaciteit_version": __version__,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        # what the scenario misses, said plainly first (Dutch; empty when nothing is missed)
+        "missed": judged["missed"],
         "scenario": {
             "name": scenario.name,
             "description": scenario.description,
@@ -92,6 +100,10 @@ def summary_dict(scenario: Scenario, result: SimulationResult) -> dict[str, Any]
         "confidence_level": 0.95,
         "kpi_names": list(KPI_COLUMNS),
         "care_form_names": {str(k): str(v) for k, v in model.care_forms["name"].items()},
+        "target_years": judged["target_years"],
+        "norms": judged["norms"],
+        "bed_targets": judged["bed_targets"],
+        "verdicts_nl": judged["verdicts_nl"],
         "kpis": kpis,
     }
 
@@ -110,9 +122,16 @@ def _write(frame: pd.DataFrame, path: Path, fmt: Format) -> Path:
 
 
 def write_results(
-    scenario: Scenario, result: SimulationResult, out: Path, fmt: Format = "csv"
+    scenario: Scenario,
+    result: SimulationResult,
+    out: Path,
+    fmt: Format = "csv",
+    summary: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
-    """Write every output file to ``out`` (created if needed); return them by name."""
+    """Write every output file to ``out`` (created if needed); return them by name.
+
+    ``summary`` is :func:`summary_dict`'s answer when the caller already has it.
+    """
     out.mkdir(parents=True, exist_ok=True)
     spec = result.spec
     occupancy = daily_occupancy(spec, result.stays, result.replications)
@@ -121,7 +140,7 @@ def write_results(
     files: dict[str, Path] = {}
     summary_path = out / "summary.json"
     summary_path.write_text(
-        json.dumps(summary_dict(scenario, result), indent=2, ensure_ascii=False) + "\n",
+        json.dumps(summary or summary_dict(scenario, result), indent=2, ensure_ascii=False) + "\n",
         encoding="utf-8",
     )
     files["summary"] = summary_path

@@ -37,13 +37,13 @@ random numbers) and the same seed always gives the same stays, bit for bit.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import gc
 import heapq
-import itertools
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -78,41 +78,90 @@ STAY_COLUMNS = (
 _BUFFER = 2048
 
 
+class _Counter:
+    """``itertools.count`` as a plain object, so that a run's state can be copied."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, start: int = 0) -> None:
+        self.value = start
+
+    def __iter__(self) -> _Counter:
+        return self
+
+    def __next__(self) -> int:
+        value = self.value
+        self.value += 1
+        return value
+
+
+class _Env(simpy.Environment):
+    """A SimPy environment whose event counter can be copied (see :meth:`_Run.fork`)."""
+
+    def __init__(self, initial_time: float) -> None:
+        super().__init__(initial_time)
+        self._eid = _Counter()  # type: ignore[assignment]
+
+
+class _Sampler:
+    """Draws ``n`` values from a generator: uniform, or stays with mean 1 of a family."""
+
+    __slots__ = ("distribution", "shape", "sigma", "sigma2", "unit")
+
+    def __init__(
+        self, distribution: str, cv: float = 1.0, observed: np.ndarray | None = None
+    ) -> None:
+        self.distribution = distribution
+        self.shape = 1.0 / (cv * cv) if cv > 0 else 1.0
+        self.sigma2 = math.log1p(cv * cv)
+        self.sigma = math.sqrt(self.sigma2)
+        self.unit = observed / observed.mean() if observed is not None else None
+
+    def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        d = self.distribution
+        if d == "uniform":
+            return rng.random(n)
+        if d == "exponential":
+            return rng.standard_exponential(n)
+        if d == "gamma":
+            return rng.standard_gamma(self.shape, n) / self.shape
+        if d == "lognormal":
+            return rng.lognormal(-self.sigma2 / 2, self.sigma, n)
+        assert self.unit is not None
+        return rng.choice(self.unit, n)
+
+
+_UNIFORM = _Sampler("uniform")
+
+
 class _Draws:
     """Buffered draws from one generator: one numpy call per ``_BUFFER`` values."""
 
-    __slots__ = ("_buf", "_draw", "_i")
+    __slots__ = ("_buf", "_i", "_rng", "_sampler")
 
-    def __init__(self, draw: Callable[[int], np.ndarray]) -> None:
-        self._draw = draw
+    def __init__(self, rng: np.random.Generator, sampler: _Sampler) -> None:
+        self._rng = rng
+        self._sampler = sampler
         self._buf: list[float] = []
         self._i = 0
 
     def next(self) -> float:
         if self._i >= len(self._buf):
-            self._buf = self._draw(_BUFFER).tolist()
+            self._buf = self._sampler(self._rng, _BUFFER).tolist()
             self._i = 0
         value = self._buf[self._i]
         self._i += 1
         return value
 
-
-def _unit_los_draw(
-    rng: np.random.Generator, distribution: str, cv: float, observed: np.ndarray | None
-) -> Callable[[int], np.ndarray]:
-    """Return a sampler of stays with mean 1 (multiplied by the mean later)."""
-    if distribution == "exponential":
-        return rng.standard_exponential
-    if distribution == "gamma":
-        shape = 1.0 / (cv * cv)
-        return lambda n: rng.standard_gamma(shape, n) / shape
-    if distribution == "lognormal":
-        sigma2 = math.log1p(cv * cv)
-        sigma = math.sqrt(sigma2)
-        return lambda n: rng.lognormal(-sigma2 / 2, sigma, n)
-    assert observed is not None
-    unit = observed / observed.mean()
-    return lambda n: rng.choice(unit, n)
+    def fork(self) -> _Draws:
+        """Return an independent copy that continues with the same numbers."""
+        copy = _Draws.__new__(_Draws)
+        rng = np.random.Generator(type(self._rng.bit_generator)())
+        rng.bit_generator.state = self._rng.bit_generator.state
+        copy._rng, copy._sampler = rng, self._sampler
+        # the buffer is replaced, never changed in place, so both may read it
+        copy._buf, copy._i = self._buf, self._i
+        return copy
 
 
 class BedPool:
@@ -122,20 +171,20 @@ class BedPool:
     away; the excess closes as young people leave.
     """
 
-    __slots__ = ("capacity", "n_waiting", "occupied", "on_grant", "queue", "seq", "slots")
+    __slots__ = ("capacity", "granted", "n_waiting", "occupied", "queue", "seq", "slots")
 
     def __init__(
         self,
         slots: Sequence[int],
         capacity: Sequence[int],
-        on_grant: Callable[[Any, int], None],
+        granted: deque[tuple[Any, int]],
     ) -> None:
         self.slots = list(slots)
-        self.on_grant = on_grant
+        self.granted = granted
         self.capacity = list(capacity)
         self.occupied = [0] * len(self.slots)
         self.queue: list[list[Any]] = []
-        self.seq = itertools.count()
+        self.seq = 0
         self.n_waiting = 0
 
     def free_slot(self) -> int:
@@ -157,8 +206,9 @@ class BedPool:
         return i
 
     def enqueue(self, priority: int, waiter: Any) -> list[Any]:
-        """Put ``waiter`` on the waiting list; ``on_grant(waiter, slot)`` when served."""
-        entry = [priority, next(self.seq), waiter, True]
+        """Put ``waiter`` on the waiting list; ``(waiter, slot)`` joins ``granted`` when served."""
+        entry = [priority, self.seq, waiter, True]
+        self.seq += 1
         heapq.heappush(self.queue, entry)
         self.n_waiting += 1
         return entry
@@ -192,7 +242,7 @@ class BedPool:
             entry[3] = False
             self.n_waiting -= 1
             self.occupied[i] += 1
-            self.on_grant(entry[2], i)
+            self.granted.append((entry[2], i))
 
 
 class _Run:
@@ -222,10 +272,9 @@ class _Run:
         arrival_seeds = streams[0].spawn(self.n_forms)
         los_seeds = streams[1].spawn(self.n_forms)
         self.arrival_rngs = [np.random.default_rng(s) for s in arrival_seeds]
-        self.route_u = _Draws(np.random.default_rng(streams[2]).random)
-        self.subst_u = _Draws(np.random.default_rng(streams[3]).random)
-        age_rng = np.random.default_rng(streams[4])
-        self.age_u = _Draws(age_rng.random)
+        self.route_u = _Draws(np.random.default_rng(streams[2]), _UNIFORM)
+        self.subst_u = _Draws(np.random.default_rng(streams[3]), _UNIFORM)
+        self.age_u = _Draws(np.random.default_rng(streams[4]), _UNIFORM)
         self.initial_rng = np.random.default_rng(streams[5])
 
         self.los_mean: list[list[float]] = []
@@ -242,7 +291,7 @@ class _Run:
             cv_value = as_float(spec.los.at[fid, "cv"])
             cv = cv_value if not math.isnan(cv_value) else 1.0
             rng = np.random.default_rng(los_seeds[i])
-            self.los_draws.append(_Draws(_unit_los_draw(rng, dist, cv, observed)))
+            self.los_draws.append(_Draws(rng, _Sampler(dist, cv, observed)))
             self.los_mean.append([mean * as_float(spec.los_factor.at[fid, y]) for y in self.years])
 
         self.routes: list[tuple[list[float], list[int]]] = []
@@ -300,21 +349,25 @@ class _Run:
             self.capacity_by_year[i].append(cap_row)
             self.initial_by_slot[i].append(occupied)
 
-        self.env = simpy.Environment(initial_time=-spec.warm_up_days)
+        self.env = _Env(initial_time=-spec.warm_up_days)
         self.pending: deque[tuple[_Person, int]] = deque()
-        grant = self.pending.append
         self.pools = [
             BedPool(
                 range(len(self.slot_provider[i])),
                 [c[0] for c in self.capacity_by_year[i]],
-                lambda person, slot: grant((person, slot)),
+                self.pending,
             )
             for i in range(self.n_forms)
         ]
         self.stays: list[list[Any]] = []
         self.home_priority = spec.home_priority
-        self.person_ids = itertools.count()
-        self.group_ids = itertools.count()
+        self.arrival_times: list[float] = []
+        self.arrival_forms: list[int] = []
+        self.arrival_sizes: list[int] = []
+        self.next_arrival = 0
+        self.person_ids = _Counter()
+        self.group_ids = _Counter()
+        self.started = False
 
     # ------------------------------------------------------------------ helpers
     def _dest(self, target: str) -> int:
@@ -363,9 +416,9 @@ class _Run:
             return
         t_all = np.concatenate(times)
         order = np.argsort(t_all, kind="stable")
-        self.arrival_times: list[float] = t_all[order].tolist()
-        self.arrival_forms: list[int] = np.concatenate(forms)[order].tolist()
-        self.arrival_sizes: list[int] = np.concatenate(sizes)[order].tolist()
+        self.arrival_times = t_all[order].tolist()
+        self.arrival_forms = np.concatenate(forms)[order].tolist()
+        self.arrival_sizes = np.concatenate(sizes)[order].tolist()
         self.next_arrival = 0
         self.env.timeout(self.arrival_times[0] - self.env.now).callbacks.append(self.arrive)
 
@@ -393,8 +446,12 @@ class _Run:
         self.drain()
 
     def start_yearly_capacity(self) -> None:
-        """Schedule each year's beds for 1 January."""
-        for y, bound in enumerate(self.year_bounds, start=1):
+        """Schedule each year's beds for 1 January.
+
+        The first year's too: after a warm-up, and so that a search can give the first year
+        other beds than the run started with.
+        """
+        for y, bound in enumerate([0.0, *self.year_bounds]):
             self.env.timeout(bound - self.env.now).callbacks.append(
                 functools.partial(self.set_year_capacity, y)
             )
@@ -653,12 +710,171 @@ class _Run:
                     self.start_stay(p, float(stay[j]) - done, aged_out=bool(cut[j]))
                     k += 1
 
+    def start(self) -> None:
+        """Fill the 0-meting's beds and schedule the referrals and the yearly beds (once)."""
+        if not self.started:
+            self.initial_state()
+            self.start_arrivals()
+            self.start_yearly_capacity()
+            self.started = True
+
+    def run_until(self, day: float) -> None:
+        """Simulate up to ``day``; what happens at ``day`` itself (1 January's beds) waits.
+
+        A run paused at the start of a year can be :meth:`fork`-ed and given other beds for
+        that year before it goes on; running on in steps gives exactly the stays of one
+        uninterrupted run.
+        """
+        self.start()
+        if day > self.env.now:
+            self.env.run(until=day)
+
     def run(self) -> list[list[Any]]:
-        self.initial_state()
-        self.start_arrivals()
-        self.start_yearly_capacity()
-        self.env.run(until=self.spec.end_day)
+        """Run the whole horizon; return every stay."""
+        self.run_until(self.spec.end_day)
         return self.stays
+
+    def fork(self) -> _Run:
+        """Return an independent copy of this paused run, to go on with other beds.
+
+        The copy shares what never changes during a run (the spec and what was derived
+        from it, the referrals drawn at the start) and copies what does: the clock and its
+        pending events, beds and waiting lists, the young people with their open stays, the
+        counters, and every random stream in its current state, so the copy draws the same
+        numbers as the original would (common random numbers). Ended stays are not copied:
+        the copy's :attr:`stays` holds the open ones and those that start after the fork.
+
+        Copying by hand is ~20x faster than ``copy.deepcopy`` and keeps SimPy's event order:
+        pending events keep their time, priority and sequence number.
+        """
+        if self.pending:
+            raise RuntimeError("fork() needs a paused run (nobody half-way admitted)")
+        new = object.__new__(_Run)
+        new.__dict__.update(self.__dict__)
+        # every stay a young person can still change is open (no end yet)
+        records = {id(r): list(r) for r in self.stays if r[8] != r[8]}
+        ended: dict[int, list[Any]] = {}
+        people: dict[int, _Person] = {}
+        entries: dict[int, list[Any]] = {}
+        pool_index = {id(pool): i for i, pool in enumerate(self.pools)}
+        make = _Person.__new__
+
+        def person(old: _Person) -> _Person:
+            found = people.get(id(old))
+            if found is None:
+                found = people[id(old)] = make(_Person)
+                found.run, found.id, found.group = new, old.id, old.group
+                found.t_birth, found.form, found.aged_out = old.t_birth, old.form, old.aged_out
+                found.rec = record(old.rec) if old.rec else []
+                held = old.held
+                found.held = None if held is None else record(held)
+                found.held_form = old.held_form
+            return found
+
+        def record(old: list[Any]) -> list[Any]:
+            # an ended stay is still reachable from a cancelled waiting-list entry
+            found = records.get(id(old))
+            if found is None:
+                found = ended[id(old)] = ended.get(id(old)) or list(old)
+            return found
+
+        def entry(old: list[Any]) -> list[Any]:
+            found = entries.get(id(old))
+            if found is None:
+                found = entries[id(old)] = [old[0], old[1], person(old[2]), old[3]]
+            return found
+
+        def callback(old: Any) -> Any:
+            # the engine schedules four kinds of callback; a new kind must be added here
+            # (tests/test_engine.py checks that forked runs go on exactly as the original)
+            owner = getattr(old, "__self__", None)
+            if type(owner) is _Person:
+                return person(owner).stay_over
+            if owner is self:
+                return new.arrive
+            if isinstance(old, functools.partial):
+                if old.func.__name__ == "set_year_capacity":
+                    return functools.partial(new.set_year_capacity, *old.args)
+                if old.func.__name__ == "expire":
+                    p, pool, e, reason, destination = old.args
+                    return functools.partial(
+                        new.expire,
+                        person(p),
+                        new.pools[pool_index[id(pool)]],
+                        entry(e),
+                        reason,
+                        destination,
+                    )
+            raise TypeError(f"cannot fork a run with the callback {old!r}")
+
+        new.pending = deque()
+        new.pools = []
+        for pool in self.pools:
+            copy = BedPool.__new__(BedPool)
+            copy.slots, copy.granted = pool.slots, new.pending
+            copy.capacity, copy.occupied = list(pool.capacity), list(pool.occupied)
+            copy.seq, copy.n_waiting = pool.seq, pool.n_waiting
+            new.pools.append(copy)
+        for pool, copy in zip(self.pools, new.pools, strict=True):
+            copy.queue = [entry(e) for e in pool.queue]  # same order: still a heap
+        assert isinstance(self.env._eid, _Counter)
+        env = _Env(self.env.now)
+        env._eid = _Counter(self.env._eid.value)
+        queue = []
+        append = queue.append
+        new_event = object.__new__
+        for item in self.env._queue:
+            event = item[3]
+            callbacks = event.callbacks
+            if len(callbacks) == 1 and type(getattr(callbacks[0], "__self__", None)) is _Person:
+                copied_callbacks = [person(callbacks[0].__self__).stay_over]  # the usual case
+            elif _is_dead_timer(event):
+                continue
+            else:
+                copied_callbacks = [callback(c) for c in callbacks]
+            copied = new_event(type(event))
+            copied.__dict__.update(event.__dict__)
+            copied.env = env
+            copied.callbacks = copied_callbacks
+            append((item[0], item[1], item[2], copied))
+        heapq.heapify(queue)  # dead timers left out; the order of the rest is unchanged
+        env._queue = queue
+        new.env = env
+        new.stays = list(records.values())
+        new.capacity_by_year = [[list(row) for row in form] for form in self.capacity_by_year]
+        new.person_ids = _Counter(self.person_ids.value)
+        new.group_ids = _Counter(self.group_ids.value)
+        new.route_u, new.subst_u, new.age_u = (
+            self.route_u.fork(),
+            self.subst_u.fork(),
+            self.age_u.fork(),
+        )
+        new.los_draws = [d.fork() for d in self.los_draws]
+        return new
+
+    def compact(self) -> None:
+        """Forget ended stays, timers of waits that are over and cancelled list entries.
+
+        A search keeps only what later years can still change; neither changes what happens
+        next (a dead timer does nothing when it fires).
+        """
+        self.stays = [r for r in self.stays if r[8] != r[8]]
+        queue = [item for item in self.env._queue if not _is_dead_timer(item[3])]
+        heapq.heapify(queue)
+        self.env._queue = queue
+        for pool in self.pools:
+            # entries taken off the list lazily; keys are unique, so the order stays
+            pool.queue = [entry for entry in pool.queue if entry[3]]
+            heapq.heapify(pool.queue)
+
+
+def _is_dead_timer(event: simpy.Event) -> bool:
+    """Whether ``event`` only ends a wait that already ended (a bed was given meanwhile)."""
+    callbacks = event.callbacks
+    if callbacks is None or len(callbacks) != 1:
+        return False
+    cb = callbacks[0]
+    return isinstance(cb, functools.partial) and cb.func.__name__ == "expire" and not cb.args[2][3]
 
 
 class _Person:
@@ -685,6 +901,22 @@ def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str
     return pd.Categorical.from_codes(codes.astype(np.int64), categories=pd.Index(categories))
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a run goes on.
+
+    A run allocates many small objects and frees them by reference counting; the cyclic
+    collector only costs time there (a quarter of the run), so it waits until the end.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def simulate_stays(spec: SimSpec, seed: np.random.SeedSequence) -> pd.DataFrame:
     """Run one replication and return its stays (see :data:`STAY_COLUMNS`).
 
@@ -695,15 +927,8 @@ def simulate_stays(spec: SimSpec, seed: np.random.SeedSequence) -> pd.DataFrame:
     while waiting) or ``waiting``.
     """
     run = _Run(spec, seed)
-    # The run allocates many small objects and frees them by reference counting; the cyclic
-    # collector only costs time here (a quarter of the run), so it waits until the end.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         rows = run.run()
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     forms = run.forms
     dests = [*forms, *SINKS]
     table = np.array(rows, dtype=np.float64).reshape(len(rows), len(STAY_COLUMNS))
