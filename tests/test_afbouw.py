@@ -816,8 +816,46 @@ EXAMPLE_NEED = {
 
 
 @pytest.fixture(scope="module")
-def example_scenario() -> Any:
+def shipped_example() -> Any:
+    """The transformatie example as shipped: with its recruitment limits."""
     return load_scenario(TRANSFORMATIE)
+
+
+@pytest.fixture(scope="module")
+def example_scenario(shipped_example: Any) -> Any:
+    """The transformatie example without recruitment limits: every target is reachable."""
+    settings = shipped_example.afbouw.model_copy(update={"recruitment_per_year": {}})
+    return dataclasses.replace(shipped_example, afbouw=settings)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_the_shipped_example_respects_its_recruitment_limits(
+    shipped_example: Any, solver: str
+) -> None:
+    # Pleegzorg may grow by 15 places a year and gezinshuis by 8 (the scenario's
+    # afbouw.recruitment_per_year): the plan never adds more, so "30% more pleegzorg +
+    # gezinshuis in 2025" (372 x 1.3 = 484 places) cannot be reached -- at most
+    # 372 + 2 x (15 + 8) = 418 -- and the explanation names the recruitment limit.
+    data = plan_data(shipped_example, EXAMPLE_NEED)
+    assert data.recruitment == {"pleegzorg": 15, "gezinshuis": 8}
+    plan = solved(data, solver, 30)
+    assert plan.beds is not None
+    x = as_dict(plan.beds)
+    years = data.years
+    for form, limit in data.recruitment.items():
+        for prev, y in itertools.pairwise(years):
+            new = sum(
+                max(0, x[(p, f, y)] - x[(p, f, prev)]) for p, f, yy in x if f == form and yy == y
+            )
+            assert new <= limit, (form, y, new)
+    assert all(v == 0 for v in plan.recruitment_slack.values())
+    assert check_plan(data, plan) == []
+    rows = assert_target_values_agree(data, plan.beds)
+    growth = [r for r in rows if r[0] == "pleegzorg + gezinshuis" and r[1] == 2025]
+    assert growth == [("pleegzorg + gezinshuis", 2025, 484, 418, False)]
+    notes = " ".join(explain(data, plan))
+    for text in ("30% meer pleegzorg + gezinshuis in 2025", "werving", "15 per jaar"):
+        assert text in notes, (text, notes)
 
 
 def own_targets(data: PlanData, x: Mapping[Key, int]) -> list[tuple[str, int, int, int, bool]]:
@@ -1232,6 +1270,7 @@ def test_cli_writes_the_plan_the_workbook_and_the_lp(tmp_path: Path) -> None:
         "per aanbieder",
         "per jaar",
         "doelen",
+        "normen",
         "ombouwbudget",
     ]
     # the written plan obeys every rule and meets every need and target by its own numbers

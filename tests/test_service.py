@@ -651,7 +651,7 @@ def test_cancel_a_queued_and_a_running_run(planner: httpx.Client, scenario_id: i
     wait_job(planner, f"/runs/{running['id']}", running_with_progress, timeout=60)
     requested = planner.post(f"/runs/{running['id']}/cancel")
     assert requested.status_code == 200
-    assert requested.json()["message"] == "cancel requested"
+    assert requested.json()["message"] == "annuleren gevraagd"
     ended = wait_job(planner, f"/runs/{running['id']}", timeout=30)
     assert ended["status"] == "cancelled" and ended["files"] == []
     assert 0 < ended["progress_pct"] < 100

@@ -244,3 +244,70 @@ def test_pages_need_a_sign_in_and_work_without_javascript(server: Server, browse
     page.wait_for_url("**/scenarios")
     assert page.get_by_role("table", name="Scenario's").is_visible()
     context.close()
+
+
+IMPOSSIBLE = ("nan", "NaN", "None", "inf", "null")
+
+
+def _figures_are_possible(text: str) -> None:
+    """No NaN or None, no share above 100% and no interval upside down on a page."""
+    import re
+
+    words = set(re.findall(r"[A-Za-z]+", text))
+    assert not words & set(IMPOSSIBLE), words & set(IMPOSSIBLE)
+    for pct in re.findall(r"(\d+(?:,\d+)?)%", text):
+        assert 0.0 <= float(pct.replace(",", ".")) <= 100.0, pct
+    for low, high in re.findall(r"\[(-?[\d.,]+)%? – (-?[\d.,]+)%?\]", text):
+        a, b = (float(v.replace(".", "").replace(",", ".")) for v in (low, high))
+        assert 0.0 <= a <= b, (low, high)
+
+
+def _run_from_the_scenario_page(page: Any, server: Server, kind: str, reps: str) -> None:
+    page.goto(f"{server.url}/scenarios/1")
+    page.get_by_label("Nieuwe berekening").select_option(kind)
+    page.get_by_label("Replicaties (leeg: uit het scenario)").fill(reps)
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_url("**/runs/*")
+    page.wait_for_selector("#status:text('klaar')", timeout=300_000)
+
+
+def test_simulation_and_minimal_beds_pages_show_only_possible_judged_figures(
+    server: Server, browser: Any
+) -> None:
+    # the transformatie scenario uploaded by the planner test: crisis stays are too long by
+    # themselves, 30% more foster places cannot be recruited by 2025, and JeugdzorgPlus has
+    # no beds in 2030 (its last young people stay above capacity)
+    page = _sign_in(browser, server, "planner")
+    page.wait_for_url("**/scenarios")
+    _run_from_the_scenario_page(page, server, "simulate", "4")
+    missed = page.locator("#missed")
+    assert "Niet gehaald" in missed.inner_text()
+    for text in ("Crisisopvang", "30% meer pleegzorg + gezinshuis in 2025"):
+        assert text in missed.inner_text()
+    years = page.get_by_role("navigation", name="Kies een jaar")
+    assert "2025 (doeljaar)" in years.inner_text()
+    assert "2030 (doeljaar)" in years.inner_text()
+    assert "Kerncijfers 2025" in page.content()
+    _figures_are_possible(page.inner_text("main"))
+    page.screenshot(path=str(ARTIFACTS / "5-simulation-2025.png"), full_page=True)
+    years.get_by_role("link", name="2030 (doeljaar)").click()
+    page.wait_for_url("**year=2030")
+    card = page.get_by_role("region", name="JeugdzorgPlus (gesloten)")
+    text = card.inner_text()
+    assert "geen bedden" in text and "jongeren" in text  # above capacity, not NaN
+    assert "gehaald" in text  # its norm is judged
+    _figures_are_possible(page.inner_text("main"))
+    page.screenshot(path=str(ARTIFACTS / "6-simulation-2030.png"), full_page=True)
+    # minimal beds: every year with its evidence at one place fewer, in Dutch
+    _run_from_the_scenario_page(page, server, "beds", "3")
+    table = page.get_by_role(
+        "table", name="Minimaal aantal plaatsen per jaar, met het bewijs bij één plaats minder"
+    )
+    rows = table.locator("tbody tr")
+    assert rows.count() == 5 * 8
+    body = table.inner_text()
+    assert "Pleegzorg" in body
+    assert "gehaald" in body or "niet te onderscheiden van de norm" in body
+    assert "Met één plaats minder" in table.inner_text()
+    _figures_are_possible(page.inner_text("main"))
+    page.screenshot(path=str(ARTIFACTS / "7-minimal-beds.png"), full_page=True)

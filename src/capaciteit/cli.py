@@ -23,6 +23,7 @@ prints for people is Dutch, with Dutch number formats; file and column names sta
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from capaciteit import __version__
-from capaciteit._pandas import as_str
+from capaciteit._pandas import as_float, as_str
 from capaciteit.core import nl
 from capaciteit.errors import CapaciteitError, InvalidInputError
 
@@ -572,33 +573,45 @@ def token_create(
 
 
 def _print_beds(table: object, names: dict[str, str]) -> None:
-    """Minimal beds per form and year, with the scenario's beds and the long run."""
+    """Minimal beds per year and form, with the scenario's beds and the long run."""
     import pandas as pd
 
     assert isinstance(table, pd.DataFrame)
     years = sorted({int(y) for y in table.index.get_level_values("year")})
+    forms = list(dict.fromkeys(str(f) for f in table.index.get_level_values("care_form")))
     out = Table(
         title="Minimaal aantal plaatsen per jaar (tussen haakjes: in het scenario)",
         caption="rood: het scenario heeft minder plaatsen dan nodig",
     )
-    out.add_column("zorgvorm")
+    out.add_column("jaar")
+    for fid in forms:
+        out.add_column(fid, justify="right")
     for y in years:
-        out.add_column(str(y), justify="right")
-    out.add_column("lange termijn", justify="right")
-    for fid in dict.fromkeys(table.index.get_level_values("care_form")):
         cells = []
-        for y in years:
-            row = table.loc[(fid, y)]
-            minimal, current = row["minimal_beds"], int(row["current_beds"])
-            if pd.isna(minimal):
+        for fid in forms:
+            minimal = as_float(table.at[(fid, y), "minimal_beds"])
+            current = int(as_float(table.at[(fid, y), "current_beds"]))
+            if math.isnan(minimal):
                 cells.append(f"– ({nl.number(current)})")
                 continue
-            text = f"{nl.number(int(minimal))} ({nl.number(current)})"
-            cells.append(f"[red]{text}[/]" if int(minimal) > current else text)
-        long_run = table.loc[(fid, years[-1])]["long_run_beds"]
-        cells.append("–" if pd.isna(long_run) else nl.number(int(long_run)))
-        out.add_row(names.get(str(fid), str(fid)), *cells)
+            need = int(minimal)
+            text = f"{nl.number(need)} ({nl.number(current)})"
+            cells.append(f"[red]{text}[/]" if need > current else text)
+        out.add_row(str(y), *cells)
+    long_run = []
+    for fid in forms:
+        values = table.xs(fid, level="care_form")["long_run_beds"]
+        long_run.append(
+            "–" if values.isna().any() else _span_text([int(v) for v in values.tolist()])
+        )
+    out.add_row("lange termijn", *long_run, style="dim")
     console.print(out)
+    del names
+
+
+def _span_text(values: list[int]) -> str:
+    low, high = min(values), max(values)
+    return nl.number(low) if low == high else f"{nl.number(low)}–{nl.number(high)}"
 
 
 def _print_missed(missed: str) -> None:

@@ -308,7 +308,9 @@ def _build(
                 b.add(total + s >= need)
                 need_slack[(f, y)] = s
             if f in data.recruitment:
-                s = b.int_var(0, 100_000, f"recruit_slack_{f}_{y}")
+                # at most every provider's largest step up: keeps the penalty within int64
+                most = sum(table[(p, f)]["max_change"] for p in pairs_of[f])
+                s = b.int_var(0, max(0, most - data.recruitment[f]), f"recruit_slack_{f}_{y}")
                 b.add(b.total([inc[(p, f, y)] for p in pairs_of[f]]) <= data.recruitment[f] + s)
                 recruitment_slack[(f, y)] = s
             if total0 > 0 and fairness > 0 and fair_totals is not None:

@@ -730,30 +730,45 @@ def _explanations(
         minimal = {y: as_int(t.at[y, "minimal_beds"]) for y in years}
         long_run = {y: as_int(t.at[y, "long_run_beds"]) for y in years}
         current = {y: as_int(t.at[y, "current_beds"]) for y in years}
+        differ = [y for y in years if minimal[y] != long_run[y]]
+        if not differ:
+            continue
+        name = names[fid]
+        if all(abs(minimal[y] - long_run[y]) <= 1 for y in years):
+            out.append(
+                f"{name}: {_span(list(minimal.values()))} plaatsen per jaar, "
+                f"{_span(list(long_run.values()))} op lange termijn; een verschil van hooguit "
+                "één plaats valt binnen de onzekerheid van de simulaties."
+            )
+            continue
         lower = [y for y in years if minimal[y] < long_run[y]]
         higher = [y for y in years if minimal[y] > long_run[y]]
         stay_years = demand.value(fid, years[0], "stay_days") / 365.25
-        name = names[fid]
         if lower:
-            enough_now = [y for y in lower if current[y] >= minimal[y]]
-            text = (
-                f"{name}: in {nl.years(lower)} volstaan {_span([minimal[y] for y in lower])} "
-                f"plaatsen, minder dan de {_span([long_run[y] for y in lower])} die op lange "
-                "termijn nodig zijn."
-            )
-            if enough_now == lower and len({current[y] for y in lower}) == 1:
+            enough = all(minimal[y] <= current[y] < long_run[y] for y in lower)
+            if enough and len({current[y] for y in lower}) == 1:
                 text = (
                     f"{name}: de huidige {nl.number(current[lower[0]])} plaatsen volstaan in "
                     f"{nl.years(lower)}; op lange termijn zijn "
                     f"{_span([long_run[y] for y in lower])} nodig."
                 )
-            text += (
-                " De regio start vanuit de 0-meting: met een gemiddelde verblijfsduur van "
-                f"{nl.number(stay_years, 1)} jaar groeit de bezetting pas langzaam naar het "
-                "evenwicht."
-                if stay_years >= 1
-                else " De regio start vanuit de 0-meting, die nog niet in evenwicht is."
-            )
+            else:
+                text = (
+                    f"{name}: in {nl.years(lower)} volstaan "
+                    f"{_span([minimal[y] for y in lower])} plaatsen, minder dan de "
+                    f"{_span([long_run[y] for y in lower])} die op lange termijn nodig zijn."
+                )
+            if stay_years >= 1:
+                text += (
+                    " De regio start vanuit de 0-meting: met een gemiddelde verblijfsduur van "
+                    f"{nl.number(stay_years, 1)} jaar groeit de bezetting pas langzaam naar "
+                    "het evenwicht."
+                )
+            else:
+                text += (
+                    " Het model voor de lange termijn rekent voorzichtig (wachten op volgorde "
+                    "van aanmelding); de simulatie per jaar laat zien dat minder volstaat."
+                )
             out.append(text)
         if higher:
             out.append(
@@ -784,8 +799,9 @@ def _message(
             "Minimaal aantal plaatsen per jaar bepaald door simulatie vanuit de 0-meting "
             f"({nl.plural(transient.replications, 'replicatie', 'replicaties')}, "
             f"{nl.number(transient.evaluations)} varianten gesimuleerd): met elk minimum "
-            "wordt elke norm van dat jaar aantoonbaar gehaald (het hele 95%-interval aan de "
-            "goede kant), met één plaats minder niet. Behoefte op lange termijn: het "
+            "wordt elke norm van dat jaar gemiddeld gehaald, met één plaats minder niet "
+            "(why_not_one_fewer geeft per jaar beide waarden met hun 95%-interval). "
+            "Behoefte op lange termijn: het "
             f"gekoppelde Erlang-model ({_SOLVER_STATUS.get(solution.status, solution.status)}), "
             f"getoetst in een lange simulatie ({nl.plural(rounds, 'ronde', 'rondes')}"
             + (f", {nl.number(adjusted)} keer bijgesteld)." if adjusted else ").")
@@ -796,7 +812,7 @@ def _message(
             text += (
                 " Niet bereikt: in "
                 + nl.join(pairs)
-                + " wordt ook met de meeste geprobeerde plaatsen niet elke norm aantoonbaar "
+                + " wordt ook met de meeste geprobeerde plaatsen niet elke norm gemiddeld "
                 "gehaald (zie why_not_one_fewer)."
             )
     elif status == "infeasible":

@@ -1,8 +1,11 @@
 """The afbouw plan for ontwikkeltafels: plan.csv, plan.json, plan.xlsx and charts.
 
-The workbook has the sheets *samenvatting*, *per aanbieder*, *per jaar*, *doelen* and
-*ombouwbudget*, with Dutch labels, bold headers, frozen header rows, thousands separators
-and green/red marks for targets met or not.
+The workbook has the sheets *samenvatting* (what the plan misses said plainly at the top),
+*per aanbieder*, *per jaar*, *doelen*, *normen* (every service level per care form and
+year with its 95% interval, judged: gehaald / niet gehaald / niet te onderscheiden) and
+*ombouwbudget*, with Dutch labels, bold headers, frozen header rows, number formats
+(thousands separators and percentages, shown by Excel in the reader's Dutch locale) and
+green/red/yellow marks.
 """
 
 from __future__ import annotations
@@ -22,12 +25,18 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from capaciteit.core import nl
+from capaciteit.core.stats import VERDICTS_NL
+from capaciteit.domain.norms import Norm
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.afbouw_plan import AfbouwResult
 from capaciteit.results.jsonable import clean, header, records
+from capaciteit.simulation.judge import missed_norms
 
 GREEN = PatternFill("solid", fgColor="C6EFCE")
 RED = PatternFill("solid", fgColor="FFC7CE")
+YELLOW = PatternFill("solid", fgColor="FFEB9C")
+VERDICT_FILL = {"met": GREEN, "missed": RED, "undecided": YELLOW}
 HEADER = Font(bold=True)
 STATUS_NL = {
     "targets_met": "alle doelen en minimale bedden gehaald",
@@ -85,14 +94,17 @@ def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
     assert ws is not None
     ws.title = "samenvatting"
     s = result.solution
+    names = {str(k): str(v) for k, v in scenario.model.care_forms["name"].items()}
+    missed = missed_norms(result.service_levels, names) if len(result.service_levels) else ""
     summary = [
+        ("Niet gehaald", missed or "Elke norm wordt gehaald of is niet te onderscheiden."),
         ("Scenario", scenario.name),
         ("Regio", scenario.model.meta.name),
         ("0-meting", scenario.model.meta.baseline_year),
         ("Status", STATUS_NL.get(result.status, result.status)),
         ("Toelichting", result.message),
         ("Minimale bedden uit", result.need_source),
-        ("Rekenmethode", f"{s.solver}, {s.status}, {s.time_s:.1f} s"),
+        ("Rekenmethode", f"{s.solver}, {s.status}, {nl.number(s.time_s, 1)} s"),
         (
             "Kosten bedden over de planperiode (EUR)",
             int(result.plan["cost_eur"].sum()) if len(result.plan) else None,
@@ -107,7 +119,8 @@ def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
     ws.column_dimensions["B"].width = 110
     for row in ws.iter_rows(min_row=2):
         row[1].alignment = Alignment(wrap_text=True, vertical="top")
-    row_status = ws.cell(row=5, column=2)
+    ws.cell(row=2, column=2).fill = RED if missed else GREEN
+    row_status = ws.cell(row=6, column=2)
     row_status.fill = GREEN if result.status == "targets_met" else RED
     if result.conflicts:
         ws.append([])
@@ -174,6 +187,8 @@ def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
         column = list(table.columns).index("Gehaald") + 1
         for row in doelen.iter_rows(min_row=2):
             row[column - 1].fill = GREEN if row[column - 1].value == "ja" else RED
+    if len(result.service_levels):
+        _norms_sheet(wb.create_sheet("normen"), result.service_levels, names)
     ombouw = result.ombouw.rename(
         columns={
             "year": "Jaar",
@@ -188,6 +203,36 @@ def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
     )
     wb.save(path)
     return path
+
+
+def _norms_sheet(ws: Worksheet, judged: pd.DataFrame, names: dict[str, str]) -> None:
+    """Every norm per care form and year: mean, 95% interval and the verdict, coloured."""
+    header = ["Zorgvorm", "Jaar", "Norm", "Gemiddeld", "95%-interval van", "tot", "Oordeel"]
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = HEADER
+    for row in judged.to_dict(orient="records"):
+        norm = Norm.of_row(row)
+        ws.append(
+            [
+                names.get(str(row["care_form"]), str(row["care_form"])),
+                int(row["year"]),
+                norm.describe(),
+                clean(row["mean"]),
+                clean(row["ci_low"]),
+                clean(row["ci_high"]),
+                VERDICTS_NL.get(str(row["verdict"]), str(row["verdict"])),
+            ]
+        )
+        last = ws.max_row
+        for column in (4, 5, 6):
+            ws.cell(row=last, column=column).number_format = "0.0%"
+        fill = VERDICT_FILL.get(str(row["verdict"]))
+        if fill is not None:
+            ws.cell(row=last, column=7).fill = fill
+    ws.freeze_panes = "A2"
+    for i, width in enumerate((26, 8, 48, 12, 16, 10, 34), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
 
 
 def plan_chart(scenario: Scenario, result: AfbouwResult, path: Path) -> Path:

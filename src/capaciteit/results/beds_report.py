@@ -25,17 +25,12 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from capaciteit.core import nl
+from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.domain.norms import Norm
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.minimal_beds import MinimalBedsResult
 from capaciteit.results.jsonable import header, records
 
-VERDICT_NL = {
-    "met": "gehaald",
-    "missed": "niet gehaald",
-    "undecided": "niet te onderscheiden van de norm",
-    "no_data": "geen aanvragen",
-}
 EVIDENCE_COLUMNS = (
     "evidence_care_form",
     "evidence_measure",
@@ -59,7 +54,7 @@ def _sl_text(group: pd.DataFrame) -> str:
         parts.append(
             f"{norm.describe()}: {nl.percent(row['mean'], 1)} "
             f"{nl.interval(row['ci_low'], row['ci_high'], 'percent', 1)} "
-            f"{VERDICT_NL.get(str(row['verdict']), str(row['verdict']))}"
+            f"{VERDICTS_NL.get(str(row['verdict']), str(row['verdict']))}"
         )
     return "; ".join(parts)
 
@@ -94,6 +89,7 @@ def beds_json(scenario: Scenario, result: MinimalBedsResult) -> dict[str, Any]:
         "status": result.status,
         "message": result.message,
         "explanations": result.explanations,
+        "care_form_names": {str(k): str(v) for k, v in scenario.model.care_forms["name"].items()},
         "solver": {
             "name": solution.solver,
             "status": solution.status,

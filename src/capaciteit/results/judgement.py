@@ -20,19 +20,13 @@ import pandas as pd
 
 from capaciteit._pandas import as_int
 from capaciteit.core import nl
+from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.domain.norms import Norm, norms_of
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.afbouw_plan import targets_of
 from capaciteit.results.jsonable import records
 from capaciteit.simulation.judge import judge_norms, missed_norms
 from capaciteit.simulation.replications import SimulationResult
-
-VERDICTS_NL = {
-    "met": "gehaald",
-    "missed": "niet gehaald",
-    "undecided": "niet te onderscheiden van de norm",
-    "no_data": "geen gegevens",
-}
 
 
 def bed_targets(scenario: Scenario) -> pd.DataFrame:

@@ -46,6 +46,7 @@ from capaciteit.service.db import (
     now,
     session_factory,
 )
+from capaciteit.service.routes.common import STATUS_NL
 
 log = logging.getLogger("capaciteit.jobs")
 KINDS = ("simulate", "beds", "afbouw", "match_batch")
@@ -74,7 +75,9 @@ class LostClaimError(Exception):
 
 def enqueue(session: Session, kind: str, params: dict[str, Any], token_id: int | None) -> Job:
     """Queue a job."""
-    job = Job(kind=kind, params=params, status="queued", created_by=token_id, message="queued")
+    job = Job(
+        kind=kind, params=params, status="queued", created_by=token_id, message="in de wachtrij"
+    )
     session.add(job)
     session.commit()
     return job
@@ -91,7 +94,7 @@ def requeue_stale(session: Session, settings: ServiceSettings) -> int:
             job.status, job.finished_at = "failed", now()
             job.error = {"detail": f"the worker stopped {job.attempts} times (crash?)"}
         else:
-            job.status, job.message = "queued", "rerun after a worker stopped"
+            job.status, job.message = "queued", "opnieuw in de wachtrij: een werkproces stopte"
         job.claim = None
     session.commit()
     return len(stale)
@@ -114,7 +117,7 @@ def claim_next(session: Session) -> tuple[int, str] | None:
             heartbeat_at=stamp,
             attempts=Job.attempts + 1,
             progress=0.0,
-            message="running",
+            message="bezig",
         )
     )
     session.commit()
@@ -231,7 +234,7 @@ def _finish(
             )
         job.status, job.finished_at, job.result, job.error = status, now(), result, error
         job.progress = 1.0 if status == "done" else job.progress
-        job.message = status
+        job.message = STATUS_NL.get(status, status)
         session.commit()
 
 
@@ -247,12 +250,13 @@ def materialise_region(archive: bytes, target: Path) -> Path:
             zf.extractall(target)
     except (OSError, zipfile.BadZipFile) as exc:
         raise InvalidInputError(
-            "The region model upload",
+            "De upload van het regiomodel",
             [
                 Problem(
                     "upload",
-                    f"the files cannot be unpacked ({type(exc).__name__}).",
-                    "Upload model.yaml and the tables with short, distinct file names.",
+                    f"de bestanden kunnen niet worden uitgepakt (technische melding: "
+                    f"{type(exc).__name__}).",
+                    "Upload model.yaml en de tabellen met korte, verschillende bestandsnamen.",
                 )
             ],
         ) from None
@@ -337,14 +341,16 @@ def _simulate(
         replications=params.get("replications"),
         seed=params.get("seed"),
     )
-    ctx.progress(0.0, f"{scenario.replications} replications")
+    ctx.progress(0.0, f"simulatie: {scenario.replications} replicaties")
     total = scenario.replications
     result = run_replications(
         compile_spec(scenario),
         total,
         scenario.seed,
         make_executor("serial", None),
-        progress=lambda done: ctx.progress(0.95 * done / total, f"{done}/{total} replications"),
+        progress=lambda done: ctx.progress(
+            0.95 * done / total, f"simulatie: {done} van {total} replicaties"
+        ),
     )
     write_results(scenario, result, out, "csv")
     return _result_json(out, "simulate", params)
@@ -385,7 +391,7 @@ def _match_batch(
         assert built is not None
         children, pool = built
     weights = MatchWeights.model_validate(params.get("weights") or {})
-    ctx.progress(0.1, f"{len(children.frame)} children, {len(pool)} families")
+    ctx.progress(0.1, f"toewijzing: {len(children.frame)} kinderen, {len(pool)} gezinnen")
     result = match_batch(children, pool, weights, float(params.get("time_limit_s", 30.0)))
     write_batch(result, weights, out)
     with sessions() as session:

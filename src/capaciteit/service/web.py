@@ -12,12 +12,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    File,
+    Form,
+    HTTPException,
+    Query,
+    Request,
+    UploadFile,
+)
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from capaciteit.core import nl
+from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.errors import CapaciteitError, InvalidInputError, Problem
 from capaciteit.matching import suggest
 from capaciteit.service import jobs, store
@@ -36,21 +48,16 @@ STATUSES = {
     "cancelled": "geannuleerd",
 }
 KPI_LABELS = {
-    "capacity_beds": "Bedden",
-    "occupied_beds": "Bezet",
-    "occupancy_rate": "Bezettingsgraad",
-    "mean_wait_days": "Gemiddelde wachttijd (dagen)",
-    "placed_within_24h_share": "Binnen 24 uur geplaatst",
-    "waiting_at_year_end": "Wachtend eind van het jaar",
-    "stays_over_max_share": "Verblijf langer dan maximum",
+    "occupied_beds": ("Bezet (gemiddeld)", "number", 1),
+    "occupancy_rate": ("Bezettingsgraad", "percent", 0),
+    "mean_wait_days": ("Gemiddelde wachttijd (dagen)", "number", 0),
+    "placed_within_24h_share": ("Binnen 24 uur geplaatst", "percent", 0),
+    "waiting_at_year_end": ("Wachtend op 31 december", "number", 1),
+    "overflow_count": ("Buiten de regio geplaatst", "number", 1),
+    "stays_over_max_share": ("Verblijf langer dan het maximum", "percent", 0),
 }
-
-WHAT = {
-    "The region model": "Het regiomodel",
-    "The scenario": "Het scenario",
-    "The region model upload": "De upload van het regiomodel",
-    "upload": "De upload",
-}
+"""KPIs on the cards: label, format and decimals (the beds are shown without interval)."""
+VERDICT_CLASS = {"met": "ok", "missed": "bad", "undecided": "unsure", "no_data": "muted"}
 
 router = APIRouter(include_in_schema=False)
 
@@ -187,8 +194,8 @@ async def add_scenario(
             "scenarios.html",
             "Scenario's",
             who,
-            error=f"{WHAT.get(exc.what, exc.what)} is afgekeurd ({len(exc.problems)} "
-            f"{'probleem' if len(exc.problems) == 1 else 'problemen'}).",
+            error=f"{exc.what} is afgekeurd "
+            f"({nl.plural(len(exc.problems), 'probleem', 'problemen')}).",
             problems=exc.problems,
             **_scenario_list(session),
         )
@@ -260,38 +267,115 @@ def _plan_tables(result: dict[str, Any]) -> tuple[dict[tuple[str, str], dict[int
     return dict(sorted(providers.items())), sorted(years)
 
 
-def _cards(result: dict[str, Any]) -> tuple[int | None, dict[str, list[tuple[str, str]]]]:
+def _show(value: dict[str, float | None] | None, fmt: str, decimals: int) -> str:
+    """Show a KPI's mean and 95% interval in Dutch formats; ``–`` when there is none."""
+    if not value or value.get("mean") is None:
+        return "–"
+    mean = value["mean"]
+    show = nl.percent if fmt == "percent" else nl.number
+    text = show(mean, decimals)
+    low, high = value.get("ci_low"), value.get("ci_high")
+    if low is not None and high is not None and show(low, decimals) != show(high, decimals):
+        text += f" [{show(low, decimals)} – {show(high, decimals)}]"
+    return text
+
+
+def _cards(result: dict[str, Any], year: int | None) -> dict[str, Any]:
+    """Build the KPI cards of one year per care form, with every norm of the form judged.
+
+    No NaN reaches the page and an input (the beds) has no interval; the years to pick from
+    come with the target years marked.
+    """
     kpis: dict[str, dict[str, dict[str, dict[str, float | None]]]] = result.get("kpis", {})
     names: dict[str, str] = result.get("care_form_names", {})
-    year: int | None = None
-    cards: dict[str, list[tuple[str, str]]] = {}
+    years = sorted({int(y) for by_year in kpis.values() for y in by_year})
+    if not years:
+        return {"years": [], "year": None, "cards": {}, "targets": []}
+    marked = [int(y) for y in result.get("target_years", [])]
+    chosen = year if year in years else (marked[0] if marked else years[-1])
+    norms = [n for n in result.get("norms", []) if int(n["year"]) == chosen]
+    cards: dict[str, dict[str, Any]] = {}
     for form, by_year in kpis.items():
-        last = max(by_year, key=int)
-        year = int(last)
-        items = []
-        for kpi, label in KPI_LABELS.items():
-            v = by_year[last].get(kpi)
-            if not v or v.get("mean") is None:
+        k = by_year.get(str(chosen), {})
+        beds = (k.get("capacity_beds") or {}).get("mean") or 0
+        items: list[tuple[str, str]] = [("Bedden", nl.number(beds))]
+        for kpi, (label, fmt, decimals) in KPI_LABELS.items():
+            text = _show(k.get(kpi), fmt, decimals)
+            if kpi == "occupancy_rate" and not beds:
+                text = "geen bedden"
+            elif kpi == "mean_wait_days" and text == "–":
+                text = "geen opnames"
+            elif text == "–":
                 continue
-            share = kpi.endswith(("_share", "_rate"))
-            fmt = "{:.1%}" if share else "{:.1f}"
-            text = fmt.format(v["mean"])
-            if v.get("ci_low") is not None and v.get("ci_high") is not None:
-                text += f" [{fmt.format(v['ci_low'])} – {fmt.format(v['ci_high'])}]"
             items.append((label, text))
-        cards[names.get(form, form)] = items
-    return year, cards
+        above = (k.get("over_capacity_beds") or {}).get("mean") or 0.0
+        if above >= 0.05:
+            items.append(("Boven capaciteit", f"{nl.number(above, 1)} jongeren"))
+        judged = [
+            {
+                "norm": n["description"],
+                "value": _show(n, "percent", 1) if n.get("mean") is not None else "–",
+                "verdict": VERDICTS_NL.get(n["verdict"], n["verdict"]),
+                "class": VERDICT_CLASS.get(n["verdict"], ""),
+            }
+            for n in norms
+            if n["care_form"] == form
+        ]
+        cards[names.get(form, form)] = {"items": items, "norms": judged}
+    targets = [t for t in result.get("bed_targets", []) if int(t["year"]) == chosen]
+    return {"years": years, "year": chosen, "marked": marked, "cards": cards, "targets": targets}
+
+
+def _beds_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Build the minimal-beds table for the page: numbers in Dutch, evidence in words."""
+    rows = []
+    names: dict[str, str] = result.get("care_form_names", {})
+    for row in result.get("beds", []):
+        fewer = row.get("at_one_fewer_verdict")
+        at_min = row.get("at_minimum_verdict")
+        rows.append(
+            {
+                "form": names.get(row["care_form"], row["care_form"]),
+                "year": row["year"],
+                "baseline": nl.number(row.get("baseline_beds")),
+                "current": nl.number(row.get("current_beds")),
+                "minimal": nl.number(row.get("minimal_beds")),
+                "long_run": nl.number(row.get("long_run_beds")),
+                "short": (row.get("minimal_beds") or 0) > (row.get("current_beds") or 0),
+                "at_minimum": _evidence(row, "at_minimum", at_min),
+                "one_fewer": _evidence(row, "at_one_fewer", fewer),
+                "why": row.get("why_not_one_fewer") or "",
+            }
+        )
+    return rows
+
+
+def _evidence(row: dict[str, Any], prefix: str, verdict: str | None) -> dict[str, str]:
+    value = {k: row.get(f"{prefix}_{k}") for k in ("mean", "ci_low", "ci_high")}
+    if value["mean"] is None:
+        return {"text": "–", "class": "muted"}
+    return {
+        "text": f"{_show(value, 'percent', 1)}: {VERDICTS_NL.get(verdict or '', '')}",
+        "class": VERDICT_CLASS.get(verdict or "", ""),
+    }
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run(request: Request, run_id: Id, session: SessionDep, who: WebCaller) -> Response:
+def run(
+    request: Request,
+    run_id: Id,
+    session: SessionDep,
+    who: WebCaller,
+    year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+) -> Response:
     """Show a run: live progress, then KPI cards, minimal beds or the afbouw plan."""
     who = _need(who, "planner", "ontwikkeltafel")
     job = common.get_job(session, run_id, tuple(KINDS))
     row = session.get(Scenario, int(job.params.get("scenario_id", 0)))
     files = sorted(session.scalars(select(JobFile.name).where(JobFile.job_id == job.id)).all())
     result = job.result or {}
-    year, cards = _cards(result) if job.kind == "simulate" else (None, {})
+    cards = _cards(result, year) if job.kind == "simulate" else {}
+    beds = _beds_rows(result) if job.kind == "beds" else []
     providers, years = _plan_tables(result) if job.kind == "afbouw" else ({}, [])
     return _page(
         request,
@@ -302,8 +386,8 @@ def run(request: Request, run_id: Id, session: SessionDep, who: WebCaller) -> Re
         scenario_name=row.name if row else "",
         result=result,
         files=files,
-        year=year,
-        cards=cards,
+        view=cards,
+        beds=beds,
         providers=providers,
         years=years,
         refresh=2 if job.status in ("queued", "running") else None,

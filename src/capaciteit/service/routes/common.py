@@ -56,10 +56,10 @@ def get_job(session: Session, job_id: int, kinds: tuple[str, ...]) -> Job:
 def cancel(session: Session, job: Job) -> Job:
     """Cancel a queued job at once, a running one at its next progress report."""
     if job.status == "queued":
-        job.status, job.finished_at, job.message = "cancelled", now(), "cancelled"
+        job.status, job.finished_at, job.message = "cancelled", now(), STATUS_NL["cancelled"]
     elif job.status == "running":
         job.cancel_requested = True
-        job.message = "cancel requested"
+        job.message = "annuleren gevraagd"
     else:
         raise HTTPException(409, f"Berekening {job.id} is al {_status(job)}.")
     session.commit()
