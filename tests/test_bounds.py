@@ -292,11 +292,6 @@ def test_no_impossible_figure(
 
 
 # --------------------------------------------------------------------------- known bugs
-@pytest.mark.xfail(
-    strict=True,
-    reason="occupancy() computes the rate as (occupied - above) / beds, which rounds to "
-    "1.0000000000000002 instead of integrating min(occupied, beds)",
-)
 def test_occupancy_rate_never_exceeds_one() -> None:
     """One bed, one young person from day 0 and another from day 154.3, over [0, 365).
 
@@ -342,11 +337,6 @@ def one_form_case(tmp: Path, arrivals_per_year: float) -> Scenario:
     return load_case({"tables": tables, "scenario": scenario}, tmp)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="judge.norm_values loops over result.stays.groupby('replication'): a replication "
-    "without a single stay is left NaN, so its 0% occupancy is 'no data'",
-)
 def test_judged_occupancy_of_empty_beds_is_zero(tmp_path: Path) -> None:
     """3 beds, no referrals, no 0-meting: the KPI says 0% occupied, the judge 'no_data'."""
     scenario = one_form_case(tmp_path, 0.0)
@@ -358,11 +348,6 @@ def test_judged_occupancy_of_empty_beds_is_zero(tmp_path: Path) -> None:
     assert occupancy_row["mean"] == 0.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="judge.norm_values skips replications without stays, so their 0% occupancy is "
-    "left out of the mean (0.0917 instead of 0.0550 here)",
-)
 def test_judged_occupancy_counts_replications_without_stays(tmp_path: Path) -> None:
     """1 referral a year, 10 replications: 4 have no stay at all (0% occupied).
 
@@ -393,11 +378,6 @@ def test_wilson_is_a_share_interval_around_the_share(p: float, n: float) -> None
     assert low - ULP <= p <= high + ULP
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="wilson() computes the bound as centre -/+ half, which at p = 0 (p = 1) "
-    "rounds to just above 0 (below 1); share() hides it with min(low, p), max(high, p)",
-)
 @pytest.mark.parametrize(("p", "n"), [(0.0, 7.0), (1.0, 10.0)])
 def test_wilson_contains_a_share_of_0_or_1(p: float, n: float) -> None:
     """wilson(0, 7) gives low = 2.8e-17 > 0; wilson(1, 10) gives high = 1 - 1.1e-16 < 1."""

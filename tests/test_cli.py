@@ -27,7 +27,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 def test_validate_example() -> None:
     done = run("validate", str(EXAMPLE_MODEL))
     assert done.returncode == 0, done.stderr
-    assert "is valid" in done.stdout and "Synthetic data" in done.stdout
+    assert "is geldig" in done.stdout and "Synthetische gegevens" in done.stdout
     done = run("validate", str(BASIS))
     assert done.returncode == 0 and "Scenario" in done.stdout
 
@@ -88,7 +88,7 @@ def test_an_unwritable_out_fails_before_simulating(tmp_path: Path) -> None:
     blocker.write_text("x", encoding="utf-8")
     done = run("simulate", str(BASIS), "--out", str(blocker / "sub"), "-q")
     assert done.returncode == 2
-    assert "cannot write results" in done.stderr
+    assert "kan de resultaten niet in" in done.stderr
     assert "Traceback" not in done.stderr
 
 
@@ -114,7 +114,7 @@ def test_beds_writes_the_comparison_with_the_0_meting(tmp_path: Path) -> None:
     assert (beds["surplus_vs_0_meting_beds"] == beds["baseline_beds"] - beds["minimal_beds"]).all()
     summary = json.loads((out / "beds.json").read_text(encoding="utf-8"))
     assert summary["solver"]["status"] == "optimal"
-    assert any("crisis" in text for text in summary["unreachable"])
+    assert any("Crisisopvang" in text for text in summary["unreachable"])
     per_provider = pd.read_csv(out / "beds_per_provider.csv")
     totals = per_provider.groupby(["care_form", "year"])["minimal_beds"].sum()
     assert totals.to_dict() == beds.set_index(["care_form", "year"])["minimal_beds"].to_dict()

@@ -1423,7 +1423,7 @@ def test_cli_match_writes_a_proven_optimal_assignment(generated: Path, tmp_path:
     result = SimpleNamespace(assignment=assignment, unplaced=unplaced)
     errors = check_assignment(kids_df, places_df, result)
     assert not errors, "\n".join(errors)
-    assert f"{len(assignment)} of 40 children placed" in done.stdout
+    assert f"{len(assignment)} van 40 kinderen geplaatst" in done.stdout
 
 
 def _numeric(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1381,7 +1381,7 @@ def test_cancel_accepted_while_running_ends_cancelled(matcher: httpx.Client) -> 
     cancel = matcher.post(f"{path}/cancel")
     if cancel.status_code == 409:
         pytest.skip("the batch finished before it could be cancelled")
-    assert cancel.status_code == 200 and cancel.json()["message"] == "cancel requested"
+    assert cancel.status_code == 200 and cancel.json()["message"] == "annuleren gevraagd"
     assert wait_job(matcher, path)["status"] == "cancelled"
 
 

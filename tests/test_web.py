@@ -262,8 +262,24 @@ def _figures_are_possible(text: str) -> None:
         assert 0.0 <= a <= b, (low, high)
 
 
-def _run_from_the_scenario_page(page: Any, server: Server, kind: str, reps: str) -> None:
-    page.goto(f"{server.url}/scenarios/1")
+def _upload_transformatie(server: Server) -> int:
+    """The example model and its transformation scenario, uploaded over the API."""
+    model = ROOT / "models" / "voorbeeldregio"
+    files = [("files", (p.name, p.read_bytes())) for p in sorted(model.iterdir()) if p.is_file()]
+    text = (ROOT / "simulations" / "voorbeeldregio-transformatie.yaml").read_text("utf-8")
+    with server.api("planner") as api:
+        region = api.post("/v1/regions", files=files)
+        assert region.status_code == 201, region.text
+        body = {"region_id": region.json()["id"], "text": text}
+        scenario = api.post("/v1/scenarios", json=body)
+        assert scenario.status_code == 201, scenario.text
+        return int(scenario.json()["id"])
+
+
+def _run_from_the_scenario_page(
+    page: Any, server: Server, scenario_id: int, kind: str, reps: str
+) -> None:
+    page.goto(f"{server.url}/scenarios/{scenario_id}")
     page.get_by_label("Nieuwe berekening").select_option(kind)
     page.get_by_label("Replicaties (leeg: uit het scenario)").fill(reps)
     page.get_by_role("button", name="Start").click()
@@ -274,12 +290,13 @@ def _run_from_the_scenario_page(page: Any, server: Server, kind: str, reps: str)
 def test_simulation_and_minimal_beds_pages_show_only_possible_judged_figures(
     server: Server, browser: Any
 ) -> None:
-    # the transformatie scenario uploaded by the planner test: crisis stays are too long by
-    # themselves, 30% more foster places cannot be recruited by 2025, and JeugdzorgPlus has
-    # no beds in 2030 (its last young people stay above capacity)
+    # the transformatie scenario: crisis stays are too long by themselves, 30% more foster
+    # places cannot be recruited by 2025, and JeugdzorgPlus has no beds in 2030 (its last
+    # young people stay above capacity)
+    scenario_id = _upload_transformatie(server)
     page = _sign_in(browser, server, "planner")
     page.wait_for_url("**/scenarios")
-    _run_from_the_scenario_page(page, server, "simulate", "4")
+    _run_from_the_scenario_page(page, server, scenario_id, "simulate", "4")
     missed = page.locator("#missed")
     assert "Niet gehaald" in missed.inner_text()
     for text in ("Crisisopvang", "30% meer pleegzorg + gezinshuis in 2025"):
@@ -299,7 +316,7 @@ def test_simulation_and_minimal_beds_pages_show_only_possible_judged_figures(
     _figures_are_possible(page.inner_text("main"))
     page.screenshot(path=str(ARTIFACTS / "6-simulation-2030.png"), full_page=True)
     # minimal beds: every year with its evidence at one place fewer, in Dutch
-    _run_from_the_scenario_page(page, server, "beds", "3")
+    _run_from_the_scenario_page(page, server, scenario_id, "beds", "3")
     table = page.get_by_role(
         "table", name="Minimaal aantal plaatsen per jaar, met het bewijs bij één plaats minder"
     )

@@ -268,9 +268,9 @@ class _Run:
         self.years = spec.years
         self.year_bounds = [float(x) for x in spec.year_start_day.iloc[1:-1]]
 
-        streams = seed.spawn(6)
-        arrival_seeds = streams[0].spawn(self.n_forms)
-        los_seeds = streams[1].spawn(self.n_forms)
+        streams = _children(seed, 6)
+        arrival_seeds = _children(streams[0], self.n_forms)
+        los_seeds = _children(streams[1], self.n_forms)
         self.arrival_rngs = [np.random.default_rng(s) for s in arrival_seeds]
         self.route_u = _Draws(np.random.default_rng(streams[2]), _UNIFORM)
         self.subst_u = _Draws(np.random.default_rng(streams[3]), _UNIFORM)
@@ -915,6 +915,20 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _children(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
+    """Derive the first ``n`` children of ``seed``, as ``seed.spawn(n)`` does on a fresh seed.
+
+    ``spawn`` counts the children it gave out, so a seed used twice would give a second run
+    other streams; deriving them from the seed's key keeps the same seed the same run.
+    """
+    return [
+        np.random.SeedSequence(
+            seed.entropy, spawn_key=(*seed.spawn_key, i), pool_size=seed.pool_size
+        )
+        for i in range(n)
+    ]
 
 
 def simulate_stays(spec: SimSpec, seed: np.random.SeedSequence) -> pd.DataFrame:

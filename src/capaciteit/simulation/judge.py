@@ -54,14 +54,16 @@ def norm_values(
     beds = np.array([[as_float(per_form.at[f, y]) for f in forms] for y in years])
     values = np.full((result.replications, len(years), len(norms)), np.nan)
     trials = np.zeros_like(values)
-    stays = result.stays
-    for rep, group in stays.groupby("replication", sort=True):
-        cols = StayColumns.from_frame(group, forms)
+    # Every replication, also one without a single stay (its beds stood empty all year).
+    groups = dict(iter(result.stays.groupby("replication", sort=True)))
+    empty = result.stays.iloc[:0]
+    for rep in range(result.replications):
+        cols = StayColumns.from_frame(groups.get(rep, empty), forms)
         for k in range(len(years)):
             totals = {f: beds[k, i] for i, f in enumerate(forms)}
             window = (float(bounds[k]), float(bounds[k + 1]))
             v, t, _ = measure_norms(cols, norms, forms, window, totals)
-            values[int(str(rep)), k], trials[int(str(rep)), k] = v, t
+            values[rep, k], trials[rep, k] = v, t
     return values, trials, beds
 
 

@@ -169,7 +169,8 @@ def occupancy(s: StayColumns, beds: float, a: float, b: float) -> tuple[float, f
     span = b - a
     occupied = float((level * durations).sum() / span)
     above = float((np.maximum(level - beds, 0.0) * durations).sum() / span)
-    rate = (occupied - above) / beds if beds > 0 else math.nan
+    in_beds = float((np.minimum(level, beds) * durations).sum() / span)
+    rate = min(1.0, in_beds / beds) if beds > 0 else math.nan
     return occupied, rate, above
 
 
