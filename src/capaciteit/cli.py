@@ -585,7 +585,7 @@ def _print_beds(table: object, names: dict[str, str]) -> None:
     )
     out.add_column("jaar")
     for fid in forms:
-        out.add_column(fid, justify="right")
+        out.add_column(names.get(fid, fid), justify="right")
     for y in years:
         cells = []
         for fid in forms:
@@ -606,7 +606,6 @@ def _print_beds(table: object, names: dict[str, str]) -> None:
         )
     out.add_row("lange termijn", *long_run, style="dim")
     console.print(out)
-    del names
 
 
 def _span_text(values: list[int]) -> str:

@@ -800,7 +800,7 @@ def _message(
             f"({nl.plural(transient.replications, 'replicatie', 'replicaties')}, "
             f"{nl.number(transient.evaluations)} varianten gesimuleerd): met elk minimum "
             "wordt elke norm van dat jaar gemiddeld gehaald, met één plaats minder niet "
-            "(why_not_one_fewer geeft per jaar beide waarden met hun 95%-interval). "
+            "(beds.csv geeft per jaar beide waarden met hun 95%-interval en de reden). "
             "Behoefte op lange termijn: het "
             f"gekoppelde Erlang-model ({_SOLVER_STATUS.get(solution.status, solution.status)}), "
             f"getoetst in een lange simulatie ({nl.plural(rounds, 'ronde', 'rondes')}"
