@@ -31,7 +31,7 @@ from typing import Any
 
 from capaciteit._pandas import as_float
 from capaciteit.core import nl
-from capaciteit.core.stats import Kind
+from capaciteit.core.stats import Estimate, Kind
 from capaciteit.domain.scenario import Scenario
 
 PLACED = "placed_within_days_share"
@@ -80,6 +80,22 @@ class Norm:
     def owned_by_beds(self) -> bool:
         """Whether more beds of this form itself can reach the norm (not so the stay norm)."""
         return self.family != STAY
+
+    def judged_row(self, year: int, beds: int, est: Estimate, judged: str) -> dict[str, Any]:
+        """Make one row of a table of judged norms: the norm, the year's beds, mean, interval."""
+        return {
+            "care_form": self.care_form,
+            "year": year,
+            "beds": beds,
+            "measure": self.measure,
+            "kind": self.kind,
+            "target": self.target,
+            "days": self.days,
+            "mean": est.mean,
+            "ci_low": est.low,
+            "ci_high": est.high,
+            "verdict": judged,
+        }
 
     def describe(self) -> str:
         """Describe the norm in Dutch, e.g. ``minstens 80% binnen 28 dagen geplaatst``."""

@@ -85,6 +85,20 @@ class Target:
             f"plaatsen vanaf {self.year}"
         )
 
+    def judged_row(self, year: int, beds: int) -> dict[str, object]:
+        """Judge the target in ``year`` against ``beds`` of its care forms together."""
+        return {
+            "target": self.label or self.describe(),
+            "care_forms": " + ".join(self.care_forms),
+            "year": year,
+            "kind": self.kind,
+            "share_of_0_meting": self.share,
+            "baseline_beds": self.baseline_beds,
+            "bound_beds": self.bound_beds,
+            "beds": beds,
+            "met": beds <= self.bound_beds if self.kind == "max" else beds >= self.bound_beds,
+        }
+
 
 @dataclass(frozen=True)
 class PlanData:
@@ -613,18 +627,6 @@ def target_values(data: PlanData, beds: pd.Series) -> pd.DataFrame:
             if y < t.year:
                 continue
             planned = sum(totals.get((f, y), 0) for f in t.care_forms)
-            met = planned <= t.bound_beds if t.kind == "max" else planned >= t.bound_beds
-            rows.append(
-                {
-                    "target": t.label or t.describe(),
-                    "care_forms": " + ".join(t.care_forms),
-                    "year": y,
-                    "kind": t.kind,
-                    "share_of_0_meting": t.share,
-                    "baseline_beds": t.baseline_beds,
-                    "bound_beds": t.bound_beds,
-                    "planned_beds": planned,
-                    "met": met,
-                }
-            )
+            row = t.judged_row(y, planned)
+            rows.append({("planned_beds" if k == "beds" else k): v for k, v in row.items()})
     return pd.DataFrame(rows)

@@ -463,23 +463,10 @@ def _long_run(
         for y in ys:
             for i, f in enumerate(forms):
                 beds_out[(f, y)] = beds[i]
-            for k, norm in enumerate(norms):
-                est = ev.estimates[k]
-                rows.append(
-                    {
-                        "care_form": norm.care_form,
-                        "year": y,
-                        "beds": beds[forms.index(norm.care_form)],
-                        "measure": norm.measure,
-                        "kind": norm.kind,
-                        "target": norm.target,
-                        "days": norm.days,
-                        "mean": est.mean,
-                        "ci_low": est.low,
-                        "ci_high": est.high,
-                        "verdict": ev.verdicts[k],
-                    }
-                )
+            rows += [
+                norm.judged_row(y, beds[forms.index(norm.care_form)], est, judged)
+                for norm, est, judged in zip(norms, ev.estimates, ev.verdicts, strict=True)
+            ]
     levels = pd.DataFrame(rows).sort_values(["care_form", "year", "measure"])
     return beds_out, levels.reset_index(drop=True), raised_log
 

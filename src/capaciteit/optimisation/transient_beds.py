@@ -372,23 +372,13 @@ def transient_minimal_beds(
                 beds[(f, year)] = x[i]
                 evidence_rows.append(_evidence_row(search, x, i, final, year))
             for k_norm, norm in enumerate(norms):
-                est = final.estimates[k_norm]
-                level_rows.append(
-                    {
-                        "care_form": norm.care_form,
-                        "year": year,
-                        "beds": x[forms.index(norm.care_form)],
-                        "measure": norm.measure,
-                        "kind": norm.kind,
-                        "target": norm.target,
-                        "days": norm.days,
-                        "mean": est.mean,
-                        "ci_low": est.low,
-                        "ci_high": est.high,
-                        "verdict": final.verdicts[k_norm],
-                        "in_search": k_norm not in search.off,
-                    }
+                row = norm.judged_row(
+                    year,
+                    x[forms.index(norm.care_form)],
+                    final.estimates[k_norm],
+                    final.verdicts[k_norm],
                 )
+                level_rows.append({**row, "in_search": k_norm not in search.off})
             notes += search.notes
             evaluations += len(search.cache)
             say(f"minimale bedden {year}: vastgelegd")

@@ -38,20 +38,7 @@ def bed_targets(scenario: Scenario) -> pd.DataFrame:
             if y < t.year:
                 continue
             beds = sum(as_int(per_form.at[f, y]) for f in t.care_forms if f in per_form.index)
-            met = beds <= t.bound_beds if t.kind == "max" else beds >= t.bound_beds
-            rows.append(
-                {
-                    "target": t.label or t.describe(),
-                    "care_forms": " + ".join(t.care_forms),
-                    "year": y,
-                    "kind": t.kind,
-                    "share_of_0_meting": t.share,
-                    "baseline_beds": t.baseline_beds,
-                    "bound_beds": t.bound_beds,
-                    "beds": beds,
-                    "met": met,
-                }
-            )
+            rows.append(t.judged_row(y, beds))
     return pd.DataFrame(
         rows,
         columns=[

@@ -78,23 +78,10 @@ def judge_norms(result: SimulationResult, norms: Sequence[Norm]) -> pd.DataFrame
             n = None if norm.family == OCCUPANCY else float(trials[:, k, j].sum())
             est = share(values[:, k, j], n)
             judged = verdict(est, norm.kind, norm.target)
-            rows.append(
-                {
-                    "care_form": norm.care_form,
-                    "year": year,
-                    "beds": int(beds[k, forms.index(norm.care_form)]),
-                    "measure": norm.measure,
-                    "kind": norm.kind,
-                    "target": norm.target,
-                    "days": norm.days,
-                    "mean": est.mean,
-                    "ci_low": est.low,
-                    "ci_high": est.high,
-                    "verdict": judged,
-                    "met": judged in ("met", "no_data"),
-                    "significantly_missed": judged == "missed",
-                }
-            )
+            row = norm.judged_row(year, int(beds[k, forms.index(norm.care_form)]), est, judged)
+            row["met"] = judged in ("met", "no_data")
+            row["significantly_missed"] = judged == "missed"
+            rows.append(row)
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
