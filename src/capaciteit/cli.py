@@ -52,7 +52,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# Written to a file or a pipe, rich would wrap the tables at 80 columns and cut the names
+# of the care forms; a log or CI output has room for the whole table.
+console = Console(width=None if Console().is_terminal else 120)
 err_console = Console(stderr=True)
 
 EXIT_USER_ERROR = 2
@@ -257,10 +259,11 @@ def simulate(
         files = write_results(scenario, result, out, fmt, summary)
     except CapaciteitError as exc:
         raise _fail(exc) from None
+    names = {str(k): str(v) for k, v in scenario.model.care_forms["name"].items()}
     _print_missed(summary["missed"])
-    _print_norms(summary)
+    _print_norms(summary, names)
     for year in dict.fromkeys([*summary["target_years"], scenario.end_year]):
-        _print_headlines(summary, year)
+        _print_headlines(summary, year, names)
     console.print(
         f"{nl.plural(scenario.replications, 'replicatie', 'replicaties')} met samen "
         f"{nl.number(len(result.stays))} verblijven gesimuleerd in {nl.number(elapsed, 1)} s. "
@@ -578,7 +581,8 @@ def _print_beds(table: object, names: dict[str, str]) -> None:
 
     assert isinstance(table, pd.DataFrame)
     years = sorted({int(y) for y in table.index.get_level_values("year")})
-    forms = list(dict.fromkeys(str(f) for f in table.index.get_level_values("care_form")))
+    present = {str(f) for f in table.index.get_level_values("care_form")}
+    forms = [f for f in names if f in present] + sorted(present - set(names))
     out = Table(
         title="Minimaal aantal plaatsen per jaar (tussen haakjes: in het scenario)",
         caption="rood: het scenario heeft minder plaatsen dan nodig",
@@ -635,7 +639,7 @@ def _short(row: dict[str, object]) -> str:
     return f"bezet ≤{share}"
 
 
-def _print_norms(summary: dict[str, object]) -> None:
+def _print_norms(summary: dict[str, object], names: dict[str, str]) -> None:
     """Every norm per year: the mean and its verdict (✓ gehaald, ✗ niet, ? onbeslist)."""
     norms = summary["norms"]
     assert isinstance(norms, list)
@@ -647,7 +651,7 @@ def _print_norms(summary: dict[str, object]) -> None:
     cells: dict[int, dict[tuple[str, str], str]] = {}
     for r in norms:
         key = (str(r["care_form"]), str(r["measure"]))
-        headers[key] = f"{key[0]}\n{_short(r)}"
+        headers[key] = f"{names.get(key[0], key[0])}\n{_short(r)}"
         mark = MARK.get(str(r["verdict"]), "")
         mean = r["mean"]
         cells.setdefault(int(r["year"]), {})[key] = (
@@ -667,7 +671,7 @@ def _print_norms(summary: dict[str, object]) -> None:
     console.print(table)
 
 
-def _print_headlines(summary: dict[str, object], year: int) -> None:
+def _print_headlines(summary: dict[str, object], year: int, names: dict[str, str]) -> None:
     """Key figures of one year (means; the 95% intervals are in summary.json)."""
     kpis = summary["kpis"]
     assert isinstance(kpis, dict)
@@ -700,7 +704,7 @@ def _print_headlines(summary: dict[str, object], year: int) -> None:
         beds = k["capacity_beds"]["mean"]
         wait = mean(k["mean_wait_days"], 0)
         table.add_row(
-            str(fid),
+            names.get(str(fid), str(fid)),
             nl.number(beds),
             mean(k["occupied_beds"]),
             mean(k["occupancy_rate"], 0, share=True) if beds else "geen bedden",

@@ -30,6 +30,7 @@ from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.domain.norms import Norm
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.afbouw_plan import AfbouwResult
+from capaciteit.results.charts import dutch_axes
 from capaciteit.results.jsonable import clean, header, records
 from capaciteit.simulation.judge import missed_norms
 
@@ -273,7 +274,8 @@ def plan_chart(scenario: Scenario, result: AfbouwResult, path: Path) -> Path:
                 )
         ax.set_title(str(names[fid]), fontsize=10)
         ax.set_ylim(bottom=0)
-        ax.tick_params(axis="x", labelrotation=45)
+        dutch_axes(ax, years=list(years))
+        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     axes[0][0].set_ylabel("bedden")
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"Afbouwplan: {scenario.name}", fontsize=11)
@@ -294,7 +296,8 @@ def provider_chart(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
                 ax.plot(g["year"], g["beds"], marker=".", label=str(provider))
         ax.set_title(str(scenario.model.care_forms.at[fid, "name"]), fontsize=10)
         ax.set_ylim(bottom=0)
-        ax.tick_params(axis="x", labelrotation=45)
+        dutch_axes(ax, years=list(result.data.years))
+        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
         ax.legend(fontsize=6)
     axes[0][0].set_ylabel("bedden per aanbieder")
     fig.suptitle("Afbouw en opbouw per aanbieder", fontsize=11)

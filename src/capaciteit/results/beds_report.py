@@ -22,13 +22,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter
 
 from capaciteit.core import nl
 from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.domain.norms import Norm
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.minimal_beds import MinimalBedsResult
+from capaciteit.results.charts import dutch_axes
 from capaciteit.results.jsonable import header, records
 
 EVIDENCE_COLUMNS = (
@@ -136,7 +137,8 @@ def beds_chart(scenario: Scenario, result: MinimalBedsResult, path: Path) -> Pat
         )
         ax.set_title(str(names[fid]), fontsize=10)
         ax.set_ylim(bottom=0)
-        ax.tick_params(axis="x", labelrotation=45)
+        dutch_axes(ax, years=[int(y) for y in t["year"]])
+        ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     axes[0][0].set_ylabel("bedden")
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"Minimaal aantal bedden: {scenario.name}", fontsize=11)
@@ -159,7 +161,8 @@ def coupling_chart(result: MinimalBedsResult, path: Path) -> Path | None:
             marker="o",
             label=str(year),
         )
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    dutch_axes(ax)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: nl.number(v)))
     ax.set_xlabel("plekken pleegzorg + gezinshuis")
     ax.set_ylabel("minimaal aantal crisisbedden")
     ax.set_title("Meer pleegzorg en gezinshuizen: minder crisisbedden nodig", fontsize=10)

@@ -10,6 +10,10 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+
+from capaciteit.core import nl
 
 FORM_LABELS = {
     "pleegzorg": "Pleegzorg",
@@ -18,6 +22,27 @@ FORM_LABELS = {
     "jeugdzorgplus": "JeugdzorgPlus",
     "crisis": "Crisis",
 }
+
+
+def _decimals(value: float) -> int:
+    """As many decimals as a tick needs (0, 1 or 2): ``5``, ``2,5``, ``0,25``."""
+    for decimals in (0, 1):
+        if abs(value * 10**decimals - round(value * 10**decimals)) < 1e-9:
+            return decimals
+    return 2
+
+
+def dutch_axes(ax: Axes, *, counts: bool = True, years: list[int] | None = None) -> None:
+    """Write the y axis in Dutch numbers (``1.234``, ``12,5``); ``years``: a tick per year.
+
+    Counts of beds or young people get whole ticks only; years are written as years.
+    """
+    if counts:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: nl.number(v, _decimals(v))))
+    if years is not None:
+        ax.xaxis.set_major_locator(FixedLocator([float(y) for y in years]))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: str(round(v))))
 
 
 def occupancy_chart(
@@ -82,6 +107,8 @@ def occupancy_chart(
             f"{label}: wachtlijst en doorstroom (gemiddelde over 4 weken)", fontsize=10, loc="left"
         )
         ax_q.set_ylabel("jeugdigen")
+        dutch_axes(ax_occ)
+        dutch_axes(ax_q, counts=False)  # a 4-week mean of young people waiting
         if row == 0:
             ax_occ.legend(fontsize=7, loc="lower left")
             ax_q.legend(fontsize=7, loc="upper left")

@@ -60,7 +60,7 @@ def target_years(scenario: Scenario) -> list[int]:
     return sorted({t.year for t in targets_of(scenario) if t.year in scenario.years})
 
 
-def missed_targets(targets: pd.DataFrame) -> str:
+def missed_targets(targets: pd.DataFrame, names: dict[str, str]) -> str:
     """Say which bed targets the scenario's beds miss, in Dutch (empty if none)."""
     if targets.empty:
         return ""
@@ -69,10 +69,11 @@ def missed_targets(targets: pd.DataFrame) -> str:
         years = [int(y) for y in group["year"]]
         first = group.iloc[0]
         sign = "hoogstens" if first["kind"] == "max" else "minstens"
+        forms = " + ".join(names.get(f, f) for f in str(first["care_forms"]).split(" + "))
         out.append(
-            f"Doel '{label}' niet gehaald in {nl.years(years)}: {first['care_forms']} "
-            f"{sign} {nl.number(first['bound_beds'])} plaatsen, het scenario heeft er "
-            f"{nl.number(first['beds'])}."
+            f"Doel '{label}' niet gehaald in {nl.years(years)}: {forms} "
+            f"{sign} {nl.number(first['bound_beds'])} plaatsen, het scenario heeft er in "
+            f"{years[0]} {nl.number(first['beds'])}."
         )
     return " ".join(out)
 
@@ -85,7 +86,7 @@ def judgement(scenario: Scenario, result: SimulationResult) -> dict[str, Any]:
     judged["description"] = [Norm.of_row(r).describe() for r in judged.to_dict("records")]
     judged["verdict_nl"] = judged["verdict"].map(VERDICTS_NL)
     targets = bed_targets(scenario)
-    missed = " ".join(t for t in (missed_norms(judged, names), missed_targets(targets)) if t)
+    missed = " ".join(t for t in (missed_norms(judged, names), missed_targets(targets, names)) if t)
     return {
         "missed": missed,
         "target_years": target_years(scenario),
