@@ -97,27 +97,33 @@ class Norm:
             "verdict": judged,
         }
 
+    def _days(self) -> str:
+        """Write the norm's days in Dutch: ``1 dag``, ``0,5 dag``, ``1,5 dagen``, ``28 dagen``."""
+        days = float(self.days)
+        text = nl.number(days) if days.is_integer() else nl.number(days, 2).rstrip("0")
+        return f"{text} dag" if days <= 1 else f"{text} dagen"
+
     def describe(self) -> str:
         """Describe the norm in Dutch, e.g. ``minstens 80% binnen 28 dagen geplaatst``."""
         share = nl.percent(self.target)
         if self.family == PLACED:
-            days = "1 dag" if self.days == 1 else f"{nl.number(self.days)} dagen"
+            days = self._days()
             return f"minstens {share} binnen {days} geplaatst"
         if self.family == REFUSED:
             return f"hoogstens {share} buiten de regio geplaatst"
         if self.family == STAY:
-            return f"hoogstens {share} van de verblijven langer dan {nl.number(self.days)} dagen"
+            return f"hoogstens {share} van de verblijven langer dan {self._days()}"
         return f"bezettingsgraad hoogstens {share}"
 
     def what(self) -> str:
         """Say what the measure is, to follow a percentage: ``binnen 28 dagen geplaatst``."""
         if self.family == PLACED:
-            days = "1 dag" if self.days == 1 else f"{nl.number(self.days)} dagen"
+            days = self._days()
             return f"binnen {days} geplaatst"
         if self.family == REFUSED:
             return "buiten de regio geplaatst"
         if self.family == STAY:
-            return f"van de verblijven langer dan {nl.number(self.days)} dagen"
+            return f"van de verblijven langer dan {self._days()}"
         return "bezetting"
 
 

@@ -408,6 +408,7 @@ def _evidence_row(
     reached = not any(o == i for _, o in search.failing(final))
     row["reached"] = reached
     empty = {
+        "evidence_norm": None,
         "evidence_care_form": None,
         "evidence_measure": None,
         "evidence_kind": None,
@@ -427,6 +428,7 @@ def _evidence_row(
         k = failing[0]
         norm, est = search.norms[k], final.estimates[k]
         row.update(_numbers(norm, est, final.verdicts[k], None, None))
+        row["evidence_norm"] = f"{search.names[norm.care_form]}: {norm.describe()}"
         row["why_not_one_fewer"] = (
             f"Ook met {nl.number(x[i])} plaatsen {name} haalt {search.names[norm.care_form]} "
             f"de norm '{norm.describe()}' gemiddeld niet ({_show(norm, est)}); er zijn tot "
@@ -458,6 +460,7 @@ def _evidence_row(
     row.update(
         _numbers(norm, final.estimates[k], final.verdicts[k], fewer.estimates[k], fewer.verdicts[k])
     )
+    row["evidence_norm"] = f"{search.names[norm.care_form]}: {norm.describe()}"
     whose = "" if norm.care_form == f else f" van {search.names[norm.care_form]}"
     row["why_not_one_fewer"] = (
         f"Met {nl.number(x[i] - 1)} plaatsen wordt de norm '{norm.describe()}'{whose} "

@@ -330,7 +330,11 @@ def _beds_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """Build the minimal-beds table for the page: numbers in Dutch, evidence in words."""
     rows = []
     names: dict[str, str] = result.get("care_form_names", {})
-    for row in result.get("beds", []):
+    order = {form: i for i, form in enumerate(names)}
+    beds = sorted(
+        result.get("beds", []), key=lambda r: (order.get(r["care_form"], len(order)), r["year"])
+    )
+    for row in beds:
         fewer = row.get("at_one_fewer_verdict")
         at_min = row.get("at_minimum_verdict")
         rows.append(
@@ -341,6 +345,7 @@ def _beds_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "current": nl.number(row.get("current_beds")),
                 "minimal": nl.number(row.get("minimal_beds")),
                 "long_run": nl.number(row.get("long_run_beds")),
+                "norm": row.get("evidence_norm") or "–",
                 "short": (row.get("minimal_beds") or 0) > (row.get("current_beds") or 0),
                 "at_minimum": _evidence(row, "at_minimum", at_min),
                 "one_fewer": _evidence(row, "at_one_fewer", fewer),
