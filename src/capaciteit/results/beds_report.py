@@ -33,6 +33,7 @@ from capaciteit.results.charts import dutch_axes
 from capaciteit.results.jsonable import header, records
 
 EVIDENCE_COLUMNS = (
+    "evidence_norm",
     "evidence_care_form",
     "evidence_measure",
     "evidence_target",
