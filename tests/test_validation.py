@@ -48,8 +48,12 @@ def test_example_scenarios_are_valid() -> None:
     assert basis.years == list(range(2023, 2031))
     cap = transformatie.capacity.groupby(level="care_form").sum()
     assert cap.loc["residentieel", 2025] == pytest.approx(0.7 * cap.loc["residentieel", 2023])
-    growth = cap.loc[["pleegzorg", "gezinshuis"], 2025].sum()
-    assert growth >= 1.3 * cap.loc[["pleegzorg", "gezinshuis"], 2023].sum()
+    # foster places and gezinshuizen grow only as fast as families can be recruited
+    limits = transformatie.afbouw.recruitment_per_year
+    assert limits == {"pleegzorg": 15, "gezinshuis": 8}
+    for form, limit in limits.items():
+        growth = cap.loc[form].diff().dropna()
+        assert (growth <= limit).all() and growth.sum() > 0, (form, growth.tolist())
     assert cap.loc["jeugdzorgplus", 2030] == 0
 
 
