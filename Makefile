@@ -41,17 +41,19 @@ demo: install
 	$(BIN)/capaciteit match --children $(OUT)/pool/children.csv \
 		--placements $(OUT)/pool/placements.csv --out $(OUT)/suggestions --child K00010 --top 5
 	@echo ""
-	@echo "Done. Results are in $(OUT)/:"
-	@echo "  $(OUT)/basis/ and $(OUT)/transformatie/: summary.json (KPIs per care form and year"
-	@echo "    with 95% CIs), kpis.csv, stays.csv, occupancy_daily.csv, queues_daily.csv, occupancy.png"
-	@echo "  $(OUT)/beds/: beds.csv (minimal beds against the 0-meting), beds.json,"
-	@echo "    service_levels.csv, coupling.csv, beds.png, coupling.png"
-	@echo "  $(OUT)/afbouw/: plan.csv, plan.json, plan.xlsx (for the ontwikkeltafel), plan.png"
-	@echo "  $(OUT)/pool/: a synthetic waiting list and family pool (children.csv, placements.csv)"
-	@echo "  $(OUT)/matching/: assignment.csv, unplaced.csv, match.json (batch assignment)"
-	@echo "  $(OUT)/suggestions/: suggestions.csv, suggestions.json (top 5 families for K00010)"
-	@echo "Service and web pages: $(BIN)/capaciteit token create --role planner, then"
-	@echo "  $(BIN)/capaciteit serve and open http://127.0.0.1:8000/"
+	@echo "Klaar. De resultaten staan in $(OUT)/:"
+	@echo "  $(OUT)/basis/ en $(OUT)/transformatie/: summary.json (wat niet gehaald wordt, normen en"
+	@echo "    kerncijfers per zorgvorm en jaar met 95%-intervallen), kpis.csv, stays.csv,"
+	@echo "    occupancy_daily.csv, queues_daily.csv, occupancy.png"
+	@echo "  $(OUT)/beds/: beds.csv (minimaal aantal plaatsen per jaar met het bewijs bij een plaats"
+	@echo "    minder, behoefte op lange termijn, tegen de 0-meting), beds.json, service_levels.csv,"
+	@echo "    coupling.csv, beds.png, coupling.png"
+	@echo "  $(OUT)/afbouw/: plan.csv, plan.json, plan.xlsx (voor de ontwikkeltafel), plan.png"
+	@echo "  $(OUT)/pool/: een synthetische wachtlijst en gezinnenpool (children.csv, placements.csv)"
+	@echo "  $(OUT)/matching/: assignment.csv, unplaced.csv, match.json (koppeling van de hele lijst)"
+	@echo "  $(OUT)/suggestions/: suggestions.csv, suggestions.json (de beste 5 gezinnen voor K00010)"
+	@echo "Dienst en webpagina's: $(BIN)/capaciteit token create --role planner, dan"
+	@echo "  $(BIN)/capaciteit serve en open http://127.0.0.1:8000/"
 
 lint: dev
 	$(BIN)/ruff check src tests bench
