@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from capaciteit.core import nl
+from capaciteit.core.solve import Status
 from capaciteit.matching.pool import Children, Pool
 from capaciteit.matching.rules import RULE_LABELS, rule_masks, units
 from capaciteit.matching.scoring import CRITERIA, MatchWeights, criterion_points, reasons
-from capaciteit.optimisation.beds_model import Status
 
 SCALE = 100
 """Score points are multiplied by this and rounded: the objective is integral."""

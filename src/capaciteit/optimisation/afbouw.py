@@ -53,7 +53,8 @@ import pandas as pd
 
 from capaciteit._pandas import items, rows
 from capaciteit.core import nl
-from capaciteit.optimisation.beds_model import Status, cbc_solver
+from capaciteit.core.solve import Status
+from capaciteit.optimisation.beds_model import cbc_solver
 
 RELATIVE_GAP = 0.0
 """Both solvers prove optimality by default; a positive gap stops them earlier (reported)."""

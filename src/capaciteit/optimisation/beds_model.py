@@ -30,6 +30,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from capaciteit._pandas import as_float, items
+from capaciteit.core.solve import Status
 from capaciteit.optimisation.demand import (
     BLOCKING_CAP_DAYS,
     Demand,
@@ -40,7 +41,6 @@ from capaciteit.optimisation.demand import (
 )
 
 SCALE = 1000
-Status = Literal["optimal", "feasible", "infeasible", "timeout", "invalid"]
 
 
 @dataclass(frozen=True)
