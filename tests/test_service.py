@@ -696,7 +696,7 @@ def test_stale_running_jobs_are_rerun_or_failed_never_left_running(
         engine.dispose()
     failed = wait_job(planner, f"/runs/{given_up}", timeout=60)
     assert (failed["status"], failed["attempts"]) == ("failed", 3)
-    assert failed["error"] == {"detail": "the worker stopped 3 times (crash?)"}
+    assert failed["error"] == {"detail": "het werkproces stopte 3 keer (vastgelopen?)"}
     done = wait_job(planner, f"/runs/{rerun}", timeout=60)
     assert (done["status"], done["attempts"]) == ("done", 2)
     assert "summary.json" in done["files"]

@@ -507,14 +507,15 @@ def generate_pool(
 ) -> None:
     """Write a synthetic waiting list and family pool."""
     from capaciteit.matching import synthetic_pool
+    from capaciteit.results.cells import write_csv
 
     try:
         _prepare_out(out)
     except CapaciteitError as exc:
         raise _fail(exc) from None
     kids, places = synthetic_pool(children, families, seed)
-    kids.to_csv(out / "children.csv", index=False)
-    places.to_csv(out / "placements.csv", index=False)
+    write_csv(kids, out / "children.csv")
+    write_csv(places, out / "placements.csv")
     console.print(
         f"{nl.plural(len(kids), 'kind', 'kinderen')} en "
         f"{nl.plural(len(places), 'gezin', 'gezinnen')} (synthetisch, seed {seed}) in "

@@ -21,6 +21,7 @@ from typing import Literal
 
 import pandas as pd
 
+from capaciteit.core import nl
 from capaciteit.errors import Problem, limit
 
 Kind = Literal["id", "str", "int", "float"]
@@ -88,10 +89,34 @@ def find_table(directory: Path, name: str) -> list[Path]:
     return [p for p in (directory / f"{name}{s}" for s in TABLE_SUFFIXES) if p.is_file()]
 
 
+MAX_TABLE_BYTES = 25_000_000
+"""The largest table file read (a region's largest table has a few thousand rows)."""
+MAX_TABLE_ROWS = 200_000
+"""The most rows a table may have."""
+
+
+def _size_problems(path: Path) -> list[Problem]:
+    """List the problems of a table too large to read, or an .xlsx that unpacks too far."""
+    from capaciteit.io.archive import xlsx_problems
+
+    size = path.stat().st_size
+    if size > MAX_TABLE_BYTES:
+        return [
+            Problem(
+                path.name,
+                f"is {nl.number(size / 1e6)} MB; hoogstens {nl.number(MAX_TABLE_BYTES / 1e6)} MB.",
+                "Upload een kleinere tabel.",
+            )
+        ]
+    return xlsx_problems(path) if path.suffix == ".xlsx" else []
+
+
 def _read_raw(path: Path) -> tuple[pd.DataFrame, bool]:
     """Read all cells as text; return the frame and whether decimal commas are allowed."""
     if path.suffix == ".xlsx":
-        frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+        frame = pd.read_excel(
+            path, dtype=str, keep_default_na=False, engine="openpyxl", nrows=MAX_TABLE_ROWS + 1
+        )
         return frame, False
     text = path.read_text(encoding="utf-8-sig")
     first = text.splitlines()[0] if text.strip() else ""
@@ -104,6 +129,7 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, bool]:
         skipinitialspace=True,
         quoting=csv.QUOTE_MINIMAL,
         encoding="utf-8-sig",
+        nrows=MAX_TABLE_ROWS + 1,
     )
     return frame, sep == ";"
 
@@ -124,6 +150,10 @@ def read_table(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataF
     ``_row``, the spreadsheet row number. Rows with a problem are kept out of the result.
     """
     fname = path.name
+    too_large = _size_problems(path)
+    if too_large:
+        problems.extend(too_large)
+        raise UnreadableTableError(fname)
     try:
         raw, decimal_comma = _read_raw(path)
     except UnicodeDecodeError:
@@ -145,6 +175,15 @@ def read_table(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataF
             )
         )
         raise UnreadableTableError(fname) from None
+    if len(raw) > MAX_TABLE_ROWS:
+        problems.append(
+            Problem(
+                fname,
+                f"heeft meer dan {nl.number(MAX_TABLE_ROWS)} rijen.",
+                "Upload een kleinere tabel.",
+            )
+        )
+        raise UnreadableTableError(fname)
     raw.columns = [str(c).strip() for c in raw.columns]
     # Excel leaves empty columns without a header (a trailing ';'): nothing to read there.
     empty_unnamed = [

@@ -14,6 +14,48 @@ from capaciteit.io.pydantic_nl import dutch_error
 
 M = TypeVar("M", bound=BaseModel)
 
+MAX_YAML_BYTES = 1_000_000
+"""The largest YAML file read (a scenario or model.yaml is a few kB)."""
+MAX_YAML_DEPTH = 32
+"""The deepest nesting of lists and mappings (a scenario needs five levels)."""
+
+
+class LimitError(yaml.YAMLError):
+    """A YAML text beyond the limits (too deep, an alias); its message is Dutch."""
+
+
+class _LimitedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases and with at most ``MAX_YAML_DEPTH`` levels.
+
+    PyYAML composes nested nodes recursively: 10,000 levels end in a ``RecursionError``;
+    aliases let a small text expand into a huge structure ("billion laughs").
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise LimitError("er staat een verwijzing (*alias) in; die worden niet gebruikt")
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise LimitError(f"het is dieper genest dan {MAX_YAML_DEPTH} niveaus")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_yaml_text(text: str) -> Any:
+    """Parse ``text`` like ``yaml.safe_load``, within the limits above (else ``LimitError``)."""
+    if len(text.encode("utf-8", errors="replace")) > MAX_YAML_BYTES:
+        raise LimitError(f"het is groter dan {MAX_YAML_BYTES // 1_000_000} MB")
+    loader = _LimitedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 _UNREADABLE = {
     errno.ENOENT: "bestaat niet",
     errno.EACCES: "mag niet worden gelezen (geen leesrechten)",
@@ -48,7 +90,18 @@ def _yaml_problem(text: str) -> str:
 def read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     """Return the mapping in ``path``, or ``None`` with a problem when it is not one."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise LimitError(f"het is groter dan {MAX_YAML_BYTES // 1_000_000} MB")
+        data = load_yaml_text(path.read_text(encoding="utf-8"))
+    except LimitError as exc:
+        problems.append(
+            Problem(
+                path.name,
+                f"is te groot of te ingewikkeld: {exc}.",
+                "Schrijf het bestand zoals de voorbeelden in simulations/ en models/.",
+            )
+        )
+        return None
     except OSError as exc:
         reason = _UNREADABLE.get(exc.errno or 0, "kan niet worden gelezen")
         problems.append(Problem(path.name, f"{reason}.", "Controleer het pad en het bestand."))

@@ -41,20 +41,43 @@ CRITERIA = (
 PERSPECTIVE_NL = {"short": "kort", "long": "lang"}
 
 
+MAX_WEIGHT = 1000
+"""The largest weight of a criterion (points for a perfect fit)."""
+
+
 class MatchWeights(BaseModel):
     """Weights of the soft criteria (points for a perfect fit) and the distance scale."""
 
-    model_config = ConfigDict(extra="forbid")
-    network: float = Field(default=40, ge=0, description="own network family")
-    home_distance: float = Field(default=20, ge=0, description="close to the parents' home")
-    school_distance: float = Field(default=15, ge=0, description="close to the school")
-    experience: float = Field(default=10, ge=0, description="experience with the child's needs")
-    perspective: float = Field(default=10, ge=0, description="offers the expected duration")
-    identity: float = Field(default=5, ge=0, description="shared identity (culture, religion)")
-    own_region: float = Field(default=5, ge=0, description="in the child's own region")
-    children_in_family: float = Field(default=5, ge=0, description="fewer children already there")
-    urgency: float = Field(default=30, ge=0, description="batch: priority of urgent / long waits")
-    distance_scale_km: float = Field(default=50, gt=0, description="distance scoring 0 from here")
+    # no infinities or NaN, and weights small enough that points x 100 stay integers
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    network: float = Field(default=40, ge=0, le=MAX_WEIGHT, description="own network family")
+    home_distance: float = Field(
+        default=20, ge=0, le=MAX_WEIGHT, description="close to the parents' home"
+    )
+    school_distance: float = Field(
+        default=15, ge=0, le=MAX_WEIGHT, description="close to the school"
+    )
+    experience: float = Field(
+        default=10, ge=0, le=MAX_WEIGHT, description="experience with the child's needs"
+    )
+    perspective: float = Field(
+        default=10, ge=0, le=MAX_WEIGHT, description="offers the expected duration"
+    )
+    identity: float = Field(
+        default=5, ge=0, le=MAX_WEIGHT, description="shared identity (culture, religion)"
+    )
+    own_region: float = Field(
+        default=5, ge=0, le=MAX_WEIGHT, description="in the child's own region"
+    )
+    children_in_family: float = Field(
+        default=5, ge=0, le=MAX_WEIGHT, description="fewer children already there"
+    )
+    urgency: float = Field(
+        default=30, ge=0, le=MAX_WEIGHT, description="batch: priority of urgent / long waits"
+    )
+    distance_scale_km: float = Field(
+        default=50, gt=0, le=1000, description="distance scoring 0 from here"
+    )
 
 
 def haversine_km(origin: FloatArray, points: FloatArray) -> FloatArray:

@@ -30,6 +30,7 @@ from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.domain.norms import Norm
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.afbouw_plan import AfbouwResult
+from capaciteit.results.cells import append_row, write_csv
 from capaciteit.results.charts import dutch_axes
 from capaciteit.results.jsonable import clean, header, records
 from capaciteit.simulation.judge import missed_norms
@@ -73,12 +74,12 @@ def plan_json(scenario: Scenario, result: AfbouwResult) -> dict[str, Any]:
 
 
 def _sheet(ws: Worksheet, frame: pd.DataFrame, money: tuple[str, ...] = ()) -> None:
-    ws.append([str(c) for c in frame.columns])
+    append_row(ws, [str(c) for c in frame.columns])
     for cell in ws[1]:
         cell.font = HEADER
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in frame.itertuples(index=False):
-        ws.append([clean(v) for v in row])
+        append_row(ws, [clean(v) for v in row])
     ws.freeze_panes = "A2"
     for i, column in enumerate(frame.columns, start=1):
         width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
@@ -111,11 +112,11 @@ def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
             int(result.plan["cost_eur"].sum()) if len(result.plan) else None,
         ),
     ]
-    ws.append(["Onderwerp", "Waarde"])
+    append_row(ws, ["Onderwerp", "Waarde"])
     for cell in ws[1]:
         cell.font = HEADER
     for key, value in summary:
-        ws.append([key, value])
+        append_row(ws, [key, value])
     ws.column_dimensions["A"].width = 40
     ws.column_dimensions["B"].width = 110
     for row in ws.iter_rows(min_row=2):
@@ -124,11 +125,11 @@ def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
     row_status = ws.cell(row=6, column=2)
     row_status.fill = GREEN if result.status == "targets_met" else RED
     if result.conflicts:
-        ws.append([])
-        ws.append(["Knelpunten"])
+        append_row(ws, [])
+        append_row(ws, ["Knelpunten"])
         ws.cell(row=ws.max_row, column=1).font = HEADER
         for text in result.conflicts:
-            ws.append(["", text])
+            append_row(ws, ["", text])
             ws.cell(row=ws.max_row, column=2).alignment = Alignment(wrap_text=True)
 
     if len(result.plan):
@@ -209,12 +210,13 @@ def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
 def _norms_sheet(ws: Worksheet, judged: pd.DataFrame, names: dict[str, str]) -> None:
     """Every norm per care form and year: mean, 95% interval and the verdict, coloured."""
     header = ["Zorgvorm", "Jaar", "Norm", "Gemiddeld", "95%-interval van", "tot", "Oordeel"]
-    ws.append(header)
+    append_row(ws, header)
     for cell in ws[1]:
         cell.font = HEADER
     for row in judged.to_dict(orient="records"):
         norm = Norm.of_row(row)
-        ws.append(
+        append_row(
+            ws,
             [
                 names.get(str(row["care_form"]), str(row["care_form"])),
                 int(row["year"]),
@@ -223,7 +225,7 @@ def _norms_sheet(ws: Worksheet, judged: pd.DataFrame, names: dict[str, str]) -> 
                 clean(row["ci_low"]),
                 clean(row["ci_high"]),
                 VERDICTS_NL.get(str(row["verdict"]), str(row["verdict"])),
-            ]
+            ],
         )
         last = ws.max_row
         for column in (4, 5, 6):
@@ -318,11 +320,11 @@ def write_afbouw(scenario: Scenario, result: AfbouwResult, out: Path) -> dict[st
     )
     if len(result.plan):
         files["plan"] = out / "plan.csv"
-        result.plan.to_csv(files["plan"], index=False)
+        write_csv(result.plan, files["plan"])
         files["targets"] = out / "targets.csv"
-        result.targets.to_csv(files["targets"], index=False)
+        write_csv(result.targets, files["targets"])
         files["service_levels"] = out / "plan_service_levels.csv"
-        result.service_levels.to_csv(files["service_levels"], index=False)
+        write_csv(result.service_levels, files["service_levels"])
         files["chart"] = plan_chart(scenario, result, out / "plan.png")
         files["providers_chart"] = provider_chart(scenario, result, out / "plan_providers.png")
     files["workbook"] = write_workbook(scenario, result, out / "plan.xlsx")

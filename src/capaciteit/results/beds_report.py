@@ -29,6 +29,7 @@ from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.domain.norms import Norm
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.minimal_beds import MinimalBedsResult
+from capaciteit.results.cells import write_csv
 from capaciteit.results.charts import dutch_axes
 from capaciteit.results.jsonable import header, records
 
@@ -179,16 +180,16 @@ def write_beds(scenario: Scenario, result: MinimalBedsResult, out: Path) -> dict
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     files["beds"] = out / "beds.csv"
-    beds_table(result).to_csv(files["beds"], index=False)
+    write_csv(beds_table(result), files["beds"])
     files["service_levels"] = out / "service_levels.csv"
-    result.service_levels.to_csv(files["service_levels"], index=False)
+    write_csv(result.service_levels, files["service_levels"])
     if not result.per_provider.empty:
         files["per_provider"] = out / "beds_per_provider.csv"
         per_provider = pd.Series(result.per_provider.stack()).reset_index()
         per_provider.columns = pd.Index(["care_form", "provider", "year", "minimal_beds"])
-        per_provider.to_csv(files["per_provider"], index=False)
+        write_csv(per_provider, files["per_provider"])
     files["coupling"] = out / "coupling.csv"
-    result.coupling.to_csv(files["coupling"], index=False)
+    write_csv(result.coupling, files["coupling"])
     files["json"] = out / "beds.json"
     files["json"].write_text(
         json.dumps(beds_json(scenario, result), indent=2, ensure_ascii=False) + "\n",

@@ -16,6 +16,7 @@ from capaciteit import __version__
 from capaciteit.matching.batch import BatchResult
 from capaciteit.matching.scoring import MatchWeights
 from capaciteit.matching.suggest import Suggestions
+from capaciteit.results.cells import write_csv
 from capaciteit.results.jsonable import clean, records
 
 
@@ -70,8 +71,8 @@ def write_batch(result: BatchResult, weights: MatchWeights, out: Path) -> dict[s
         "unplaced": out / "unplaced.csv",
         "json": out / "match.json",
     }
-    result.assignment.to_csv(files["assignment"], index=False)
-    result.unplaced.to_csv(files["unplaced"], index=False)
+    write_csv(result.assignment, files["assignment"])
+    write_csv(result.unplaced, files["unplaced"])
     text = json.dumps(batch_json(result, weights), indent=2, ensure_ascii=False)
     files["json"].write_text(text, encoding="utf-8")
     return files
@@ -80,7 +81,7 @@ def write_batch(result: BatchResult, weights: MatchWeights, out: Path) -> dict[s
 def write_suggestions(result: Suggestions, out: Path) -> dict[str, Path]:
     """Write the suggestion files into ``out``; return them by name."""
     files = {"csv": out / "suggestions.csv", "json": out / "suggestions.json"}
-    result.table.to_csv(files["csv"], index=False)
+    write_csv(result.table, files["csv"])
     text = json.dumps(suggestions_json(result), indent=2, ensure_ascii=False)
     files["json"].write_text(text, encoding="utf-8")
     return files

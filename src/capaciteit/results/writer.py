@@ -33,6 +33,7 @@ import pandas as pd
 from capaciteit import __version__
 from capaciteit.domain.scenario import Scenario
 from capaciteit.errors import CapaciteitError
+from capaciteit.results.cells import write_csv
 from capaciteit.results.charts import occupancy_chart
 from capaciteit.results.jsonable import clean
 from capaciteit.results.judgement import judgement
@@ -117,8 +118,7 @@ def _write(frame: pd.DataFrame, path: Path, fmt: Format) -> Path:
                 "writing Parquet needs pyarrow: pip install 'capaciteit[parquet]', or use csv"
             ) from exc
         return path.with_suffix(".parquet")
-    frame.to_csv(path.with_suffix(".csv"), index=False)
-    return path.with_suffix(".csv")
+    return write_csv(frame, path.with_suffix(".csv"))
 
 
 def write_results(

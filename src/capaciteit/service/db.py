@@ -9,6 +9,7 @@ requests. ``migrate`` brings any database to the newest schema (``alembic upgrad
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -130,10 +131,39 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL and a busy timeout (workers share it)."""
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "ALTER", "DROP")
+_SQLITE_WRITES = threading.Lock()
+_HOLDS = "capaciteit_holds_write_lock"
+"""Key in a pooled connection's ``info``: its transaction holds ``_SQLITE_WRITES``."""
+
+
+def _release_write_lock(info: dict[Any, Any]) -> None:
+    if info.pop(_HOLDS, False):
+        _SQLITE_WRITES.release()
+
+
+def make_engine(url: str, busy_timeout_s: float = 30.0) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and one writer discipline.
+
+    Bound parameters are never part of an error message (they can hold child ids).
+
+    SQLite lets one connection write at a time. Within a process, a connection takes
+    ``_SQLITE_WRITES`` *before* its transaction's first write and keeps it until it goes
+    back to the pool at the end of the transaction, so the lock order is always the same:
+    this lock, then SQLite's. (Taking it only around ``commit`` deadlocked: a heartbeat's
+    UPDATE held SQLite's lock while waiting for this one, which a commit held while waiting
+    for SQLite's, until the busy timeout failed the job.) Queuing on a lock instead of
+    SQLite's busy handler (which sleeps in growing steps up to 100 ms) also keeps the 95th
+    percentile of suggestions (each writes an audit entry) low under load. pysqlite begins
+    a transaction at its first write, so a transaction never writes on an old snapshot.
+    Between processes, SQLite's busy timeout queues the writers.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": busy_timeout_s, "check_same_thread": False},
+            hide_parameters=True,
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn: Any, _: Any) -> None:
@@ -142,31 +172,35 @@ def make_engine(url: str) -> Engine:
             # WAL with NORMAL sync survives a crash of the process (kill -9), which is the
             # promise here; only a power loss can drop the last commits
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        @event.listens_for(engine, "before_cursor_execute")
+        def _one_writer(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+            info = conn.info
+            if info.get(_HOLDS) or not statement.lstrip()[:7].upper().startswith(_WRITES):
+                return
+            if not _SQLITE_WRITES.acquire(timeout=busy_timeout_s):
+                raise sqlite3.OperationalError("database is locked (waited for another writer)")
+            info[_HOLDS] = True
+
+        @event.listens_for(engine, "checkin")
+        def _returned(dbapi_connection: Any, record: Any) -> None:
+            _release_write_lock(record.info)
+
+        @event.listens_for(engine, "invalidate")
+        def _dropped(dbapi_connection: Any, record: Any, *_: Any) -> None:
+            _release_write_lock(record.info)
+
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-
-
-_SQLITE_WRITES = threading.Lock()
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+    )
 
 
 class _Session(Session):
-    """Commits to SQLite one at a time within a process.
-
-    SQLite lets one writer in at a time; concurrent writers get SQLITE_BUSY and sleep in
-    growing steps (up to 100 ms), which made the 95th percentile of suggestions (each
-    writes an audit entry) ten times slower under load. A lock queues them instead.
-    """
-
-    def commit(self) -> None:
-        if self.get_bind().dialect.name == "sqlite":
-            with _SQLITE_WRITES:
-                super().commit()
-        else:
-            super().commit()
+    """The service's sessions (their SQLite writes queue as :func:`make_engine` says)."""
 
 
 def session_factory(engine: Engine) -> sessionmaker[Any]:

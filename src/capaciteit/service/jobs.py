@@ -18,15 +18,14 @@ Kinds: ``simulate``, ``beds``, ``afbouw`` (a scenario of a region model) and
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import multiprocessing
 import os
 import tempfile
 import threading
 import time
+import traceback
 import uuid
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -92,7 +91,7 @@ def requeue_stale(session: Session, settings: ServiceSettings) -> int:
     for job in stale:
         if job.attempts >= settings.max_attempts:
             job.status, job.finished_at = "failed", now()
-            job.error = {"detail": f"the worker stopped {job.attempts} times (crash?)"}
+            job.error = {"detail": f"het werkproces stopte {job.attempts} keer (vastgelopen?)"}
         else:
             job.status, job.message = "queued", "opnieuw in de wachtrij: een werkproces stopte"
         job.claim = None
@@ -197,7 +196,9 @@ def run_claimed(
         }
         _finish(sessions, job_id, claim, "failed", error=detail)
     except Exception as exc:  # a bug must not leave the job running forever
-        log.exception("job %s failed", job_id)
+        # where it failed, not the message: a message can hold child ids or cell values
+        where = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("job %s failed: %s\n%s", job_id, type(exc).__name__, where)
         _finish(sessions, job_id, claim, "failed", error={"detail": type(exc).__name__})
     finally:
         stop.set()
@@ -244,22 +245,27 @@ def _finish(
 
 
 def materialise_region(archive: bytes, target: Path) -> Path:
-    """Unpack a region model archive into ``target``; return the model folder."""
+    """Unpack a region model archive into ``target`` (within limits); return the model folder."""
+    from capaciteit.io.archive import unpack
+
+    contents, problems = unpack(archive, "upload")
     try:
-        with zipfile.ZipFile(io.BytesIO(archive)) as zf:
-            zf.extractall(target)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise InvalidInputError(
-            "De upload van het regiomodel",
-            [
-                Problem(
-                    "upload",
-                    f"de bestanden kunnen niet worden uitgepakt (technische melding: "
-                    f"{type(exc).__name__}).",
-                    "Upload model.yaml en de tabellen met korte, verschillende bestandsnamen.",
-                )
-            ],
-        ) from None
+        for name, data in contents.items():
+            path = target / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    except OSError as exc:
+        problems.append(
+            Problem(
+                "upload",
+                f"de bestanden kunnen niet worden uitgepakt (technische melding: "
+                f"{type(exc).__name__}).",
+                "Upload model.yaml en de tabellen met korte, verschillende bestandsnamen.",
+            )
+        )
+    if problems:
+        raise InvalidInputError("De upload van het regiomodel", problems)
+    target.mkdir(parents=True, exist_ok=True)
     if (target / "model.yaml").is_file():
         return target
     inner = [p.parent for p in target.rglob("model.yaml")]
@@ -270,8 +276,10 @@ def write_scenario(text: str, model_dir: Path, target: Path) -> Path:
     """Write a scenario file next to the model, pointing at it."""
     import yaml
 
+    from capaciteit.io.yaml_files import load_yaml_text
+
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text)
     except yaml.YAMLError:
         data = None  # written as it is: the scenario loader reports where the YAML is wrong
     if isinstance(data, dict):

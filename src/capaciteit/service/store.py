@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.io.archive import Limits, unpack, zip_problems
 from capaciteit.matching import Children, Pool, load_pool
 from capaciteit.service.db import MatchingPool, Region, Scenario
 from capaciteit.service.jobs import materialise_region, write_scenario
@@ -44,24 +45,40 @@ def _safe_name(name: str) -> str:
     return str(path)
 
 
+def _model_file(name: str) -> bool:
+    """Whether a file belongs in a region model: ``model.yaml`` and tables."""
+    return name == "model.yaml" or name.lower().endswith((".csv", ".xlsx"))
+
+
 def region_archive(files: UploadedFiles) -> bytes:
-    """Zip the uploaded files (a zip stays as it is)."""
+    """Check an upload within the limits of :mod:`capaciteit.io.archive`; zip what is kept.
+
+    A zip is unpacked here once, in chunks, and packed again with only the model's files:
+    what is stored never holds more than was checked.
+    """
     if len(files) == 1 and files[0][0].lower().endswith(".zip"):
-        data = files[0][1]
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                for info in zf.infolist():
-                    _safe_name(info.filename)
-        except zipfile.BadZipFile:
-            raise InvalidInputError(
-                UPLOAD,
-                [Problem(files[0][0], "is geen zip-bestand.", "Upload een geldig .zip-bestand.")],
-            ) from None
-        return data
+        contents, problems = unpack(files[0][1], files[0][0], keep=_model_file)
+    else:
+        contents = {_safe_name(name): data for name, data in files}
+        listed = [zipfile.ZipInfo(name) for name in contents]
+        for info, data in zip(listed, contents.values(), strict=True):
+            info.file_size = info.compress_size = len(data)
+        problems = zip_problems(listed, UPLOAD, Limits())
+        problems += [
+            Problem(
+                name,
+                "hoort niet bij een regiomodel.",
+                "Laat het weg: een regiomodel is model.yaml en tabellen (.csv, .xlsx).",
+            )
+            for name in contents
+            if not _model_file(PurePosixPath(name).name)
+        ]
+    if problems:
+        raise InvalidInputError(UPLOAD, problems)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in files:
-            zf.writestr(_safe_name(name), content)
+        for name, content in contents.items():
+            zf.writestr(name, content)
     return buffer.getvalue()
 
 

@@ -161,7 +161,7 @@ def _scenario_list(session: Session) -> dict[str, Any]:
 
 
 @router.post("/scenarios/new", response_class=HTMLResponse)
-async def add_scenario(
+def add_scenario(
     request: Request,
     session: SessionDep,
     who: WebCaller,
@@ -170,8 +170,9 @@ async def add_scenario(
 ) -> Response:
     """Upload a region model and a scenario; show every problem when they are invalid."""
     who = _need(who, "planner")
-    content = [(f.filename or "upload", await f.read()) for f in files]
-    raw = await scenario.read()
+    # a plain def: validated in a worker thread, off the event loop
+    content = [(f.filename or "upload", f.file.read()) for f in files]
+    raw = scenario.file.read()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -179,10 +180,12 @@ async def add_scenario(
     try:
         if not text:
             raise InvalidInputError(
-                "The scenario",
+                "Het scenario",
                 [
                     Problem(
-                        scenario.filename or "scenario", "is empty or not UTF-8.", "Save as UTF-8."
+                        scenario.filename or "scenario",
+                        "is leeg of geen UTF-8-tekst.",
+                        "Sla het scenario op als UTF-8 (platte tekst).",
                     )
                 ],
             )
@@ -466,7 +469,7 @@ def matching(
     request: Request,
     session: SessionDep,
     who: WebCaller,
-    pool_id: Annotated[int, Form()],
+    pool_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
     child_id: Annotated[str, Form(max_length=100)],
     k: Annotated[int, Form(ge=1, le=20)] = 5,
 ) -> Response:

@@ -47,7 +47,7 @@ def _pool(session: Session, pool_id: Id) -> tuple[Children, Pool]:
 
 
 @router.post("/pools", status_code=201)
-async def upload_pool(
+def upload_pool(
     children: Annotated[UploadFile, File(description="children.csv (pseudonymous)")],
     placements: Annotated[UploadFile, File(description="placements.csv")],
     session: SessionDep,
@@ -55,7 +55,8 @@ async def upload_pool(
     name: Annotated[str, Form(max_length=200)] = "pool",
 ) -> PoolPublic:
     """Upload a waiting list and family pool; refused with every problem listed (422)."""
-    row = store.add_pool(session, name, await children.read(), await placements.read())
+    # a plain def: validated in a worker thread, off the event loop
+    row = store.add_pool(session, name, children.file.read(), placements.file.read())
     _audit(session, who, "pool_upload", [], pool_id=row.id, children=row.summary["children"])
     return PoolPublic.model_validate(row, from_attributes=True)
 

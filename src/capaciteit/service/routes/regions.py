@@ -16,13 +16,15 @@ router = APIRouter(tags=["regions"])
 
 
 @router.post("/regions", status_code=201)
-async def upload_region(
+def upload_region(
     files: Annotated[list[UploadFile], File(description="model.yaml and tables, or a .zip")],
     session: SessionDep,
     _: Planner,
 ) -> RegionPublic:
     """Upload a region model; refused with every problem listed (422) when invalid."""
-    content = [(f.filename or "upload", await f.read()) for f in files]
+    # a plain def: FastAPI runs it in a worker thread, so that unpacking and validating a
+    # large upload never blocks the event loop (health and other users keep answering)
+    content = [(f.filename or "upload", f.file.read()) for f in files]
     region = store.add_region(session, content)
     return RegionPublic.model_validate(region, from_attributes=True)
 
