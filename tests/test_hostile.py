@@ -7,14 +7,32 @@ server answers, PostgreSQL; the HTTP tests use the real app in a real server pro
 
 from __future__ import annotations
 
+import io
+import shutil
 import threading
 import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import update
 
 from capaciteit.service.db import Job, JobFile, make_engine, migrate, now, session_factory
+from tests.conftest import TRANSFORMATIE
+from tests.test_service import (
+    EXAMPLE_MODEL,
+    Server,
+    assert_no_traceback,
+    assert_problem,
+    cli_token,
+    make_token,
+    pg_url,  # noqa: F401 - the fixture, for the PostgreSQL server
+)
 
 
 # --------------------------------------------------------------------------- F8: SQLite
@@ -131,3 +149,215 @@ def test_sql_errors_never_show_their_parameters(tmp_path: Path) -> None:
             session.commit()  # no token 999999: a foreign key error
     assert "K12345" not in str(caught.value)
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- the real server
+@dataclass(frozen=True)
+class Hostile:
+    server: Server
+    tokens: dict[str, str]
+
+    def api(self, role: str) -> httpx.Client:
+        return self.server.client(self.tokens[role], timeout=120)
+
+    @contextmanager
+    def web(self, role: str) -> Iterator[httpx.Client]:
+        """A browser-like client signed in to the web pages (the token in a cookie)."""
+        with httpx.Client(base_url=self.server.base, timeout=120) as http:
+            http.post("/login", data={"token": self.tokens[role]})
+            yield http
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def hostile(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Hostile]:
+    """The real server on SQLite and on PostgreSQL (when the machine's server answers)."""
+    workdir = tmp_path_factory.mktemp(f"hostile-{request.param}")
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        admin = make_token(url, "admin", "hostile admin")
+    else:
+        url = f"sqlite:///{workdir / 'service.db'}"
+        admin = cli_token(url, "admin")
+    server = Server(url, workdir, {"job_workers": 1}).start()
+    try:
+        tokens = {"admin": admin}
+        with server.client(admin) as http:
+            for role in ("planner", "matcher"):
+                made = http.post("/tokens", json={"role": role, "name": f"hostile {role}"})
+                assert made.status_code == 201, made.text
+                tokens[role] = made.json()["token"]
+        yield Hostile(server, tokens)
+    finally:
+        server.stop()
+
+
+def _refused(response: httpx.Response, status: int = 422) -> dict[str, Any]:
+    body = assert_problem(response, status)
+    assert_no_traceback(response.text)
+    return body
+
+
+def _zip(entries: dict[str, bytes], big: tuple[str, int] | None = None) -> bytes:
+    """A zip of ``entries``, plus a file of ``big[1]`` zero bytes streamed in (tiny packed)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+        if big is not None:
+            with zf.open(big[0], "w", force_zip64=True) as out:
+                chunk = bytes(1 << 20)
+                for _ in range(big[1] >> 20):
+                    out.write(chunk)
+    return buffer.getvalue()
+
+
+def _example() -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(EXAMPLE_MODEL.iterdir()) if p.is_file()}
+
+
+def _health_while(hostile: Hostile, work: Callable[[], httpx.Response]) -> tuple[Any, float]:
+    """Run ``work`` while asking /health every 0.1 s; return its answer and the slowest health."""
+    done = threading.Event()
+    slowest = [0.0]
+
+    def poll() -> None:
+        with hostile.server.client(None, timeout=30) as http:
+            while not done.is_set():
+                started = time.perf_counter()
+                assert http.get("/health").status_code == 200
+                slowest[0] = max(slowest[0], time.perf_counter() - started)
+                time.sleep(0.1)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        answer = work()
+    finally:
+        done.set()
+        poller.join(60)
+    return answer, slowest[0]
+
+
+def test_f1_web_form_with_an_id_beyond_64_bits(hostile: Hostile) -> None:
+    """F1: the matching web form took any integer; 2^63 reached the database: a 500."""
+    with hostile.web("matcher") as web:
+        answer = web.post("/matching", data={"pool_id": str(2**63), "child_id": "K00001", "k": "5"})
+    assert answer.status_code == 422, answer.text[:500]
+    assert_no_traceback(answer.text)
+
+
+def test_f2_yaml_nested_ten_thousand_deep(hostile: Hostile) -> None:
+    """F2: a scenario or model.yaml nested 10,000 deep ended in a RecursionError (500)."""
+    deep = "a: " + "[" * 10_000 + "]" * 10_000 + "\n"
+    with hostile.api("planner") as api:
+        region = api.post("/regions", files=[("files", ("model.zip", _zip(_example())))])
+        assert region.status_code == 201, region.text
+        body = _refused(
+            api.post("/scenarios", json={"region_id": region.json()["id"], "text": deep})
+        )
+        assert "genest" in str(body["problems"])
+        model = {**_example(), "model.yaml": deep.encode()}
+        body = _refused(api.post("/regions", files=[("files", ("m.zip", _zip(model)))]))
+        assert "genest" in str(body["problems"])
+        aliases = "a: &x [1, 2]\nb: *x\n"
+        body = _refused(
+            api.post("/scenarios", json={"region_id": region.json()["id"], "text": aliases})
+        )
+        assert "verwijzing" in str(body["problems"])
+
+
+def test_f3_batch_weights_beyond_any_sense(hostile: Hostile) -> None:
+    """F3: a weight of 4.8e307 was accepted (202); the job then failed with OverflowError."""
+    with hostile.api("matcher") as api:
+        for weights in ({"perspective": 4.8e307}, {"network": 1001}, {"distance_scale_km": 1e9}):
+            _refused(api.post("/matching/batch", json={"pool_id": 1, "weights": weights}))
+
+
+def test_f4_a_model_with_a_gigabyte_of_zeros_is_refused_at_once(hostile: Hostile) -> None:
+    """F4: a 1 MB zip with the example model and 1 GiB of zeros was stored (201); its upload
+    blocked the server for 19 s and every later use unpacked the 1 GiB again.
+    """
+    archive = _zip(_example(), big=("zeros.bin", 1 << 30))
+    assert len(archive) < 2_000_000
+    with hostile.api("planner") as api:
+        before = len(api.get("/regions").json())
+        started = time.perf_counter()
+        answer, slowest = _health_while(
+            hostile, lambda: api.post("/regions", files=[("files", ("model.zip", archive))])
+        )
+        took = time.perf_counter() - started
+        body = _refused(answer)
+        assert len(api.get("/regions").json()) == before, "nothing is stored"
+    names = {p["file"] for p in body["problems"]}
+    assert "zeros.bin" in names, body
+    assert took < 10 and slowest < 2, (took, slowest)
+
+
+def test_f5_a_zip_bomb_as_beds_csv(hostile: Hostile) -> None:
+    """F5: beds.csv packed as a bomb (2 GB of text): server memory grew past 6 GB."""
+    model = {k: v for k, v in _example().items() if k != "beds.csv"}
+    archive = _zip(model, big=("beds.csv", 2 << 30))
+    with hostile.api("planner") as api:
+        body = _refused(api.post("/regions", files=[("files", ("model.zip", archive))]))
+    assert "beds.csv" in {p["file"] for p in body["problems"]}
+
+
+def test_f6_a_large_table_does_not_stop_the_server(hostile: Hostile) -> None:
+    """F6: a 19 MB beds.csv (under the body limit) blocked every request for minutes: the
+    upload was validated inside ``async def``, on the event loop.
+    """
+    rows = ["provider,care_form,beds,occupied"]
+    rows += [f"X{i:06d},pleegzorg,1,0" for i in range(150_000)]
+    files = {**_example(), "beds.csv": "\n".join(rows).encode()}
+    with hostile.api("planner") as api:
+        answer, slowest = _health_while(
+            hostile, lambda: api.post("/regions", files=[("files", ("m.zip", _zip(files)))])
+        )
+    _refused(answer)
+    assert slowest < 2.0, slowest
+
+
+def test_f7_formula_cells_stay_text_in_csv_and_xlsx(tmp_path: Path) -> None:
+    """F7: a scenario named like a formula and a provider id '=1+2' were written as formulas
+    in plan.xlsx and as '=...' cells in plan.csv. The plan is written as the service does.
+    """
+    import openpyxl
+    import pandas as pd
+
+    from capaciteit.io.scenario_files import load_scenario
+    from capaciteit.optimisation.afbouw_plan import afbouw_plan
+    from capaciteit.results.afbouw_report import write_afbouw
+
+    model = tmp_path / "model"
+    shutil.copytree(EXAMPLE_MODEL, model)
+    for path in model.glob("*.csv"):
+        path.write_text(path.read_text(encoding="utf-8").replace("P01", "=1+2"), "utf-8")
+    text = TRANSFORMATIE.read_text(encoding="utf-8").replace("P01", "'=1+2'")
+    text = text.replace("name: Voorbeeldregio", "name: \"=cmd|' /C calc'!A0\" #", 1)
+    text = text.replace("model: ../models/voorbeeldregio", f"model: {model}")
+    scenario_file = tmp_path / "scenario.yaml"
+    text = text.replace("\nafbouw:\n", "\nafbouw:\n  need: none\n")  # no search: the writers
+    scenario_file = tmp_path / "scenario.yaml"
+    scenario_file.write_text(text, encoding="utf-8")
+    scenario = load_scenario(scenario_file, replications=2)
+    assert scenario.name.startswith("=") and "=1+2" in scenario.model.provider_ids
+    out = tmp_path / "out"
+    out.mkdir()
+    write_afbouw(scenario, afbouw_plan(scenario, replications=2), out)
+    plan = pd.read_csv(out / "plan.csv", dtype=str)
+    assert "'=1+2" in set(plan["provider"]) and "=1+2" not in set(plan["provider"])
+    workbook = openpyxl.load_workbook(out / "plan.xlsx")
+    formulas = [
+        (ws.title, cell.coordinate, cell.value)
+        for ws in workbook.worksheets
+        for row in ws.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    ]
+    assert not formulas, formulas
+    texts = {
+        str(cell.value) for ws in workbook.worksheets for row in ws.iter_rows() for cell in row
+    }
+    assert any(t.startswith("=1+2") or t.startswith("'=1+2") for t in texts)
