@@ -637,6 +637,49 @@ def test_simulate_run_to_done_then_result_and_files(
     assert_problem(planner.get("/runs/999999"), 404)
 
 
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("simulate", {"replications": 3, "seed": 5}),
+        ("beds", {"replications": 2}),
+    ],
+)
+def test_the_command_line_and_the_service_write_the_same_files(
+    planner: httpx.Client, scenario_id: int, tmp_path: Path, kind: str, options: dict[str, int]
+) -> None:
+    """One use case (capaciteit.pipelines) behind both: every table is the same, byte for
+    byte, and the JSON summary is the same but for where the files were and when.
+    """
+    job = planner.post("/runs", json={"kind": kind, "scenario_id": scenario_id, **options})
+    assert job.status_code == 202, job.text
+    command = [PYTHON, "-m", "capaciteit", kind, str(BASIS), "--out", str(tmp_path / "cli")]
+    command += [f"--{k}={v}" for k, v in options.items()] + ["--executor", "serial", "--quiet"]
+    done = subprocess.run(
+        command, env=service_env(f"sqlite:///{tmp_path / 'unused.db'}"), capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    run = wait_job(planner, f"/runs/{job.json()['id']}", timeout=300)
+    assert run["status"] == "done", run
+    written = sorted(p.name for p in (tmp_path / "cli").iterdir())
+    assert sorted(run["files"]) == written
+    for name in written:
+        mine = (tmp_path / "cli" / name).read_bytes()
+        theirs = planner.get(f"/runs/{run['id']}/files/{name}").content
+        if name.endswith(".csv"):
+            assert theirs == mine, name
+        elif name.endswith(".json"):
+            a, b = json.loads(mine), json.loads(theirs)
+            for where in (a, b):
+                for key in ("generated_at", "scenario", "model", "executor"):
+                    where.pop(key, None)
+                where.get("search", {}).pop("time_s", None)
+                if kind == "beds":
+                    for row in where.get("iterations", []):
+                        row.pop("solve_time_s", None)
+                    where["solver"].pop("time_s", None)
+            assert a == b, name
+
+
 def test_cancel_a_queued_and_a_running_run(planner: httpx.Client, scenario_id: int) -> None:
     long_run = {"kind": "simulate", "scenario_id": scenario_id, "replications": 1000}
     running = planner.post("/runs", json=long_run).json()

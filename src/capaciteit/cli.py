@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from capaciteit import __version__
@@ -125,16 +124,27 @@ def _prepare_out(out: Path) -> None:
 
 
 @contextmanager
-def _status(name: str, what: str, quiet: bool) -> Iterator[Callable[[str], None]]:
-    """Show one line of progress (step and elapsed time); yield the function to update it."""
+def _status(name: str, what: str, quiet: bool) -> Iterator[Callable[[float | None, str], None]]:
+    """Show one line of progress (step, bar when known, elapsed time); yield its updater.
+
+    The updater is a use case's ``progress(fraction, message)``
+    (:data:`capaciteit.pipelines.Progress`).
+    """
     with Progress(
         TextColumn("[bold]{task.description}"),
+        BarColumn(),
         TimeElapsedColumn(),
         console=err_console,
         disable=quiet,
     ) as progress:
         task = progress.add_task(f"{name}: {what}", total=None)
-        yield lambda text: progress.update(task, description=f"{name}: {text}")
+
+        def update(fraction: float | None, text: str) -> None:
+            progress.update(task, description=f"{name}: {text}")
+            if fraction is not None:
+                progress.update(task, total=1.0, completed=fraction)
+
+        yield update
 
 
 def _version(value: bool) -> None:
@@ -223,42 +233,31 @@ def simulate(
     quiet: QuietOpt = False,
 ) -> None:
     """Simulate a scenario; write summary.json, tables and a chart to OUT."""
-    from capaciteit.io.scenario_files import load_scenario
-    from capaciteit.results.writer import summary_dict, write_results
+    from capaciteit.pipelines.simulate import simulate as run
     from capaciteit.simulation.executors import make_executor
-    from capaciteit.simulation.replications import run_replications
-    from capaciteit.simulation.spec import compile_spec
 
     try:
         _prepare_out(out)
-        scenario = load_scenario(scenario_file, replications=replications, seed=seed)
         runner = make_executor(executor, workers)
-        spec = compile_spec(scenario)
-        started = time.perf_counter()
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=quiet,
-            transient=False,
-        ) as progress:
-            task = progress.add_task(
-                f"{scenario.name}: replicaties ({runner.name})", total=scenario.replications
+        with _status(scenario_file.stem, "simulatie", quiet) as say:
+            done = run(
+                scenario_file,
+                out,
+                replications=replications,
+                seed=seed,
+                executor=runner,
+                fmt=fmt,
+                progress=say,
             )
-            result = run_replications(
-                spec,
-                scenario.replications,
-                scenario.seed,
-                runner,
-                progress=lambda done: progress.update(task, completed=done),
-            )
-        elapsed = time.perf_counter() - started
-        summary = summary_dict(scenario, result)
-        files = write_results(scenario, result, out, fmt, summary)
     except CapaciteitError as exc:
         raise _fail(exc) from None
+    scenario, result, summary, files, elapsed = (
+        done.scenario,
+        done.result,
+        done.summary,
+        done.files,
+        done.elapsed_s,
+    )
     names = {str(k): str(v) for k, v in scenario.model.care_forms["name"].items()}
     _print_missed(summary["missed"])
     _print_norms(summary, names)
@@ -294,30 +293,26 @@ def beds(
     quiet: QuietOpt = False,
 ) -> None:
     """Compute minimal beds per care form and year from the 0-meting, and in the long run."""
-    from capaciteit.io.scenario_files import load_scenario
-    from capaciteit.optimisation.minimal_beds import minimal_beds
-    from capaciteit.results.beds_report import write_beds
+    from capaciteit.pipelines.beds import minimal_beds_report
     from capaciteit.simulation.executors import make_executor
 
     try:
         _prepare_out(out)
-        scenario = load_scenario(scenario_file)
         runner = make_executor(executor, workers)
-        started = time.perf_counter()
-        with _status(scenario.name, "minimale bedden", quiet) as say:
-            result = minimal_beds(
-                scenario,
-                executor=runner,
+        with _status(scenario_file.stem, "minimale bedden", quiet) as say:
+            done = minimal_beds_report(
+                scenario_file,
+                out,
                 solver=solver,
                 replications=replications,
                 max_iterations=max_iterations,
                 time_limit_s=time_limit,
+                executor=runner,
                 progress=say,
             )
-        elapsed = time.perf_counter() - started
-        files = write_beds(scenario, result, out)
     except CapaciteitError as exc:
         raise _fail(exc) from None
+    scenario, result, files, elapsed = done.scenario, done.result, done.files, done.elapsed_s
     _print_beds(result.table, dict(scenario.model.care_forms["name"]))
     colour = "green" if result.status == "verified" else "yellow"
     console.print(f"[{colour}]{STATUS_NL.get(result.status, result.status)}[/]: {result.message}")
@@ -349,30 +344,26 @@ def afbouw(
     quiet: QuietOpt = False,
 ) -> None:
     """Make the afbouw plan per provider and year under the needs and the targets."""
-    from capaciteit.io.scenario_files import load_scenario
-    from capaciteit.optimisation.afbouw_plan import afbouw_plan
-    from capaciteit.results.afbouw_report import write_afbouw
+    from capaciteit.pipelines.afbouw import afbouw_report
     from capaciteit.simulation.executors import make_executor
 
     try:
         _prepare_out(out)
-        scenario = load_scenario(scenario_file)
         runner = make_executor(executor, workers)
-        started = time.perf_counter()
-        with _status(scenario.name, "afbouwplan", quiet) as say:
-            result = afbouw_plan(
-                scenario,
+        with _status(scenario_file.stem, "afbouwplan", quiet) as say:
+            done = afbouw_report(
+                scenario_file,
+                out,
                 solver=solver,
-                executor=runner,
                 replications=replications,
                 time_limit_s=time_limit,
                 lp_file=lp,
+                executor=runner,
                 progress=say,
             )
-        elapsed = time.perf_counter() - started
-        files = write_afbouw(scenario, result, out)
     except CapaciteitError as exc:
         raise _fail(exc) from None
+    result, files, elapsed = done.result, done.files, done.elapsed_s
     if len(result.targets):
         table = Table(title="Doelen (uit de getallen van het plan)")
         for col in ("doel", "jaar", "grens", "gepland", "gehaald"):
@@ -414,8 +405,8 @@ def match(
     quiet: QuietOpt = False,
 ) -> None:
     """Suggest families for one child, or assign the whole waiting list."""
-    from capaciteit.matching import load_pc4, load_pool, match_batch, suggest
-    from capaciteit.results.matching import write_batch, write_suggestions
+    from capaciteit.matching import load_pc4, load_pool
+    from capaciteit.pipelines.match import assign, suggest_for
 
     try:
         _prepare_out(out)
@@ -423,16 +414,14 @@ def match(
         centroids = load_pc4(pc4) if pc4 is not None else None
         kids, pool = load_pool(children, placements, centroids)
         if child is not None:
-            result = suggest(kids, pool, child, top, chosen)
-            files = write_suggestions(result, out)
+            suggested = suggest_for(kids, pool, child, out, top=top, weights=chosen)
+            result, files = suggested.result, suggested.files
         else:
-            what = (
-                f"{nl.plural(len(kids.frame), 'kind', 'kinderen')}, "
-                f"{nl.plural(len(pool), 'gezin', 'gezinnen')}"
-            )
-            with _status("matching", what, quiet):
-                batch = match_batch(kids, pool, chosen, time_limit)
-            files = write_batch(batch, chosen, out)
+            with _status("matching", "toewijzing", quiet) as say:
+                assigned = assign(
+                    kids, pool, out, weights=chosen, time_limit_s=time_limit, progress=say
+                )
+            batch, files = assigned.result, assigned.files
     except CapaciteitError as exc:
         raise _fail(exc) from None
     if child is not None:

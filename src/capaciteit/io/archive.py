@@ -160,3 +160,34 @@ def xlsx_problems(path: Path, limits: Limits = Limits()) -> list[Problem]:
             return zip_problems(zf.infolist(), path.name, limits)
     except (zipfile.BadZipFile, OSError):
         return []  # the table reader says what is wrong with it
+
+
+def unpack_model(archive: bytes, target: Path) -> Path:
+    """Unpack a region model archive into ``target`` (within limits); return the model folder.
+
+    The model folder is ``target`` itself, or the folder in it that holds ``model.yaml``.
+    """
+    from capaciteit.errors import InvalidInputError
+
+    contents, problems = unpack(archive, "upload")
+    try:
+        for name, data in contents.items():
+            path = target / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    except OSError as exc:
+        problems.append(
+            Problem(
+                "upload",
+                f"de bestanden kunnen niet worden uitgepakt (technische melding: "
+                f"{type(exc).__name__}).",
+                "Upload model.yaml en de tabellen met korte, verschillende bestandsnamen.",
+            )
+        )
+    if problems:
+        raise InvalidInputError("De upload van het regiomodel", problems)
+    target.mkdir(parents=True, exist_ok=True)
+    if (target / "model.yaml").is_file():
+        return target
+    inner = [p.parent for p in target.rglob("model.yaml")]
+    return inner[0] if inner else target

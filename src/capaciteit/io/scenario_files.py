@@ -476,3 +476,25 @@ def _check_afbouw(
                 column="afbouw.end_year",
             )
         )
+
+
+def scenario_next_to(text: str, model_dir: Path, target: Path) -> Path:
+    """Write the scenario ``text`` as ``target/scenario.yaml``, its model set to ``model_dir``.
+
+    A scenario stored without its files (the service) is loaded like any other file; text
+    that is no YAML mapping is written as it is, so that the loader says what is wrong.
+    """
+    import yaml
+
+    from capaciteit.io.yaml_files import load_yaml_text
+
+    try:
+        data = load_yaml_text(text)
+    except yaml.YAMLError:
+        data = None
+    if isinstance(data, dict):
+        data["model"] = str(model_dir)
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    path = target / "scenario.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -17,7 +17,7 @@ from capaciteit import __version__
 from capaciteit.service import problems, web
 from capaciteit.service.config import ServiceSettings, service_settings
 from capaciteit.service.db import make_engine, migrate, session_factory
-from capaciteit.service.jobs import Workers
+from capaciteit.service.queue import Workers
 from capaciteit.service.routes import health, matching, regions, runs, tokens
 
 Scope = MutableMapping[str, Any]

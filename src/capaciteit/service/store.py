@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from capaciteit.errors import InvalidInputError, Problem
-from capaciteit.io.archive import Limits, unpack, zip_problems
+from capaciteit.io.archive import Limits, unpack, unpack_model, zip_problems
+from capaciteit.io.scenario_files import scenario_next_to
 from capaciteit.matching import Children, Pool, load_pool
 from capaciteit.service.db import MatchingPool, Region, Scenario
-from capaciteit.service.jobs import materialise_region, write_scenario
 
 UploadedFiles = list[tuple[str, bytes]]
 UPLOAD = "De upload"
@@ -89,7 +89,7 @@ def add_region(session: Session, files: UploadedFiles) -> Region:
     archive = region_archive(files)
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            model = load_model(materialise_region(archive, Path(tmp)))
+            model = load_model(unpack_model(archive, Path(tmp)))
         except InvalidInputError as exc:
             raise InvalidInputError("Het regiomodel", exc.problems) from None
     summary = {
@@ -109,7 +109,7 @@ def region_beds(region: Region) -> list[dict[str, Any]]:
     from capaciteit.io.model_files import load_model
 
     with tempfile.TemporaryDirectory() as tmp:
-        model = load_model(materialise_region(region.archive, Path(tmp)))
+        model = load_model(unpack_model(region.archive, Path(tmp)))
     beds = model.beds.reset_index()
     out = []
     for r in beds.to_dict(orient="records"):
@@ -131,9 +131,9 @@ def add_scenario(session: Session, region: Region, text: str, name: str | None) 
     from capaciteit.io.scenario_files import load_scenario
 
     with tempfile.TemporaryDirectory() as tmp:
-        model_dir = materialise_region(region.archive, Path(tmp) / "model")
+        model_dir = unpack_model(region.archive, Path(tmp) / "model")
         try:
-            scenario = load_scenario(write_scenario(text, model_dir, Path(tmp)))
+            scenario = load_scenario(scenario_next_to(text, model_dir, Path(tmp)))
         except InvalidInputError as exc:
             raise InvalidInputError("Het scenario", exc.problems) from None
     row = Scenario(region_id=region.id, name=name or scenario.name, text=text)

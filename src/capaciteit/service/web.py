@@ -32,7 +32,7 @@ from capaciteit.core import nl
 from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.errors import CapaciteitError, InvalidInputError, Problem
 from capaciteit.matching import suggest
-from capaciteit.service import jobs, store
+from capaciteit.service import queue, store
 from capaciteit.service.db import Job, JobFile, MatchingPool, Region, Scenario, Token
 from capaciteit.service.routes import common
 from capaciteit.service.security import Caller, Id, Role, SessionDep, hash_token
@@ -256,7 +256,7 @@ def start_run(
         if not replications.strip().isdigit() or not 2 <= int(replications) <= 1000:
             raise HTTPException(422, "Replicaties: een geheel getal van 2 tot 1000.")
         params["replications"] = int(replications)
-    job = jobs.enqueue(session, kind, params, who.token_id)
+    job = queue.enqueue(session, kind, params, who.token_id)
     return RedirectResponse(f"/runs/{job.id}", status_code=303)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from capaciteit.matching import Children, Pool, explain, suggest
 from capaciteit.results.matching import suggestions_json
-from capaciteit.service import jobs, store
+from capaciteit.service import queue, store
 from capaciteit.service.db import AuditEntry, Job, MatchingPool
 from capaciteit.service.routes import common
 from capaciteit.service.schemas import (
@@ -124,7 +124,7 @@ def start_batch(body: BatchIn, session: SessionDep, who: Matcher) -> JobPublic:
     """Queue the best assignment of the pool's waiting list."""
     _pool(session, body.pool_id)
     params = body.model_dump(exclude_none=True) | {"token_id": who.token_id}
-    job = jobs.enqueue(session, "match_batch", params, who.token_id)
+    job = queue.enqueue(session, "match_batch", params, who.token_id)
     _audit(session, who, "match_batch", [], pool_id=body.pool_id, job_id=job.id)
     return common.job_public(session, job)
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from capaciteit.service import jobs
+from capaciteit.service import queue
 from capaciteit.service.db import Job, Scenario
 from capaciteit.service.routes import common
 from capaciteit.service.schemas import JobPublic, RunIn
@@ -24,7 +24,7 @@ def start_run(body: RunIn, session: SessionDep, who: Planner) -> JobPublic:
     if session.get(Scenario, body.scenario_id) is None:
         raise HTTPException(404, f"Scenario {body.scenario_id} bestaat niet.")
     params = body.model_dump(exclude={"kind"}, exclude_none=True)
-    job = jobs.enqueue(session, body.kind, params, who.token_id)
+    job = queue.enqueue(session, body.kind, params, who.token_id)
     return common.job_public(session, job)
 
 

@@ -11,8 +11,9 @@ heartbeat is older than ``stale_after_s`` goes back to the queue (at most ``max_
 runs, then ``failed`` with the reason), and the rerun gives the same result because every
 run is seeded. Workers leave when the server that started them is gone.
 
-Kinds: ``simulate``, ``beds``, ``afbouw`` (a scenario of a region model) and
-``match_batch`` (a matching pool). Each runs the same pipeline as the command line.
+This module is the queue's mechanics; what each kind of job runs is
+:mod:`capaciteit.service.tasks` (``simulate``, ``beds``, ``afbouw`` of a scenario of a region
+model, ``match_batch`` of a matching pool: the command line's use cases).
 """
 
 from __future__ import annotations
@@ -26,21 +27,17 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from capaciteit.errors import CapaciteitError, InvalidInputError, Problem
+from capaciteit.errors import CapaciteitError
 from capaciteit.service.config import ServiceSettings
 from capaciteit.service.db import (
-    AuditEntry,
     Job,
     JobFile,
-    Region,
-    Scenario,
     make_engine,
     now,
     session_factory,
@@ -55,12 +52,6 @@ MEDIA = {
     ".png": "image/png",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".parquet": "application/vnd.apache.parquet",
-}
-RESULT_JSON = {
-    "simulate": "summary.json",
-    "beds": "beds.json",
-    "afbouw": "plan.json",
-    "match_batch": "match.json",
 }
 
 
@@ -123,7 +114,7 @@ def claim_next(session: Session) -> tuple[int, str] | None:
     return (next_id, token) if done.rowcount == 1 else None  # type: ignore[attr-defined]
 
 
-class _Context:
+class JobContext:
     """What a running job may do: report progress, check for a cancel, keep its claim."""
 
     def __init__(self, sessions: sessionmaker[Any], job_id: int, claim: str) -> None:
@@ -164,12 +155,14 @@ def run_claimed(
     sessions: sessionmaker[Any], settings: ServiceSettings, job_id: int, claim: str
 ) -> None:
     """Run a claimed job to its end state."""
+    from capaciteit.service.tasks import RUNNERS
+
     stop = threading.Event()
     beat = threading.Thread(
         target=_heartbeat, args=(sessions, job_id, claim, settings.heartbeat_s, stop), daemon=True
     )
     beat.start()
-    ctx = _Context(sessions, job_id, claim)
+    ctx = JobContext(sessions, job_id, claim)
     try:
         with sessions() as session:
             job = session.get(Job, job_id)
@@ -178,7 +171,7 @@ def run_claimed(
         with tempfile.TemporaryDirectory(prefix=f"capaciteit-job-{job_id}-") as tmp:
             out = Path(tmp) / "out"
             out.mkdir()
-            result = RUNNERS[kind](sessions, params, Path(tmp), out, ctx)
+            result = RUNNERS[kind](sessions, params, Path(tmp), out, ctx)  # see tasks.py
             files = sorted(p for p in out.rglob("*") if p.is_file())
             _finish(sessions, job_id, claim, "done", result=result, files=files, out=out)
     except JobCancelledError:
@@ -237,188 +230,6 @@ def _finish(
         job.progress = 1.0 if status == "done" else job.progress
         job.message = STATUS_NL.get(status, status)
         session.commit()
-
-
-# ---------------------------------------------------------------------------------------
-# The job kinds: the command line's pipelines, on files materialised from the database
-# ---------------------------------------------------------------------------------------
-
-
-def materialise_region(archive: bytes, target: Path) -> Path:
-    """Unpack a region model archive into ``target`` (within limits); return the model folder."""
-    from capaciteit.io.archive import unpack
-
-    contents, problems = unpack(archive, "upload")
-    try:
-        for name, data in contents.items():
-            path = target / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-    except OSError as exc:
-        problems.append(
-            Problem(
-                "upload",
-                f"de bestanden kunnen niet worden uitgepakt (technische melding: "
-                f"{type(exc).__name__}).",
-                "Upload model.yaml en de tabellen met korte, verschillende bestandsnamen.",
-            )
-        )
-    if problems:
-        raise InvalidInputError("De upload van het regiomodel", problems)
-    target.mkdir(parents=True, exist_ok=True)
-    if (target / "model.yaml").is_file():
-        return target
-    inner = [p.parent for p in target.rglob("model.yaml")]
-    return inner[0] if inner else target
-
-
-def write_scenario(text: str, model_dir: Path, target: Path) -> Path:
-    """Write a scenario file next to the model, pointing at it."""
-    import yaml
-
-    from capaciteit.io.yaml_files import load_yaml_text
-
-    try:
-        data = load_yaml_text(text)
-    except yaml.YAMLError:
-        data = None  # written as it is: the scenario loader reports where the YAML is wrong
-    if isinstance(data, dict):
-        data["model"] = str(model_dir)
-        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-    path = target / "scenario.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _scenario_file(sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path) -> Path:
-    with sessions() as session:
-        scenario = session.get(Scenario, int(params["scenario_id"]))
-        assert scenario is not None
-        region = session.get(Region, scenario.region_id)
-        assert region is not None
-        archive, text = region.archive, scenario.text
-    model_dir = materialise_region(archive, tmp / "model")
-    return write_scenario(text, model_dir, tmp)
-
-
-def _result_json(out: Path, kind: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Read the run's JSON summary, naming stored ids instead of the worker's temp paths.
-
-    The file itself is rewritten too, so that the download and the API say the same.
-    """
-    import json
-
-    path = out / RESULT_JSON[kind]
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    if isinstance(data.get("scenario"), dict) and "scenario_id" in params:
-        data["scenario"]["file"] = None
-        data["scenario"]["scenario_id"] = int(params["scenario_id"])
-    if isinstance(data.get("model"), dict) and "path" in data["model"]:
-        data["model"]["path"] = None
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    return data
-
-
-def _pipeline(
-    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, ctx: _Context
-) -> tuple[Any, dict[str, Any]]:
-    """Load the scenario of a beds or afbouw run and the options both pipelines take."""
-    from capaciteit.io.scenario_files import load_scenario
-    from capaciteit.simulation.executors import make_executor
-
-    scenario = load_scenario(_scenario_file(sessions, params, tmp))
-    options = {
-        "executor": make_executor("serial", None),
-        "replications": params.get("replications"),
-        "progress": lambda text: ctx.progress(None, text),
-    }
-    return scenario, options
-
-
-def _simulate(
-    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: _Context
-) -> dict[str, Any]:
-    from capaciteit.io.scenario_files import load_scenario
-    from capaciteit.results.writer import write_results
-    from capaciteit.simulation.executors import make_executor
-    from capaciteit.simulation.replications import run_replications
-    from capaciteit.simulation.spec import compile_spec
-
-    scenario = load_scenario(
-        _scenario_file(sessions, params, tmp),
-        replications=params.get("replications"),
-        seed=params.get("seed"),
-    )
-    ctx.progress(0.0, f"simulatie: {scenario.replications} replicaties")
-    total = scenario.replications
-    result = run_replications(
-        compile_spec(scenario),
-        total,
-        scenario.seed,
-        make_executor("serial", None),
-        progress=lambda done: ctx.progress(
-            0.95 * done / total, f"simulatie: {done} van {total} replicaties"
-        ),
-    )
-    write_results(scenario, result, out, "csv")
-    return _result_json(out, "simulate", params)
-
-
-def _beds(
-    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: _Context
-) -> dict[str, Any]:
-    from capaciteit.optimisation.minimal_beds import minimal_beds
-    from capaciteit.results.beds_report import write_beds
-
-    scenario, options = _pipeline(sessions, params, tmp, ctx)
-    write_beds(scenario, minimal_beds(scenario, **options), out)
-    return _result_json(out, "beds", params)
-
-
-def _afbouw(
-    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: _Context
-) -> dict[str, Any]:
-    from capaciteit.optimisation.afbouw_plan import afbouw_plan
-    from capaciteit.results.afbouw_report import write_afbouw
-
-    scenario, options = _pipeline(sessions, params, tmp, ctx)
-    result = afbouw_plan(scenario, solver=params.get("solver", "ortools"), **options)
-    write_afbouw(scenario, result, out)
-    return _result_json(out, "afbouw", params)
-
-
-def _match_batch(
-    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: _Context
-) -> dict[str, Any]:
-    from capaciteit.matching import MatchWeights, match_batch
-    from capaciteit.results.matching import write_batch
-    from capaciteit.service.store import built_pool
-
-    with sessions() as session:
-        built = built_pool(session, int(params["pool_id"]))
-        assert built is not None
-        children, pool = built
-    weights = MatchWeights.model_validate(params.get("weights") or {})
-    ctx.progress(0.1, f"toewijzing: {len(children.frame)} kinderen, {len(pool)} gezinnen")
-    result = match_batch(children, pool, weights, float(params.get("time_limit_s", 30.0)))
-    write_batch(result, weights, out)
-    with sessions() as session:
-        session.add(
-            AuditEntry(
-                token_id=params.get("token_id"),
-                action="match_batch_result",
-                subject_ids=[str(c) for c in result.assignment.get("child_id", [])],
-                detail={"pool_id": params["pool_id"], "placed": result.placed},
-            )
-        )
-        session.commit()
-    return _result_json(out, "match_batch", params)
-
-
-RUNNERS: dict[
-    str,
-    Callable[[sessionmaker[Any], dict[str, Any], Path, Path, _Context], dict[str, Any]],
-] = {"simulate": _simulate, "beds": _beds, "afbouw": _afbouw, "match_batch": _match_batch}
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,145 @@
+"""What each kind of job runs: the command line's use cases, on inputs from the database.
+
+A job finds its scenario (and the region model it belongs to) or its matching pool in the
+database, writes them where the use case of :mod:`capaciteit.pipelines` reads them, and
+returns the result JSON; :mod:`capaciteit.service.queue` stores it with the files written.
+Runs take the serial executor: the worker processes are the service's parallelism.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import sessionmaker
+
+from capaciteit.io.archive import unpack_model
+from capaciteit.io.scenario_files import scenario_next_to
+from capaciteit.service.db import AuditEntry, Region, Scenario
+
+if TYPE_CHECKING:
+    from capaciteit.service.queue import JobContext
+
+RESULT_JSON = {
+    "simulate": "summary.json",
+    "beds": "beds.json",
+    "afbouw": "plan.json",
+    "match_batch": "match.json",
+}
+
+
+def _scenario_file(sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path) -> Path:
+    with sessions() as session:
+        scenario = session.get(Scenario, int(params["scenario_id"]))
+        assert scenario is not None
+        region = session.get(Region, scenario.region_id)
+        assert region is not None
+        archive, text = region.archive, scenario.text
+    model_dir = unpack_model(archive, tmp / "model")
+    return scenario_next_to(text, model_dir, tmp)
+
+
+def _result_json(out: Path, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Read the run's JSON summary, naming stored ids instead of the worker's temp paths.
+
+    The file itself is rewritten too, so that the download and the API say the same.
+    """
+    path = out / RESULT_JSON[kind]
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data.get("scenario"), dict) and "scenario_id" in params:
+        data["scenario"]["file"] = None
+        data["scenario"]["scenario_id"] = int(params["scenario_id"])
+    if isinstance(data.get("model"), dict) and "path" in data["model"]:
+        data["model"]["path"] = None
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    return data
+
+
+def _say(ctx: JobContext, scale: float = 1.0) -> Callable[[float | None, str], None]:
+    """Pass a use case's progress on to the job (``fraction`` scaled to leave room)."""
+    return lambda fraction, text: ctx.progress(None if fraction is None else scale * fraction, text)
+
+
+def _simulate(
+    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: JobContext
+) -> dict[str, Any]:
+    from capaciteit.pipelines.simulate import simulate
+
+    simulate(
+        _scenario_file(sessions, params, tmp),
+        out,
+        replications=params.get("replications"),
+        seed=params.get("seed"),
+        progress=_say(ctx, 0.95),
+    )
+    return _result_json(out, "simulate", params)
+
+
+def _beds(
+    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: JobContext
+) -> dict[str, Any]:
+    from capaciteit.pipelines.beds import minimal_beds_report
+
+    minimal_beds_report(
+        _scenario_file(sessions, params, tmp),
+        out,
+        replications=params.get("replications"),
+        progress=_say(ctx),
+    )
+    return _result_json(out, "beds", params)
+
+
+def _afbouw(
+    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: JobContext
+) -> dict[str, Any]:
+    from capaciteit.pipelines.afbouw import afbouw_report
+
+    afbouw_report(
+        _scenario_file(sessions, params, tmp),
+        out,
+        solver=params.get("solver", "ortools"),
+        replications=params.get("replications"),
+        progress=_say(ctx),
+    )
+    return _result_json(out, "afbouw", params)
+
+
+def _match_batch(
+    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: JobContext
+) -> dict[str, Any]:
+    from capaciteit.matching import MatchWeights
+    from capaciteit.pipelines.match import assign
+    from capaciteit.service.store import built_pool
+
+    with sessions() as session:
+        built = built_pool(session, int(params["pool_id"]))
+        assert built is not None
+        children, pool = built
+    assigned = assign(
+        children,
+        pool,
+        out,
+        weights=MatchWeights.model_validate(params.get("weights") or {}),
+        time_limit_s=float(params.get("time_limit_s", 30.0)),
+        progress=_say(ctx),
+    )
+    result = assigned.result
+    with sessions() as session:
+        session.add(
+            AuditEntry(
+                token_id=params.get("token_id"),
+                action="match_batch_result",
+                subject_ids=[str(c) for c in result.assignment.get("child_id", [])],
+                detail={"pool_id": params["pool_id"], "placed": result.placed},
+            )
+        )
+        session.commit()
+    return _result_json(out, "match_batch", params)
+
+
+RUNNERS: dict[
+    str,
+    Callable[[sessionmaker[Any], dict[str, Any], Path, Path, JobContext], dict[str, Any]],
+] = {"simulate": _simulate, "beds": _beds, "afbouw": _afbouw, "match_batch": _match_batch}
