@@ -53,9 +53,9 @@ import numpy as np
 import pandas as pd
 
 from capaciteit.io.scenario_files import load_scenario
-from capaciteit.results.kpis import replication_kpis
 from capaciteit.simulation import engine
 from capaciteit.simulation.executors import make_executor
+from capaciteit.simulation.kpis import replication_kpis
 from capaciteit.simulation.replications import replication_seeds, run_replication
 from capaciteit.simulation.spec import SimSpec, compile_spec
 

@@ -27,8 +27,8 @@ from capaciteit.domain.norms import OCCUPANCY, norms_of
 from capaciteit.domain.scenario import Scenario
 from capaciteit.io.model_writer import write_model_dir
 from capaciteit.io.scenario_files import load_scenario
-from capaciteit.results.kpis import KPI_COLUMNS, SHARES, summarise
 from capaciteit.simulation.judge import judge_norms
+from capaciteit.simulation.kpis import KPI_COLUMNS, SHARES, summarise
 from capaciteit.simulation.measures import StayColumns, occupancy
 from capaciteit.simulation.replications import run_replications
 from capaciteit.simulation.spec import compile_spec

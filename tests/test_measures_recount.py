@@ -1,7 +1,7 @@
 """Norm measures and the KPIs built on them, recounted from the stays by brute force.
 
 Every expected value here comes from the definitions in :mod:`capaciteit.domain.norms`,
-:mod:`capaciteit.simulation.measures` and :mod:`capaciteit.results.kpis`, recounted with
+:mod:`capaciteit.simulation.measures` and :mod:`capaciteit.simulation.kpis`, recounted with
 plain Python loops over the rows of a stays table (or, for time-averages, by counting the
 stays in a bed between consecutive events), never by calling the function under test.
 """
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from capaciteit.domain.norms import OCCUPANCY, PLACED, REFUSED, STAY, norms_of
 from capaciteit.io.model_writer import write_model_dir
 from capaciteit.io.scenario_files import load_scenario
-from capaciteit.results.kpis import replication_kpis
+from capaciteit.simulation.kpis import replication_kpis
 from capaciteit.simulation.measures import (
     StayColumns,
     blocking_days,

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from capaciteit.core.intervals import area, count_at, mean_count
 from capaciteit.core.stats import confidence_interval
 from capaciteit.io.scenario_files import load_scenario
-from capaciteit.results.intervals import area, count_at, mean_count
-from capaciteit.results.kpis import replication_kpis
 from capaciteit.results.tables import daily_occupancy, daily_queues
 from capaciteit.results.writer import write_results
 from capaciteit.simulation.engine import simulate_stays
+from capaciteit.simulation.kpis import replication_kpis
 from capaciteit.simulation.replications import run_replications
 from capaciteit.simulation.spec import compile_spec
 from tests.conftest import BASIS, TRANSFORMATIE

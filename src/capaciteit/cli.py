@@ -42,6 +42,7 @@ from capaciteit.errors import CapaciteitError, InvalidInputError
 
 if TYPE_CHECKING:
     from capaciteit.matching import MatchWeights
+    from capaciteit.simulation.executors import Executor
 
 app = typer.Typer(
     name="capaciteit",
@@ -147,6 +148,15 @@ def _status(name: str, what: str, quiet: bool) -> Iterator[Callable[[float | Non
         yield update
 
 
+def _executor(spec: str | None, workers: int | None) -> Executor:
+    """Build the executor asked for, else the settings' one (``CAPACITEIT_EXECUTOR``)."""
+    from capaciteit.settings import get_settings
+    from capaciteit.simulation.executors import make_executor
+
+    settings = get_settings()
+    return make_executor(spec or settings.executor, workers or settings.workers)
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"capaciteit {__version__}")
@@ -234,11 +244,10 @@ def simulate(
 ) -> None:
     """Simulate a scenario; write summary.json, tables and a chart to OUT."""
     from capaciteit.pipelines.simulate import simulate as run
-    from capaciteit.simulation.executors import make_executor
 
     try:
         _prepare_out(out)
-        runner = make_executor(executor, workers)
+        runner = _executor(executor, workers)
         with _status(scenario_file.stem, "simulatie", quiet) as say:
             done = run(
                 scenario_file,
@@ -294,11 +303,10 @@ def beds(
 ) -> None:
     """Compute minimal beds per care form and year from the 0-meting, and in the long run."""
     from capaciteit.pipelines.beds import minimal_beds_report
-    from capaciteit.simulation.executors import make_executor
 
     try:
         _prepare_out(out)
-        runner = make_executor(executor, workers)
+        runner = _executor(executor, workers)
         with _status(scenario_file.stem, "minimale bedden", quiet) as say:
             done = minimal_beds_report(
                 scenario_file,
@@ -345,11 +353,10 @@ def afbouw(
 ) -> None:
     """Make the afbouw plan per provider and year under the needs and the targets."""
     from capaciteit.pipelines.afbouw import afbouw_report
-    from capaciteit.simulation.executors import make_executor
 
     try:
         _prepare_out(out)
-        runner = make_executor(executor, workers)
+        runner = _executor(executor, workers)
         with _status(scenario_file.stem, "afbouwplan", quiet) as say:
             done = afbouw_report(
                 scenario_file,

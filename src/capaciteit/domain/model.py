@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from capaciteit.io.tables import Column, TableSpec
+from capaciteit.core.tables import Column, TableSpec
 
 STANDARD_CARE_FORMS = ("pleegzorg", "gezinshuis", "residentieel", "jeugdzorgplus", "crisis")
 SINKS = ("thuis", "ambulant", "zelfstandig", "wlz", "buiten_regio")

@@ -15,16 +15,13 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 
 from capaciteit.core import nl
+from capaciteit.core.tables import Column, Kind, TableSpec
 from capaciteit.errors import Problem, limit
-
-Kind = Literal["id", "str", "int", "float"]
 
 
 class UnreadableTableError(Exception):
@@ -43,45 +40,6 @@ UNITS_NL = {
     "degrees": "graden",
 }
 """Units of :class:`Column` (English, as in the README tables) as messages show them."""
-
-
-@dataclass(frozen=True)
-class Column:
-    """Declaration of one table column.
-
-    ``choices`` restricts a text column; ``min``/``max`` bound a number, ``min_exclusive``
-    makes the lower bound strict (e.g. a length of stay must be > 0).
-    """
-
-    name: str
-    kind: Kind
-    required: bool = True
-    description: str = ""
-    unit: str = ""
-    min: float | None = None
-    max: float | None = None
-    min_exclusive: bool = False
-    choices: tuple[str, ...] = ()
-    default: str | float | int | None = None
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """Declaration of one table file of a region model."""
-
-    name: str
-    columns: tuple[Column, ...]
-    key: tuple[str, ...]
-    required: bool = True
-    description: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def column(self, name: str) -> Column:
-        """Return the column called ``name``."""
-        for col in self.columns:
-            if col.name == name:
-                return col
-        raise KeyError(name)
 
 
 def find_table(directory: Path, name: str) -> list[Path]:
@@ -337,3 +295,14 @@ def columns_doc(spec: TableSpec) -> Sequence[tuple[str, str, str, str]]:
         (c.name, "yes" if c.required and c.default is None else "no", c.unit, c.description)
         for c in spec.columns
     ]
+
+
+__all__ = [
+    "Column",
+    "Kind",
+    "TableSpec",
+    "UnreadableTableError",
+    "columns_doc",
+    "find_table",
+    "read_table",
+]

@@ -1,6 +1,6 @@
 """Daily tables derived from the stays: occupancy per provider, waiting lists per form.
 
-Each value is the time-average over the day (see :mod:`capaciteit.results.intervals`),
+Each value is the time-average over the day (see :mod:`capaciteit.core.intervals`),
 averaged over replications, with a 95% confidence interval across replications.
 """
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from capaciteit.results.intervals import mean_count
+from capaciteit.core.intervals import mean_count
 from capaciteit.simulation.spec import SimSpec
 
 

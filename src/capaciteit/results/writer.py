@@ -37,8 +37,8 @@ from capaciteit.results.cells import write_csv
 from capaciteit.results.charts import occupancy_chart
 from capaciteit.results.jsonable import clean
 from capaciteit.results.judgement import judgement
-from capaciteit.results.kpis import KPI_COLUMNS
 from capaciteit.results.tables import daily_occupancy, daily_occupancy_totals, daily_queues
+from capaciteit.simulation.kpis import KPI_COLUMNS
 from capaciteit.simulation.replications import SimulationResult
 
 Format = Literal["csv", "parquet"]

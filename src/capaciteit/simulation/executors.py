@@ -120,16 +120,16 @@ class DaskExecutor:
             client.close()
 
 
-def make_executor(spec: str | None = None, workers: int | None = None) -> Executor:
-    """Build an executor from ``serial``, ``processes`` or ``dask://HOST:PORT``."""
-    from capaciteit.settings import get_settings
+def make_executor(spec: str = "processes", workers: int | None = None) -> Executor:
+    """Build an executor from ``serial``, ``processes`` or ``dask://HOST:PORT``.
 
-    settings = get_settings()
-    spec = spec or settings.executor
+    ``workers``: local processes (default: one per CPU). The command line reads the
+    defaults from the settings (``CAPACITEIT_EXECUTOR``, ``CAPACITEIT_WORKERS``).
+    """
     if spec == "serial":
         return SerialExecutor()
     if spec == "processes":
-        return ProcessExecutor(workers or settings.workers)
+        return ProcessExecutor(workers)
     if spec.startswith("dask://"):
         address = spec.removeprefix("dask://")
         if not address:

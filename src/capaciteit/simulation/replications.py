@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capaciteit.results.kpis import replication_kpis, summarise
 from capaciteit.simulation.engine import simulate_stays
 from capaciteit.simulation.executors import Executor, SerialExecutor
+from capaciteit.simulation.kpis import replication_kpis, summarise
 from capaciteit.simulation.spec import SimSpec
 
 

@@ -58,8 +58,8 @@ import numpy as np
 import pandas as pd
 
 from capaciteit._pandas import as_float
+from capaciteit.core.intervals import area, count_at, mean_count
 from capaciteit.core.stats import at_least, share
-from capaciteit.results.intervals import area, count_at, mean_count
 from capaciteit.simulation.measures import StayColumns, occupancy, placed_within, stays_over
 from capaciteit.simulation.spec import SimSpec
 
