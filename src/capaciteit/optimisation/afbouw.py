@@ -197,9 +197,10 @@ class _Backend(Protocol):
 
 
 class _CpSat:
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 2) -> None:
         from ortools.sat.python import cp_model
 
+        self.workers = workers
         self.cp_model = cp_model
         self.model = cp_model.CpModel()
 
@@ -395,13 +396,15 @@ def solve_plan(
     time_limit_s: float = 30.0,
     lp_file: Path | None = None,
     gap: float = RELATIVE_GAP,
+    workers: int = 2,
 ) -> Plan:
     """Solve the afbouw model; ``lp_file`` writes the PuLP model for review.
 
     Each group of :func:`linked_forms` is solved on its own, with a share of the time limit
     in proportion to its number of (provider, care form) pairs; the plan is their union,
     its objective and bound their sums, optimal when every group is. ``gap`` is the
-    relative optimality gap at which the solvers stop (0: prove optimal).
+    relative optimality gap at which the solvers stop (0: prove optimal). ``workers``:
+    CP-SAT's search workers (CBC runs on one thread; benchmarks compare at one each).
     """
     started = time.perf_counter()
     groups = linked_forms(data)
@@ -412,7 +415,8 @@ def solve_plan(
     for i, group in enumerate(groups):
         remaining = time_limit_s - (time.perf_counter() - started)
         share = size[group] / sum(size[g] for g in groups[i:])
-        part, reference = _solve_group(data, group, solver, max(0.1, remaining * share), gap)
+        limit = max(0.1, remaining * share)
+        part, reference = _solve_group(data, group, solver, limit, gap, workers)
         if part.beds is None:
             return dataclasses.replace(part, time_s=time.perf_counter() - started)
         parts.append(part)
@@ -443,7 +447,12 @@ def solve_plan(
 
 
 def _solve_group(
-    data: PlanData, forms: tuple[str, ...], solver: SolverName, limit: float, gap: float
+    data: PlanData,
+    forms: tuple[str, ...],
+    solver: SolverName,
+    limit: float,
+    gap: float,
+    workers: int = 2,
 ) -> tuple[Plan, dict[tuple[str, int], int] | None]:
     """Solve one group of linked forms; also return the fairness reference used."""
     started = time.perf_counter()
@@ -451,14 +460,14 @@ def _solve_group(
     if data.weights.get("fairness", 0) > 0:
         # The fairness reference: each form's total in the plan that is best without it.
         free = dataclasses.replace(data, weights={**data.weights, "fairness": 0})
-        first, _ = _solve_group(free, forms, solver, limit / 2, gap)
+        first, _ = _solve_group(free, forms, solver, limit / 2, gap, workers)
         if first.beds is None:
             return dataclasses.replace(first, time_s=time.perf_counter() - started), None
         fair_totals = form_totals(first.beds)
         if unfair_beds(data, first.beds, fair_totals) == 0:
             # already fair: no plan can cost less, and its fairness term is 0
             return dataclasses.replace(first, time_s=time.perf_counter() - started), fair_totals
-    backend: _Backend = _CpSat() if solver == "ortools" else _Pulp()
+    backend: _Backend = _CpSat(workers) if solver == "ortools" else _Pulp()
     built = _build(data, backend, fair_totals, forms)
     stages = (
         [built.penalty + built.cost + built.fairness]
@@ -551,7 +560,7 @@ def _solve_stage(
         model.minimize(objective)
         solver = backend.cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = float(limit)
-        solver.parameters.num_workers = 2
+        solver.parameters.num_workers = backend.workers
         solver.parameters.relative_gap_limit = gap
         # The whole LP from the root closes the bound of these plan models at once; added
         # lazily it climbs over many rounds (pleegzorg + gezinshuis, 300 providers: 2.5 s

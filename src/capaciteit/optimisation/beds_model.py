@@ -339,9 +339,15 @@ SolverName = Literal["ortools", "pulp"]
 
 
 def solve(
-    problem: BedsProblem, solver: SolverName = "ortools", time_limit_s: float = 20.0
+    problem: BedsProblem,
+    solver: SolverName = "ortools",
+    time_limit_s: float = 20.0,
+    workers: int = 2,
 ) -> Solution:
     """Solve year by year (the years share no constraint) and combine the answers.
+
+    ``workers``: CP-SAT's search workers (CBC runs on one thread; benchmarks compare the
+    two at one worker each).
 
     The status is the weakest of the years (any infeasible year makes it infeasible); the
     objective, the bound and the time add up.
@@ -364,7 +370,7 @@ def solve(
         if solver == "pulp":
             parts.append(solve_pulp(sub, per_year_limit))
         else:
-            parts.append(solve_cpsat(sub, per_year_limit))
+            parts.append(solve_cpsat(sub, per_year_limit, workers))
     name = parts[0].solver if parts else solver
     elapsed = sum(p.time_s for p in parts)
     order: list[Status] = ["invalid", "infeasible", "timeout", "feasible", "optimal"]
