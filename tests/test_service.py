@@ -56,7 +56,7 @@ FINAL = ("done", "failed", "cancelled")
 PROBLEM_JSON = "application/problem+json"
 MAX_REQUEST_BYTES = 2_000_000
 """Body limit of the shared server (a 1,000 x 5,000 matching pool is ~630 kB)."""
-FUZZ_EXAMPLES = 220
+FUZZ_EXAMPLES = 1500
 """Examples of the schemathesis run, spread evenly over the operations."""
 SQLITE_INT_MAX = 2**63 - 1
 PG_INT_MAX = 2**31 - 1
@@ -466,7 +466,7 @@ def test_tokens_are_listed_without_secrets_and_revoked_ones_are_refused(
         revoked = admin.delete(f"/tokens/{token_id}")
         assert revoked.status_code == 200 and revoked.json()["revoked"] is True
         refused = http.get("/regions")
-    assert assert_problem(refused, 401)["detail"] == "The token is unknown or revoked."
+    assert assert_problem(refused, 401)["detail"] == "Het token is onbekend of ingetrokken."
     assert refused.headers["www-authenticate"] == "Bearer"
     assert_problem(admin.delete("/tokens/999999"), 404)
     invalid = admin.post("/tokens", json={"role": "superuser", "name": "x"})
@@ -752,9 +752,26 @@ def test_run_requests_are_checked(planner: httpx.Client, scenario_id: int) -> No
         {"kind": "simulate", "scenario_id": scenario_id, "replications": 1},
         {"kind": "simulate", "scenario_id": scenario_id, "seed": -1},
         {"kind": "simulate", "scenario_id": scenario_id, "executor": "dask://evil:8786"},
+        # strict types: a boolean or a text is not a number
+        {"kind": "simulate", "scenario_id": scenario_id, "seed": False},
+        {"kind": "simulate", "scenario_id": scenario_id, "replications": "3"},
+        {"kind": "simulate", "scenario_id": True},
     ):
         problems = assert_problem(planner.post("/runs", json=body), 422)["problems"]
         assert problems and all(p["location"].startswith("body.") for p in problems)
+
+
+def test_times_carry_their_utc_offset(planner: httpx.Client, scenario_id: int) -> None:
+    """Times are stored in UTC and written with the offset, as OpenAPI's date-time says."""
+    import datetime as dt
+
+    scenario = planner.get(f"/scenarios/{scenario_id}").json()
+    run = planner.post("/runs", json={"kind": "simulate", "scenario_id": scenario_id})
+    for stamp in (scenario["created_at"], run.json()["created_at"]):
+        parsed = dt.datetime.fromisoformat(stamp)
+        assert parsed.utcoffset() == dt.timedelta(0), stamp
+        assert abs(dt.datetime.now(dt.UTC) - parsed) < dt.timedelta(hours=1)
+    planner.post(f"/runs/{run.json()['id']}/cancel")
 
 
 # ---------------------------------------------------------------------------------------
@@ -897,7 +914,8 @@ def test_batch_assignment_is_proven_optimal(
 def test_request_body_over_the_limit_is_413(planner: httpx.Client, matcher: httpx.Client) -> None:
     big = b"x" * (MAX_REQUEST_BYTES + 500_000)
     response = planner.post("/scenarios", content=big, headers={"content-type": "application/json"})
-    assert str(MAX_REQUEST_BYTES) in assert_problem(response, 413)["detail"]
+    detail = assert_problem(response, 413)["detail"]
+    assert f"{MAX_REQUEST_BYTES:,}".replace(",", ".") in detail  # Dutch: 2.000.000
     response = planner.post("/regions", files=[("files", ("model.yaml", big))])
     assert_problem(response, 413)
     response = matcher.post(
@@ -951,7 +969,7 @@ def test_errors_never_carry_a_traceback(service: Service, region_id: int, trigge
     assert MARKER not in response.text
     if response.status_code == 500:
         detail = response.json()["detail"]
-        assert detail == "Internal error; it has been logged without personal data."
+        assert detail == "Interne fout; die is vastgelegd, zonder persoonsgegevens."
 
 
 def test_openapi_schema_and_docs_are_served(service: Service, openapi: dict[str, Any]) -> None:
@@ -1264,8 +1282,9 @@ def test_postgres_ids_beyond_32_bits_are_not_found(pg_service: PgService) -> Non
 # ---------------------------------------------------------------------------------------
 
 
-def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
-    """About 220 generated requests (valid and invalid) over every operation: no 5xx.
+def test_schemathesis_finds_the_server_as_documented(tmp_path: Path) -> None:
+    """Generated requests (valid and invalid) over every operation: no 5xx, and every
+    status, media type and body as the OpenAPI document declares; invalid data refused.
 
     Ids of any size are sent (ids beyond the database's range were a 500 once, see
     ``test_ids_beyond_64_bits_are_not_found``).
@@ -1273,8 +1292,23 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
     schemathesis = pytest.importorskip("schemathesis")
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import strategies as st
-    from schemathesis.checks import not_a_server_error
+    from schemathesis.checks import (
+        content_type_conformance,
+        not_a_server_error,
+        response_schema_conformance,
+        status_code_conformance,
+    )
     from schemathesis.core.failures import Failure, FailureGroup
+
+    # the document must say what the server does: every status, media type and body.
+    # (negative_data_rejection is left out: its cases without the auth header get the
+    # header back from this test, so they are valid requests)
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
 
     url = f"sqlite:///{tmp_path / 'fuzz.db'}"
     tokens = {role: make_token(url, role) for role in ROLES}
@@ -1308,10 +1342,11 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
                 counts["sent"] += 1
                 response = case.call(base_url=server.base, headers=headers, timeout=60)
                 try:
-                    case.validate_response(response, checks=[not_a_server_error], headers=headers)
-                except (Failure, FailureGroup):
+                    case.validate_response(response, checks=checks, headers=headers)
+                except (Failure, FailureGroup) as exc:
                     failures.append(
-                        f"{response.status_code} {case.as_curl_command(headers=headers)}"
+                        f"{response.status_code} {str(exc)[:300]} "
+                        f"{case.as_curl_command(headers=headers)}"
                     )
                 if response.status_code >= 400:
                     content_type = "".join(response.headers.get("content-type", []))
@@ -1327,7 +1362,7 @@ def test_schemathesis_finds_no_server_error(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert not failures, "\n".join(failures[:20])
-    assert counts["sent"] >= 0.6 * FUZZ_EXAMPLES, counts
+    assert counts["sent"] >= 1000, counts  # the issue asks for at least 1,000 cases
 
 
 # ---------------------------------------------------------------------------------------

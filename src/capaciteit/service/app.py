@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from capaciteit import __version__
-from capaciteit.service import problems, web
+from capaciteit.core import nl
+from capaciteit.service import openapi, problems, web
 from capaciteit.service.config import ServiceSettings, service_settings
 from capaciteit.service.db import make_engine, migrate, session_factory
 from capaciteit.service.queue import Workers
@@ -74,7 +75,8 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problems.problem(413, f"The request body is larger than {self.max_bytes} bytes.")
+        limit = nl.number(self.max_bytes)
+        response = problems.problem(413, f"Het verzoek is groter dan {limit} bytes.")
         await response(scope, receive, send)
 
 
@@ -104,7 +106,7 @@ class CatchAll:
             problems.log.error("internal error: %s", type(exc).__name__)
             if scope["type"] == "http" and not started:
                 response = problems.problem(
-                    500, "Internal error; it has been logged without personal data."
+                    500, "Interne fout; die is vastgelegd, zonder persoonsgegevens."
                 )
                 await response(scope, receive, send)
 
@@ -146,6 +148,7 @@ def create_app(settings: ServiceSettings | None = None, start_workers: bool = Tr
     for module in (health, tokens, regions, runs, matching):
         app.include_router(module.router, prefix="/v1")
     web.install(app)
+    openapi.install(app)
     app.add_middleware(CatchAll)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     return app

@@ -8,6 +8,7 @@ the validation of :mod:`capaciteit` (a region model, a scenario, a matching pool
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -52,6 +53,9 @@ def title(status: int) -> str:
 def _detail(status: int, detail: object) -> str:
     """Replace the framework's own detail (the English phrase, ``Not Found``) by Dutch."""
     text = str(detail)
+    if status == 400:
+        # Starlette's own words on a body it cannot parse ("Invalid multipart data", ...)
+        return "De inhoud van het verzoek kan niet worden gelezen (geen geldige JSON of multipart)."
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -86,16 +90,26 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def _allowed(app: FastAPI, request: Request) -> list[str]:
+    """Every method the API answers on the request's path (from the OpenAPI document)."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, request.url.path):
+            methods |= {m.upper() for m in operations}
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(
-            exc.status_code,
-            _detail(exc.status_code, exc.detail),
-            headers=getattr(exc, "headers", None),
-        )
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405 and (allowed := _allowed(app, request)):
+            # Starlette names only the methods of the first route on the path
+            headers["Allow"] = ", ".join(allowed)
+        return problem(exc.status_code, _detail(exc.status_code, exc.detail), headers=headers)
 
     @app.exception_handler(HTTPException)
     async def fastapi_http_error(_: Request, exc: HTTPException) -> JSONResponse:

@@ -6,18 +6,30 @@ Requests forbid unknown fields, so that nothing else (a child's name, say) can s
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from capaciteit.matching import MatchWeights
 from capaciteit.service.security import Role
 
 
-class In(BaseModel):
-    """Base of request bodies: unknown fields are refused."""
+def _utc(value: dt.datetime) -> dt.datetime:
+    """Mark a stored time (naive, UTC) as UTC, so that it is written with its offset."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
-    model_config = ConfigDict(extra="forbid")
+
+UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
+"""A time in UTC, written with its offset (``2026-12-06T06:12:32Z``)."""
+
+
+class In(BaseModel):
+    """Base of request bodies: unknown fields are refused, and types are strict.
+
+    Strict: ``"seed": false`` or ``"replications": "3"`` are refused, not taken as numbers.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class TokenIn(In):
@@ -33,7 +45,7 @@ class TokenPublic(BaseModel):
     id: int
     name: str
     role: str
-    created_at: dt.datetime
+    created_at: UtcTime
     revoked: bool
 
 
@@ -49,7 +61,7 @@ class RegionPublic(BaseModel):
     id: int
     name: str
     summary: dict[str, Any]
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class ScenarioIn(In):
@@ -67,7 +79,7 @@ class ScenarioPublic(BaseModel):
     region_id: int = Field(ge=1, le=2**31 - 1)
     name: str
     text: str
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class RunIn(In):
@@ -89,9 +101,9 @@ class JobPublic(BaseModel):
     progress_pct: float
     message: str
     attempts: int
-    created_at: dt.datetime
-    started_at: dt.datetime | None
-    finished_at: dt.datetime | None
+    created_at: UtcTime
+    started_at: UtcTime | None
+    finished_at: UtcTime | None
     error: dict[str, Any] | None
     files: list[str]
 
@@ -102,7 +114,7 @@ class PoolPublic(BaseModel):
     id: int
     name: str
     summary: dict[str, Any]
-    created_at: dt.datetime
+    created_at: UtcTime
 
 
 class SuggestionsIn(In):
@@ -168,3 +180,13 @@ class Health(BaseModel):
     status: Literal["ok"]
     version: str
     database: str
+
+
+class AuditPublic(BaseModel):
+    """One audit entry: who asked for which matching (pseudonymous ids only), when."""
+
+    at: UtcTime
+    token_id: int | None
+    action: str
+    subject_ids: list[str]
+    detail: dict[str, Any]

@@ -68,12 +68,18 @@ def caller(
 ) -> Caller:
     """Identify the caller from its bearer token (401 without a valid one)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(401, "A bearer token is required.", {"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "Een bearer-token is nodig (Authorization: Bearer ...).",
+            {"WWW-Authenticate": "Bearer"},
+        )
     row = session.scalar(
         select(Token).where(Token.token_hash == hash_token(credentials.credentials))
     )
     if row is None or row.revoked:
-        raise HTTPException(401, "The token is unknown or revoked.", {"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "Het token is onbekend of ingetrokken.", {"WWW-Authenticate": "Bearer"}
+        )
     return Caller(row.id, row.name, row.role)  # type: ignore[arg-type]
 
 
@@ -83,7 +89,7 @@ def require(*roles: Role) -> Callable[[Caller], Caller]:
     def check(who: Annotated[Caller, Depends(caller)]) -> Caller:
         if who.role not in roles:
             raise HTTPException(
-                403, f"Role '{who.role}' may not use this; it needs: {', '.join(roles)}."
+                403, f"De rol '{who.role}' mag dit niet; nodig: {', '.join(roles)}."
             )
         return who
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
 
 from capaciteit.service.db import AuditEntry, Token
-from capaciteit.service.schemas import TokenCreated, TokenIn, TokenPublic
+from capaciteit.service.schemas import AuditPublic, TokenCreated, TokenIn, TokenPublic
 from capaciteit.service.security import Admin, Id, SessionDep, create_token, hash_token
 
 router = APIRouter(tags=["tokens"])
@@ -46,16 +44,7 @@ def revoke_token(token_id: Id, session: SessionDep, _: Admin) -> TokenPublic:
 @router.get("/audit")
 def audit_log(
     session: SessionDep, _: Admin, limit: int = Query(100, ge=1, le=1000)
-) -> list[dict[str, Any]]:
+) -> list[AuditPublic]:
     """List the newest audit entries: who asked for which matching, when."""
     rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).all()
-    return [
-        {
-            "at": r.at.isoformat(),
-            "token_id": r.token_id,
-            "action": r.action,
-            "subject_ids": r.subject_ids,
-            "detail": r.detail,
-        }
-        for r in rows
-    ]
+    return [AuditPublic.model_validate(r, from_attributes=True) for r in rows]
