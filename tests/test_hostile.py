@@ -361,3 +361,27 @@ def test_f7_formula_cells_stay_text_in_csv_and_xlsx(tmp_path: Path) -> None:
         str(cell.value) for ws in workbook.worksheets for row in ws.iter_rows() for cell in row
     }
     assert any(t.startswith("=1+2") or t.startswith("'=1+2") for t in texts)
+
+
+def test_a_bsn_or_a_name_as_child_id_is_refused_without_echo(hostile: Hostile) -> None:
+    """A child id 123456782 (a valid BSN) or Jan_Jansen_2015-03-01 was accepted as a
+    pseudonymous id; a refusal must not repeat the value either.
+    """
+    from capaciteit.matching import synthetic_pool
+
+    kids, places = synthetic_pool(20, 60, seed=4)
+    for personal in ("123456782", "Jan_Jansen_2015-03-01"):
+        changed = kids.copy()
+        first = changed.loc[0, "child_id"]
+        changed["child_id"] = changed["child_id"].replace(first, personal)
+        if "network_family" in changed:
+            changed["network_family"] = changed["network_family"].replace(first, personal)
+        upload = {
+            "children": ("children.csv", changed.to_csv(index=False)),
+            "placements": ("placements.csv", places.to_csv(index=False)),
+        }
+        with hostile.api("matcher") as api:
+            answer = api.post("/matching/pools", files=upload)
+        body = _refused(answer)
+        assert personal not in answer.text
+        assert any(p["column"] == "child_id" and p["row"] == 2 for p in body["problems"]), body

@@ -41,6 +41,12 @@ FORBIDDEN_COLUMNS = re.compile(
     r"burgerservicenummer|geboortedatum|date_of_birth|birth_?date|adres|address)$",
     re.IGNORECASE,
 )
+DATE_OR_NAME = re.compile(
+    r"(19|20)\d\d[-_./]?[01]\d[-_./]?[0-3]\d"  # 2015-03-01, 20150301
+    r"|[0-3]\d[-_./][01]\d[-_./](19|20)\d\d"  # 01-03-2015
+    r"|[A-Z][a-z]+[_ .][A-Z][a-z]+"  # Jan_Jansen
+)
+"""What a pseudonymous id must not contain: a date (of birth) or a first and last name."""
 TAG_SPLIT = re.compile(r"[|,\s+]+")
 MAX_IDENTITY_TAGS = 62
 MATCHING_INPUT = "De invoer voor de matching"
@@ -271,6 +277,49 @@ def _header(path: Path) -> list[str]:
     return [c.strip().strip('"') for c in line.split(sep)]
 
 
+def is_bsn(text: str) -> bool:
+    """Tell whether ``text`` is a valid burgerservicenummer (BSN).
+
+    A BSN has 9 digits (or 8 with the leading 0 left off) and passes the elfproef:
+    9 d1 + 8 d2 + ... + 2 d8 - d9 is a multiple of 11.
+    """
+    if not re.fullmatch(r"\d{8,9}", text):
+        return False
+    digits = [int(d) for d in text.zfill(9)]
+    total = sum((9 - i) * d for i, d in enumerate(digits[:8])) - digits[8]
+    return total % 11 == 0 and int(text) != 0
+
+
+def _check_pseudonymous(
+    frame: pd.DataFrame, columns: tuple[str, ...], fname: str, problems: list[Problem]
+) -> None:
+    """Refuse ids that are a BSN or hold a name or a date: never echoing the value."""
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        for row, value in zip(frame.get("_row", frame.index), frame[column], strict=True):
+            text = str(value).strip() if isinstance(value, str) else ""
+            if not text:
+                continue
+            what = (
+                "een BSN"
+                if is_bsn(text)
+                else ("een naam of datum" if DATE_OR_NAME.search(text) else "")
+            )
+            if what:
+                problems.append(
+                    Problem(
+                        fname,
+                        f"de waarde in kolom '{column}' lijkt {what} (hier niet herhaald); "
+                        "capaciteit neemt alleen pseudonieme ids aan.",
+                        "Gebruik een pseudoniem, bijvoorbeeld K00123, en bewaar de koppeling "
+                        "met het kind in uw eigen systeem.",
+                        row=int(row) if str(row).isdigit() else None,
+                        column=column,
+                    )
+                )
+
+
 def _check_tags(
     frame: pd.DataFrame,
     column: str,
@@ -419,6 +468,13 @@ def build(
         raise InvalidInputError(MATCHING_INPUT, problems)
     kids = _with_defaults(kids, CHILDREN)
     places = _with_defaults(places, PLACEMENTS)
+    _check_pseudonymous(
+        kids, ("child_id", "network_family", "sibling_group"), children_file, problems
+    )
+    _check_pseudonymous(places, ("placement_id",), placements_file, problems)
+    if problems:
+        # an id that is personal data is not repeated in any later message either
+        raise InvalidInputError(MATCHING_INPUT, problems)
     _check_tags(kids, "needs", NEEDS, children_file, "child_id", problems)
     _check_tags(kids, "trede", TREDES, children_file, "child_id", problems)
     _check_tags(places, "can_handle", NEEDS, placements_file, "placement_id", problems)
