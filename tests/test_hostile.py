@@ -49,7 +49,14 @@ def test_a_heartbeat_during_a_long_commit_does_not_deadlock(tmp_path: Path) -> N
     engine = make_engine(url, busy_timeout_s=5.0)
     sessions = session_factory(engine)
     with sessions() as session:
-        job = Job(kind="simulate", params={}, status="running", claim="c", heartbeat_at=now())
+        job = Job(
+            kind="simulate",
+            params={},
+            status="running",
+            claim="c",
+            heartbeat_at=now(),
+            organisation_id=1,  # the migration's organisation 'standaard'
+        )
         session.add(job)
         session.commit()
         job_id = job.id
@@ -105,7 +112,10 @@ def test_concurrent_writers_on_sqlite_all_commit(tmp_path: Path) -> None:
     engine = make_engine(url, busy_timeout_s=10.0)
     sessions = session_factory(engine)
     with sessions() as session:
-        jobs = [Job(kind="simulate", params={}, status="running", claim="c") for _ in range(8)]
+        jobs = [
+            Job(kind="simulate", params={}, status="running", claim="c", organisation_id=1)
+            for _ in range(8)
+        ]
         session.add_all(jobs)
         session.commit()
         ids = [j.id for j in jobs]

@@ -51,7 +51,7 @@ from tests.conftest import BASIS, EXAMPLE_MODEL
 
 PYTHON = sys.executable
 CLI = str(Path(sys.executable).with_name("capaciteit"))
-ROLES = ("planner", "ontwikkeltafel", "matcher", "admin")
+ROLES = ("planner", "ontwikkeltafel", "landelijk", "matcher", "admin")
 FINAL = ("done", "failed", "cancelled")
 PROBLEM_JSON = "application/problem+json"
 MAX_REQUEST_BYTES = 2_000_000
@@ -67,9 +67,9 @@ PG_ENV = "CAPACITEIT_TEST_DATABASE_URL"
 # Who may call what: the access table (every route of the OpenAPI schema must be here)
 # ---------------------------------------------------------------------------------------
 
-OPEN = frozenset({"planner", "ontwikkeltafel", "matcher", "admin", "none"})
+OPEN = frozenset({"planner", "ontwikkeltafel", "landelijk", "matcher", "admin", "none"})
 PLANNER = frozenset({"planner"})
-READER = frozenset({"planner", "ontwikkeltafel"})
+READER = frozenset({"planner", "ontwikkeltafel", "landelijk"})
 MATCHER = frozenset({"matcher"})
 ADMIN = frozenset({"admin"})
 
@@ -92,6 +92,8 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/v1/tokens"): Access(ADMIN, json={"role": "ontwikkeltafel", "name": "matrix"}),
     ("DELETE", "/v1/tokens/{token_id}"): Access(ADMIN),
     ("GET", "/v1/audit"): Access(ADMIN),
+    ("GET", "/v1/organisations"): Access(ADMIN),
+    ("POST", "/v1/organisations"): Access(ADMIN, json={"name": "matrix", "kind": "region"}),
     ("GET", "/v1/regions"): Access(READER),
     ("POST", "/v1/regions"): Access(
         PLANNER, files=[("files", ("model.yaml", b"schema_version: 1\n"))]
@@ -371,7 +373,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     try:
         tokens, ids = {"admin": admin}, {}
         with server.client(admin) as http:
-            for role in ("planner", "ontwikkeltafel", "matcher"):
+            for role in ("planner", "ontwikkeltafel", "landelijk", "matcher"):
                 response = http.post("/tokens", json={"role": role, "name": f"test {role}"})
                 assert response.status_code == 201, response.text
                 tokens[role], ids[role] = response.json()["token"], response.json()["id"]
@@ -729,6 +731,7 @@ def test_stale_running_jobs_are_rerun_or_failed_never_left_running(
                     message="running",
                     started_at=long_ago,
                     heartbeat_at=long_ago,
+                    organisation_id=1,  # 'standaard', where the planner's scenario is
                 )
                 for attempts in (1, 3)
             }

@@ -549,13 +549,22 @@ app.add_typer(token_app, name="token")
 
 @token_app.command("create", help="Maak een token (één keer getoond; bewaard als hash).")
 def token_create(
-    role: Annotated[str, typer.Option(help="planner, ontwikkeltafel, matcher of admin.")],
+    role: Annotated[
+        str, typer.Option(help="planner, ontwikkeltafel, landelijk, matcher of admin.")
+    ],
     name: Annotated[str, typer.Option(help="Wie of wat het token gebruikt.")] = "cli",
+    organisation: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Organisatie die het token ziet (herhaal voor meer; nieuw: wordt gemaakt). "
+            "Zonder: 'standaard'."
+        ),
+    ] = None,
 ) -> None:
     """Create a token (printed once; stored hashed)."""
     from capaciteit.service.config import service_settings
     from capaciteit.service.db import make_engine, migrate, session_factory
-    from capaciteit.service.security import ROLES, create_token
+    from capaciteit.service.security import ROLES, create_token, organisation_named
 
     if role not in ROLES:
         err_console.print(f"[bold red]fout:[/] de rol moet een van deze zijn: {', '.join(ROLES)}.")
@@ -567,7 +576,8 @@ def token_create(
     migrate(settings.sqlalchemy_url)
     engine = make_engine(settings.sqlalchemy_url)
     with session_factory(engine)() as session:
-        token = create_token(session, role, name)
+        ids = [organisation_named(session, n) for n in organisation or []]
+        token = create_token(session, role, name, ids)
     engine.dispose()
     print(token)
 

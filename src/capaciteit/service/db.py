@@ -9,6 +9,7 @@ requests. ``migrate`` brings any database to the newest schema (``alembic upgrad
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import sqlite3
 import threading
 from pathlib import Path
@@ -40,6 +41,36 @@ class Base(DeclarativeBase):
     """Base of the service's tables."""
 
 
+def new_id() -> int:
+    """Draw a random id in 1 .. 2^31 - 1, so that ids cannot be guessed or enumerated.
+
+    (Sequential ids told anyone the number of regions and runs, and where to look.)
+    """
+    return secrets.randbelow(2**31 - 1) + 1
+
+
+DEFAULT_ORGANISATION = "standaard"
+"""The organisation of a token created without any (and of data from before tenancy)."""
+
+
+class Organisation(Base):
+    """A region (jeugdregio) or a matching organisation: the owner of its data."""
+
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="region")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+class TokenOrganisation(Base):
+    """Which organisations a token may see (given by an admin)."""
+
+    __tablename__ = "token_organisations"
+    token_id: Mapped[int] = mapped_column(ForeignKey("tokens.id"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+
+
 class Token(Base):
     """A bearer token: only its SHA-256 is stored."""
 
@@ -56,7 +87,8 @@ class Region(Base):
     """An uploaded region model (the files as a zip archive)."""
 
     __tablename__ = "regions"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=new_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     archive: Mapped[bytes] = mapped_column(LargeBinary)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -67,7 +99,7 @@ class Scenario(Base):
     """A scenario file for a region."""
 
     __tablename__ = "scenarios"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=new_id)
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
     name: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
@@ -78,7 +110,8 @@ class MatchingPool(Base):
     """A waiting list and family pool (pseudonymous tables) for matching."""
 
     __tablename__ = "pools"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=new_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     children_csv: Mapped[bytes] = mapped_column(LargeBinary)
     placements_csv: Mapped[bytes] = mapped_column(LargeBinary)
@@ -90,7 +123,8 @@ class Job(Base):
     """A background run: its request, state, progress, heartbeat and result."""
 
     __tablename__ = "jobs"
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=new_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), index=True, default="queued")

@@ -63,10 +63,17 @@ class LostClaimError(Exception):
     """The job was given to another worker (this one was considered dead)."""
 
 
-def enqueue(session: Session, kind: str, params: dict[str, Any], token_id: int | None) -> Job:
-    """Queue a job."""
+def enqueue(
+    session: Session, kind: str, params: dict[str, Any], token_id: int | None, organisation: int
+) -> Job:
+    """Queue a job of ``organisation`` (the owner of its scenario or pool)."""
     job = Job(
-        kind=kind, params=params, status="queued", created_by=token_id, message="in de wachtrij"
+        kind=kind,
+        params=params,
+        status="queued",
+        created_by=token_id,
+        message="in de wachtrij",
+        organisation_id=organisation,
     )
     session.add(job)
     session.commit()
@@ -93,7 +100,12 @@ def requeue_stale(session: Session, settings: ServiceSettings) -> int:
 def claim_next(session: Session) -> tuple[int, str] | None:
     """Claim the oldest queued job; return (job id, claim token) or None."""
     token = uuid.uuid4().hex
-    next_id = session.scalar(select(Job.id).where(Job.status == "queued").order_by(Job.id).limit(1))
+    next_id = session.scalar(
+        select(Job.id)
+        .where(Job.status == "queued")
+        .order_by(Job.created_at, Job.id)  # ids are random: the oldest by time
+        .limit(1)
+    )
     if next_id is None:
         return None
     stamp = now()

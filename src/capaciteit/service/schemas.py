@@ -33,10 +33,29 @@ class In(BaseModel):
 
 
 class TokenIn(In):
-    """A new token for a role."""
+    """A new token for a role, seeing some organisations (default: ``standaard``)."""
 
     role: Role
     name: str = Field(min_length=1, max_length=100, description="who or what uses it")
+    organisations: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
+        default=None, max_length=100, description="ids of the organisations it may see"
+    )
+
+
+class OrganisationIn(In):
+    """A new organisation: a region (jeugdregio) or a matching organisation."""
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["region", "matching"] = "region"
+
+
+class OrganisationPublic(BaseModel):
+    """An organisation."""
+
+    id: int
+    name: str
+    kind: str
+    created_at: UtcTime
 
 
 class TokenPublic(BaseModel):

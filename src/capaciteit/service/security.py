@@ -6,8 +6,15 @@ is enough for secrets of that entropy (no password stretching needed). Every rou
 
 ``planner``        region models, scenarios, runs (simulation, minimal beds, afbouw);
 ``ontwikkeltafel`` read-only: region models, scenarios, runs and their results;
+``landelijk``      read-only like an ontwikkeltafel, over several regions (bovenregionaal);
 ``matcher``        matching only: pools, suggestions, batch assignments;
-``admin``          tokens.
+``admin``          tokens and organisations.
+
+**Tenancy.** Every region model, scenario, run and matching pool belongs to one
+organisation (a region, or a matching organisation). A token sees the organisations an
+admin gave it and nothing else: another organisation's object answers 404, as if it did
+not exist, on the API and the web pages alike. Ids are random (:func:`.db.new_id`). A read
+by a token of several organisations is written to the audit log.
 """
 
 from __future__ import annotations
@@ -23,10 +30,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from capaciteit.service.db import Token
+from capaciteit.service.db import DEFAULT_ORGANISATION, Organisation, Token, TokenOrganisation
 
-Role = Literal["planner", "ontwikkeltafel", "matcher", "admin"]
-ROLES: tuple[Role, ...] = ("planner", "ontwikkeltafel", "matcher", "admin")
+Role = Literal["planner", "ontwikkeltafel", "landelijk", "matcher", "admin"]
+ROLES: tuple[Role, ...] = ("planner", "ontwikkeltafel", "landelijk", "matcher", "admin")
 
 bearer = HTTPBearer(auto_error=False, description="A token from `capaciteit token create`.")
 
@@ -36,21 +43,73 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, role: Role, name: str) -> str:
-    """Create a token for ``role``; return it (shown once, stored hashed)."""
+def organisation_named(session: Session, name: str) -> int:
+    """Return the id of the organisation called ``name`` (made if it is not there)."""
+    found = session.scalar(select(Organisation.id).where(Organisation.name == name))
+    if found is not None:
+        return int(found)
+    row = Organisation(name=name, kind="region")
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def create_token(
+    session: Session, role: Role, name: str, organisations: list[int] | None = None
+) -> str:
+    """Create a token for ``role`` seeing ``organisations`` (default: ``standaard``).
+
+    Returns the token (shown once, stored hashed).
+    """
     token = secrets.token_urlsafe(32)
-    session.add(Token(name=name, role=role, token_hash=hash_token(token)))
+    row = Token(name=name, role=role, token_hash=hash_token(token))
+    session.add(row)
+    session.flush()
+    chosen = organisations or [organisation_named(session, DEFAULT_ORGANISATION)]
+    session.add_all(TokenOrganisation(token_id=row.id, organisation_id=o) for o in chosen)
     session.commit()
     return token
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling: the token's id, name and role."""
+    """Who is calling: the token's id, name, role and the organisations it may see."""
 
     token_id: int
     name: str
     role: Role
+    organisations: frozenset[int] = frozenset()
+
+    def sees(self, organisation_id: int | None) -> bool:
+        """Whether an object of ``organisation_id`` is visible to this caller."""
+        return organisation_id is not None and organisation_id in self.organisations
+
+    def owner(self, asked: int | None) -> int:
+        """Choose the organisation a new object of this caller belongs to.
+
+        ``asked`` must be one of the caller's; without it, the caller's only organisation.
+        """
+        if asked is not None:
+            if asked not in self.organisations:
+                raise HTTPException(404, f"Organisatie {asked} bestaat niet.")
+            return asked
+        if len(self.organisations) != 1:
+            raise HTTPException(
+                422,
+                "Dit token hoort bij meer dan één organisatie; geef organisation_id op.",
+            )
+        return next(iter(self.organisations))
+
+
+def caller_of(session: Session, token: str) -> Caller | None:
+    """Find the caller a token names, with its organisations (``None``: unknown, revoked)."""
+    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
+    if row is None or row.revoked:
+        return None
+    organisations = session.scalars(
+        select(TokenOrganisation.organisation_id).where(TokenOrganisation.token_id == row.id)
+    ).all()
+    return Caller(row.id, row.name, row.role, frozenset(organisations))  # type: ignore[arg-type]
 
 
 def get_session(request: Request):  # type: ignore[no-untyped-def]
@@ -73,14 +132,12 @@ def caller(
             "Een bearer-token is nodig (Authorization: Bearer ...).",
             {"WWW-Authenticate": "Bearer"},
         )
-    row = session.scalar(
-        select(Token).where(Token.token_hash == hash_token(credentials.credentials))
-    )
-    if row is None or row.revoked:
+    who = caller_of(session, credentials.credentials)
+    if who is None:
         raise HTTPException(
             401, "Het token is onbekend of ingetrokken.", {"WWW-Authenticate": "Bearer"}
         )
-    return Caller(row.id, row.name, row.role)  # type: ignore[arg-type]
+    return who
 
 
 def require(*roles: Role) -> Callable[[Caller], Caller]:
@@ -100,6 +157,6 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="an id (1 to 2^31 - 1)"
 """A stored entity's id: bounded so that the database never sees an out-of-range number."""
 
 Planner = Annotated[Caller, Depends(require("planner"))]
-Reader = Annotated[Caller, Depends(require("planner", "ontwikkeltafel"))]
+Reader = Annotated[Caller, Depends(require("planner", "ontwikkeltafel", "landelijk"))]
 Matcher = Annotated[Caller, Depends(require("matcher"))]
 Admin = Annotated[Caller, Depends(require("admin"))]

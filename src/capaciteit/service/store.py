@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from fastapi import HTTPException
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,8 @@ from capaciteit.io.archive import Limits, unpack, unpack_model, zip_problems
 from capaciteit.io.scenario_files import scenario_next_to
 from capaciteit.matching import Children, Pool, load_pool
 from capaciteit.service.db import MatchingPool, Region, Scenario
+from capaciteit.service.routes.common import audit_read
+from capaciteit.service.security import Caller
 
 UploadedFiles = list[tuple[str, bytes]]
 UPLOAD = "De upload"
@@ -82,7 +85,26 @@ def region_archive(files: UploadedFiles) -> bytes:
     return buffer.getvalue()
 
 
-def add_region(session: Session, files: UploadedFiles) -> Region:
+def region_of(session: Session, region_id: int, who: Caller) -> Region:
+    """Return a region model the caller may see (404 otherwise, as if it did not exist)."""
+    region = session.get(Region, region_id)
+    if region is None or not who.sees(region.organisation_id):
+        raise HTTPException(404, f"Regiomodel {region_id} bestaat niet.")
+    audit_read(session, who, "region", region.id, region.organisation_id)
+    return region
+
+
+def scenario_of(session: Session, scenario_id: int, who: Caller) -> tuple[Scenario, Region]:
+    """Return a scenario the caller may see, with its region (404 otherwise)."""
+    scenario = session.get(Scenario, scenario_id)
+    region = session.get(Region, scenario.region_id) if scenario is not None else None
+    if scenario is None or region is None or not who.sees(region.organisation_id):
+        raise HTTPException(404, f"Scenario {scenario_id} bestaat niet.")
+    audit_read(session, who, "scenario", scenario.id, region.organisation_id)
+    return scenario, region
+
+
+def add_region(session: Session, files: UploadedFiles, organisation: int) -> Region:
     """Validate a region model upload (every problem listed) and store it."""
     from capaciteit.io.model_files import load_model
 
@@ -98,7 +120,9 @@ def add_region(session: Session, files: UploadedFiles) -> Region:
         "care_forms": list(model.care_form_ids),
         "providers": list(model.provider_ids),
     }
-    region = Region(name=model.meta.name, archive=archive, summary=summary)
+    region = Region(
+        name=model.meta.name, archive=archive, summary=summary, organisation_id=organisation
+    )
     session.add(region)
     session.commit()
     return region
@@ -142,7 +166,9 @@ def add_scenario(session: Session, region: Region, text: str, name: str | None) 
     return row
 
 
-def add_pool(session: Session, name: str, children: bytes, placements: bytes) -> MatchingPool:
+def add_pool(
+    session: Session, name: str, children: bytes, placements: bytes, organisation: int
+) -> MatchingPool:
     """Validate a waiting list and family pool (every problem listed) and store them."""
     with tempfile.TemporaryDirectory() as tmp:
         kids_path, places_path = Path(tmp) / "children.csv", Path(tmp) / "placements.csv"
@@ -150,7 +176,13 @@ def add_pool(session: Session, name: str, children: bytes, placements: bytes) ->
         places_path.write_bytes(placements)
         kids, pool = load_pool(kids_path, places_path)
     summary = pool_summary(kids, pool)
-    row = MatchingPool(name=name, children_csv=children, placements_csv=placements, summary=summary)
+    row = MatchingPool(
+        name=name,
+        children_csv=children,
+        placements_csv=placements,
+        summary=summary,
+        organisation_id=organisation,
+    )
     session.add(row)
     session.commit()
     return row

@@ -35,7 +35,7 @@ from capaciteit.matching import suggest
 from capaciteit.service import queue, store
 from capaciteit.service.db import Job, JobFile, MatchingPool, Region, Scenario, Token
 from capaciteit.service.routes import common
-from capaciteit.service.security import Caller, Id, Role, SessionDep, hash_token
+from capaciteit.service.security import Caller, Id, Role, SessionDep, caller_of, hash_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 COOKIE = "capaciteit_token"
@@ -60,6 +60,7 @@ KPI_LABELS = {
 VERDICT_CLASS = {"met": "ok", "missed": "bad", "undecided": "unsure", "no_data": "muted"}
 
 router = APIRouter(include_in_schema=False)
+READERS: tuple[Role, ...] = ("planner", "ontwikkeltafel", "landelijk")
 
 
 class _SignInError(Exception):
@@ -68,12 +69,7 @@ class _SignInError(Exception):
 
 def _caller(request: Request, session: SessionDep) -> Caller | None:
     token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    row = session.scalar(select(Token).where(Token.token_hash == hash_token(token)))
-    if row is None or row.revoked:
-        return None
-    return Caller(row.id, row.name, row.role)  # type: ignore[arg-type]
+    return caller_of(session, token) if token else None
 
 
 WebCaller = Annotated[Caller | None, Depends(_caller)]
@@ -146,15 +142,22 @@ def home(who: WebCaller) -> Response:
 @router.get("/scenarios", response_class=HTMLResponse)
 def scenarios(request: Request, session: SessionDep, who: WebCaller) -> Response:
     """Every scenario with its region and number of runs."""
-    who = _need(who, "planner", "ontwikkeltafel")
-    return _page(request, "scenarios.html", "Scenario's", who, **_scenario_list(session))
+    who = _need(who, *READERS)
+    return _page(request, "scenarios.html", "Scenario's", who, **_scenario_list(session, who))
 
 
-def _scenario_list(session: Session) -> dict[str, Any]:
-    rows = session.scalars(select(Scenario).order_by(Scenario.id)).all()
-    regions = {r.id: r.name for r in session.scalars(select(Region)).all()}
+def _scenario_list(session: Session, who: Caller) -> dict[str, Any]:
+    mine = Region.organisation_id.in_(who.organisations)
+    rows = session.scalars(
+        select(Scenario)
+        .join(Region, Region.id == Scenario.region_id)
+        .where(mine)
+        .order_by(Scenario.created_at, Scenario.id)
+    ).all()
+    regions = {r.id: r.name for r in session.scalars(select(Region).where(mine)).all()}
     counts: dict[int, int] = {}
-    for job in session.scalars(select(Job).where(Job.kind.in_(KINDS))).all():
+    jobs = select(Job).where(Job.kind.in_(KINDS), Job.organisation_id.in_(who.organisations))
+    for job in session.scalars(jobs).all():
         sid = int(job.params.get("scenario_id", 0))
         counts[sid] = counts.get(sid, 0) + 1
     return {"scenarios": rows, "regions": regions, "counts": counts}
@@ -189,7 +192,7 @@ def add_scenario(
                     )
                 ],
             )
-        region = store.add_region(session, content)
+        region = store.add_region(session, content, who.owner(None))
         row = store.add_scenario(session, region, text, None)
     except InvalidInputError as exc:
         response = _page(
@@ -200,30 +203,28 @@ def add_scenario(
             error=f"{exc.what} is afgekeurd "
             f"({nl.plural(len(exc.problems), 'probleem', 'problemen')}).",
             problems=exc.problems,
-            **_scenario_list(session),
+            **_scenario_list(session, who),
         )
         response.status_code = 422
         return response
     return RedirectResponse(f"/scenarios/{row.id}", status_code=303)
 
 
-def _scenario(session: Session, scenario_id: int) -> Scenario:
-    row = session.get(Scenario, scenario_id)
-    if row is None:
-        raise HTTPException(404, f"Scenario {scenario_id} bestaat niet.")
-    return row
+def _scenario(session: Session, scenario_id: int, who: Caller) -> Scenario:
+    return store.scenario_of(session, scenario_id, who)[0]
 
 
 @router.get("/scenarios/{scenario_id}", response_class=HTMLResponse)
 def scenario(request: Request, scenario_id: Id, session: SessionDep, who: WebCaller) -> Response:
     """Show a scenario, its runs, and (for planners) a form to start one."""
-    who = _need(who, "planner", "ontwikkeltafel")
-    row = _scenario(session, scenario_id)
-    region = session.get(Region, row.region_id)
+    who = _need(who, *READERS)
+    row, region = store.scenario_of(session, scenario_id, who)
     runs = [
         j
         for j in session.scalars(
-            select(Job).where(Job.kind.in_(KINDS)).order_by(Job.id.desc())
+            select(Job)
+            .where(Job.kind.in_(KINDS), Job.organisation_id == region.organisation_id)
+            .order_by(Job.created_at.desc(), Job.id.desc())
         ).all()
         if int(j.params.get("scenario_id", 0)) == scenario_id
     ]
@@ -248,7 +249,7 @@ def start_run(
 ) -> Response:
     """Start a run and show its page."""
     who = _need(who, "planner")
-    _scenario(session, scenario_id)
+    _, region = store.scenario_of(session, scenario_id, who)
     if kind not in KINDS:
         raise HTTPException(422, f"Onbekende soort berekening '{kind}'.")
     params: dict[str, Any] = {"scenario_id": scenario_id}
@@ -256,7 +257,7 @@ def start_run(
         if not replications.strip().isdigit() or not 2 <= int(replications) <= 1000:
             raise HTTPException(422, "Replicaties: een geheel getal van 2 tot 1000.")
         params["replications"] = int(replications)
-    job = queue.enqueue(session, kind, params, who.token_id)
+    job = queue.enqueue(session, kind, params, who.token_id, region.organisation_id)
     return RedirectResponse(f"/runs/{job.id}", status_code=303)
 
 
@@ -377,8 +378,8 @@ def run(
     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
 ) -> Response:
     """Show a run: live progress, then KPI cards, minimal beds or the afbouw plan."""
-    who = _need(who, "planner", "ontwikkeltafel")
-    job = common.get_job(session, run_id, tuple(KINDS))
+    who = _need(who, *READERS)
+    job = common.get_job(session, run_id, tuple(KINDS), who)
     row = session.get(Scenario, int(job.params.get("scenario_id", 0)))
     files = sorted(session.scalars(select(JobFile.name).where(JobFile.job_id == job.id)).all())
     result = job.result or {}
@@ -405,16 +406,16 @@ def run(
 @router.post("/runs/{run_id}/cancel")
 def cancel_run(run_id: Id, session: SessionDep, who: WebCaller) -> Response:
     """Cancel a run."""
-    _need(who, "planner")
-    common.cancel(session, common.get_job(session, run_id, tuple(KINDS)))
+    who = _need(who, "planner")
+    common.cancel(session, common.get_job(session, run_id, tuple(KINDS), who))
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
 @router.get("/runs/{run_id}/files/{name:path}")
 def run_file(run_id: Id, name: str, session: SessionDep, who: WebCaller) -> Response:
     """Send a result file (charts, CSV, the workbook)."""
-    _need(who, "planner", "ontwikkeltafel")
-    return common.download(session, common.get_job(session, run_id, tuple(KINDS)), name)
+    who = _need(who, *READERS)
+    return common.download(session, common.get_job(session, run_id, tuple(KINDS), who), name)
 
 
 @router.get("/plans", response_class=HTMLResponse)
@@ -426,9 +427,15 @@ def plans(
     b: int | None = None,
 ) -> Response:
     """Two afbouw plans side by side."""
-    who = _need(who, "planner", "ontwikkeltafel")
+    who = _need(who, *READERS)
     done = session.scalars(
-        select(Job).where(Job.kind == "afbouw", Job.status == "done").order_by(Job.id.desc())
+        select(Job)
+        .where(
+            Job.kind == "afbouw",
+            Job.status == "done",
+            Job.organisation_id.in_(who.organisations),
+        )
+        .order_by(Job.created_at.desc(), Job.id.desc())
     ).all()
     names = {}
     for j in done:
@@ -458,7 +465,11 @@ def plans(
 def matching_form(request: Request, session: SessionDep, who: WebCaller) -> Response:
     """Show the form for suggestions for one child."""
     who = _need(who, "matcher")
-    pools = session.scalars(select(MatchingPool).order_by(MatchingPool.id.desc())).all()
+    pools = session.scalars(
+        select(MatchingPool)
+        .where(MatchingPool.organisation_id.in_(who.organisations))
+        .order_by(MatchingPool.created_at.desc(), MatchingPool.id.desc())
+    ).all()
     return _page(
         request, "matching.html", "Matching: gezinnen voor een kind", who, pools=pools, k=5
     )
@@ -477,9 +488,15 @@ def matching(
     from capaciteit.service.routes.matching import _audit
 
     who = _need(who, "matcher")
-    pools = session.scalars(select(MatchingPool).order_by(MatchingPool.id.desc())).all()
+    pools = session.scalars(
+        select(MatchingPool)
+        .where(MatchingPool.organisation_id.in_(who.organisations))
+        .order_by(MatchingPool.created_at.desc(), MatchingPool.id.desc())
+    ).all()
     context: dict[str, Any] = {"pools": pools, "pool_id": pool_id, "child_id": child_id, "k": k}
-    built = store.built_pool(session, pool_id)
+    owned = session.get(MatchingPool, pool_id)
+    visible = owned is not None and who.sees(owned.organisation_id)
+    built = store.built_pool(session, pool_id) if visible else None
     if built is None:
         context["error"] = f"Bestand {pool_id} bestaat niet."
     else:

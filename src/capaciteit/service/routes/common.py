@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from capaciteit.service.db import Job, JobFile, now
+from capaciteit.service.db import AuditEntry, Job, JobFile, now
 from capaciteit.service.schemas import JobPublic
+from capaciteit.service.security import Caller
 
 STATUS_NL = {
     "queued": "in de wachtrij",
@@ -45,12 +46,27 @@ def job_public(session: Session, job: Job) -> JobPublic:
     )
 
 
-def get_job(session: Session, job_id: int, kinds: tuple[str, ...]) -> Job:
-    """Return the job if it is one of ``kinds`` (404 otherwise)."""
+def get_job(session: Session, job_id: int, kinds: tuple[str, ...], who: Caller) -> Job:
+    """Return the job if it is one of ``kinds`` and the caller's (404 otherwise)."""
     job = session.get(Job, job_id)
-    if job is None or job.kind not in kinds:
+    if job is None or job.kind not in kinds or not who.sees(job.organisation_id):
         raise HTTPException(404, f"Berekening {job_id} bestaat niet.")
+    audit_read(session, who, "job", job.id, job.organisation_id)
     return job
+
+
+def audit_read(session: Session, who: Caller, what: str, object_id: int, owner: int) -> None:
+    """Log a read by a token of several organisations (who read what, of which one)."""
+    if len(who.organisations) > 1:
+        session.add(
+            AuditEntry(
+                token_id=who.token_id,
+                action="read",
+                subject_ids=[],
+                detail={"object": what, "id": object_id, "organisation_id": owner},
+            )
+        )
+        session.commit()
 
 
 def cancel(session: Session, job: Job) -> Job:

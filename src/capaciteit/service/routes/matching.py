@@ -39,10 +39,12 @@ def _audit(session: Session, who: Caller, action: str, ids: list[str], **detail:
     session.commit()
 
 
-def _pool(session: Session, pool_id: Id) -> tuple[Children, Pool]:
-    built = store.built_pool(session, pool_id)
-    if built is None:
+def _pool(session: Session, pool_id: Id, who: Caller) -> tuple[Children, Pool]:
+    row = session.get(MatchingPool, pool_id)
+    built = store.built_pool(session, pool_id) if row and who.sees(row.organisation_id) else None
+    if row is None or built is None:
         raise HTTPException(404, f"Matchingpool {pool_id} bestaat niet.")
+    common.audit_read(session, who, "pool", pool_id, row.organisation_id)
     return built
 
 
@@ -53,31 +55,39 @@ def upload_pool(
     session: SessionDep,
     who: Matcher,
     name: Annotated[str, Form(max_length=200)] = "pool",
+    organisation_id: Annotated[
+        int | None, Form(ge=1, le=2**31 - 1, description="needed for a token of several")
+    ] = None,
 ) -> PoolPublic:
     """Upload a waiting list and family pool; refused with every problem listed (422)."""
+    owner = who.owner(organisation_id)
     # a plain def: validated in a worker thread, off the event loop
-    row = store.add_pool(session, name, children.file.read(), placements.file.read())
+    row = store.add_pool(session, name, children.file.read(), placements.file.read(), owner)
     _audit(session, who, "pool_upload", [], pool_id=row.id, children=row.summary["children"])
     return PoolPublic.model_validate(row, from_attributes=True)
 
 
 @router.get("/pools")
-def list_pools(session: SessionDep, _: Matcher) -> list[PoolPublic]:
-    """List every pool (counts only)."""
-    rows = session.scalars(select(MatchingPool).order_by(MatchingPool.id)).all()
+def list_pools(session: SessionDep, who: Matcher) -> list[PoolPublic]:
+    """List the caller's pools (counts only)."""
+    rows = session.scalars(
+        select(MatchingPool)
+        .where(MatchingPool.organisation_id.in_(who.organisations))
+        .order_by(MatchingPool.created_at, MatchingPool.id)
+    ).all()
     return [PoolPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
 @router.get("/pools/{pool_id}/availability")
-def pool_availability(pool_id: Id, session: SessionDep, _: Matcher) -> list[dict[str, Any]]:
+def pool_availability(pool_id: Id, session: SessionDep, who: Matcher) -> list[dict[str, Any]]:
     """Count free places of available families per type and trede."""
-    return store.pool_availability(_pool(session, pool_id)[1])
+    return store.pool_availability(_pool(session, pool_id, who)[1])
 
 
 @router.post("/suggestions")
 def suggestions(body: SuggestionsIn, session: SessionDep, who: Matcher) -> SuggestionsPublic:
     """Suggest the best families for one child (and its siblings), with Dutch reasons."""
-    children, pool = _pool(session, body.pool_id)
+    children, pool = _pool(session, body.pool_id, who)
     result = suggest(children, pool, body.child_id, body.k, body.weights)
     data = suggestions_json(result)
     _audit(
@@ -113,7 +123,7 @@ def suggestions(body: SuggestionsIn, session: SessionDep, who: Matcher) -> Sugge
 @router.post("/explain")
 def explain_family(body: ExplainIn, session: SessionDep, who: Matcher) -> ExplainPublic:
     """Why a family can or cannot take a child (every hard rule it fails)."""
-    children, pool = _pool(session, body.pool_id)
+    children, pool = _pool(session, body.pool_id, who)
     result = explain(children, pool, body.child_id, body.placement_id)
     _audit(session, who, "explain", [body.child_id], pool_id=body.pool_id, family=body.placement_id)
     return ExplainPublic.model_validate(result, from_attributes=True)
@@ -122,31 +132,33 @@ def explain_family(body: ExplainIn, session: SessionDep, who: Matcher) -> Explai
 @router.post("/batch", status_code=202)
 def start_batch(body: BatchIn, session: SessionDep, who: Matcher) -> JobPublic:
     """Queue the best assignment of the pool's waiting list."""
-    _pool(session, body.pool_id)
+    _pool(session, body.pool_id, who)
+    row = session.get(MatchingPool, body.pool_id)
+    assert row is not None
     params = body.model_dump(exclude_none=True) | {"token_id": who.token_id}
-    job = queue.enqueue(session, "match_batch", params, who.token_id)
+    job = queue.enqueue(session, "match_batch", params, who.token_id, row.organisation_id)
     _audit(session, who, "match_batch", [], pool_id=body.pool_id, job_id=job.id)
     return common.job_public(session, job)
 
 
 @router.get("/batch/{job_id}")
-def get_batch(job_id: Id, session: SessionDep, _: Matcher) -> JobPublic:
+def get_batch(job_id: Id, session: SessionDep, who: Matcher) -> JobPublic:
     """Show the status of a batch assignment."""
-    return common.job_public(session, common.get_job(session, job_id, KINDS))
+    return common.job_public(session, common.get_job(session, job_id, KINDS, who))
 
 
 @router.post("/batch/{job_id}/cancel")
-def cancel_batch(job_id: Id, session: SessionDep, _: Matcher) -> JobPublic:
+def cancel_batch(job_id: Id, session: SessionDep, who: Matcher) -> JobPublic:
     """Cancel a batch assignment."""
     return common.job_public(
-        session, common.cancel(session, common.get_job(session, job_id, KINDS))
+        session, common.cancel(session, common.get_job(session, job_id, KINDS, who))
     )
 
 
 @router.get("/batch/{job_id}/result")
 def batch_result(job_id: Id, session: SessionDep, who: Matcher) -> dict[str, Any]:
     """Return the assignment: status, optimality, placed and unplaced children."""
-    job: Job = common.get_job(session, job_id, KINDS)
+    job: Job = common.get_job(session, job_id, KINDS, who)
     data = common.result(job)
     assignment = data.get("assignment", [])
     ids = [str(a["child_id"]) for a in assignment] if isinstance(assignment, list) else []
@@ -157,6 +169,6 @@ def batch_result(job_id: Id, session: SessionDep, who: Matcher) -> dict[str, Any
 @router.get("/batch/{job_id}/files/{name:path}")
 def batch_file(job_id: Id, name: str, session: SessionDep, who: Matcher) -> Response:
     """Send a result file of a batch assignment (CSV or JSON)."""
-    job = common.get_job(session, job_id, KINDS)
+    job = common.get_job(session, job_id, KINDS, who)
     _audit(session, who, "match_batch_download", [], job_id=job_id, file=name)
     return common.download(session, job, name)

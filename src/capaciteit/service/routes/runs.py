@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from capaciteit.service import queue
-from capaciteit.service.db import Job, Scenario
+from capaciteit.service import queue, store
+from capaciteit.service.db import Job
 from capaciteit.service.routes import common
 from capaciteit.service.schemas import JobPublic, RunIn
 from capaciteit.service.security import Id, Planner, Reader, SessionDep
@@ -21,40 +21,43 @@ KINDS = ("simulate", "beds", "afbouw")
 @router.post("/runs", status_code=202)
 def start_run(body: RunIn, session: SessionDep, who: Planner) -> JobPublic:
     """Queue a run; follow it with ``GET /v1/runs/{id}``."""
-    if session.get(Scenario, body.scenario_id) is None:
-        raise HTTPException(404, f"Scenario {body.scenario_id} bestaat niet.")
+    _, region = store.scenario_of(session, body.scenario_id, who)
     params = body.model_dump(exclude={"kind"}, exclude_none=True)
-    job = queue.enqueue(session, body.kind, params, who.token_id)
+    job = queue.enqueue(session, body.kind, params, who.token_id, region.organisation_id)
     return common.job_public(session, job)
 
 
 @router.get("/runs")
-def list_runs(session: SessionDep, _: Reader) -> list[JobPublic]:
-    """List every run, newest first."""
-    rows = session.scalars(select(Job).where(Job.kind.in_(KINDS)).order_by(Job.id.desc())).all()
+def list_runs(session: SessionDep, who: Reader) -> list[JobPublic]:
+    """List the caller's runs, newest first."""
+    rows = session.scalars(
+        select(Job)
+        .where(Job.kind.in_(KINDS), Job.organisation_id.in_(who.organisations))
+        .order_by(Job.created_at.desc(), Job.id.desc())
+    ).all()
     return [common.job_public(session, j) for j in rows]
 
 
 @router.get("/runs/{run_id}")
-def get_run(run_id: Id, session: SessionDep, _: Reader) -> JobPublic:
+def get_run(run_id: Id, session: SessionDep, who: Reader) -> JobPublic:
     """Show the status, progress and result files of a run."""
-    return common.job_public(session, common.get_job(session, run_id, KINDS))
+    return common.job_public(session, common.get_job(session, run_id, KINDS, who))
 
 
 @router.post("/runs/{run_id}/cancel")
-def cancel_run(run_id: Id, session: SessionDep, _: Planner) -> JobPublic:
+def cancel_run(run_id: Id, session: SessionDep, who: Planner) -> JobPublic:
     """Cancel a queued or running run."""
-    job = common.cancel(session, common.get_job(session, run_id, KINDS))
+    job = common.cancel(session, common.get_job(session, run_id, KINDS, who))
     return common.job_public(session, job)
 
 
 @router.get("/runs/{run_id}/result")
-def run_result(run_id: Id, session: SessionDep, _: Reader) -> dict[str, Any]:
+def run_result(run_id: Id, session: SessionDep, who: Reader) -> dict[str, Any]:
     """Return the run's JSON summary (KPIs, minimal beds or the plan)."""
-    return common.result(common.get_job(session, run_id, KINDS))
+    return common.result(common.get_job(session, run_id, KINDS, who))
 
 
 @router.get("/runs/{run_id}/files/{name:path}")
-def run_file(run_id: Id, name: str, session: SessionDep, _: Reader) -> Response:
+def run_file(run_id: Id, name: str, session: SessionDep, who: Reader) -> Response:
     """Send a result file (CSV, xlsx, PNG, JSON)."""
-    return common.download(session, common.get_job(session, run_id, KINDS), name)
+    return common.download(session, common.get_job(session, run_id, KINDS, who), name)

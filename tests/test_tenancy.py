@@ -1,0 +1,230 @@
+"""Each organisation sees only its own data: the tenancy matrix, on the real server.
+
+Two organisations, A and B, each with a planner, an ontwikkeltafel and a matcher, and a
+national (``landelijk``) token given A and B. A's planner uploads a region model and a
+scenario and runs it; A's matcher uploads a pool and runs a batch. Then every route of the
+API that names an object (each in the access table of ``test_service``) is called with A's
+objects by every token: B's tokens get 404, as if the object did not exist, and A's get
+what their role allows; the lists of B's tokens hold nothing of A; the web pages say the
+same. Reads by the national token are in the audit log; ids are random.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import BASIS
+from tests.test_service import (
+    ACCESS,
+    Server,
+    assert_problem,
+    cli_token,
+    model_files,
+    pool_files,
+    wait_job,
+)
+
+
+@dataclass(frozen=True)
+class World:
+    server: Server
+    tokens: dict[str, str]  # "planner A", "matcher B", "landelijk", "admin", ...
+    ids: dict[str, int]  # region, scenario, run, pool, batch of A
+    organisations: dict[str, int]
+
+    def api(self, who: str) -> httpx.Client:
+        return self.server.client(self.tokens[who])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    workdir = tmp_path_factory.mktemp("tenancy")
+    url = f"sqlite:///{workdir / 'service.db'}"
+    admin = cli_token(url, "admin")
+    server = Server(url, workdir, {"job_workers": 1}).start()
+    try:
+        tokens = {"admin": admin}
+        organisations: dict[str, int] = {}
+        with server.client(admin) as http:
+            for name in ("A", "B"):
+                made = http.post("/organisations", json={"name": f"Regio {name}"})
+                assert made.status_code == 201, made.text
+                organisations[name] = made.json()["id"]
+            for name, organisation in organisations.items():
+                for role in ("planner", "ontwikkeltafel", "matcher"):
+                    body = {"role": role, "name": f"{role} {name}", "organisations": [organisation]}
+                    tokens[f"{role} {name}"] = http.post("/tokens", json=body).json()["token"]
+            both = {
+                "role": "landelijk",
+                "name": "landelijk",
+                "organisations": [*organisations.values()],
+            }
+            tokens["landelijk"] = http.post("/tokens", json=both).json()["token"]
+        ids: dict[str, int] = {}
+        with server.client(tokens["planner A"]) as planner:
+            ids["region"] = planner.post("/regions", files=model_files()).json()["id"]
+            text = BASIS.read_text(encoding="utf-8")
+            scenario = planner.post("/scenarios", json={"region_id": ids["region"], "text": text})
+            ids["scenario"] = scenario.json()["id"]
+            run = {"kind": "simulate", "scenario_id": ids["scenario"], "replications": 2}
+            ids["run"] = planner.post("/runs", json=run).json()["id"]
+            assert wait_job(planner, f"/runs/{ids['run']}", timeout=180)["status"] == "done"
+        kids, places, _ = pool_files(30, 120, seed=2)
+        with server.client(tokens["matcher A"]) as matcher:
+            upload = {
+                "children": ("children.csv", kids),
+                "placements": ("placements.csv", places),
+            }
+            ids["pool"] = matcher.post("/matching/pools", files=upload).json()["id"]
+            batch = matcher.post("/matching/batch", json={"pool_id": ids["pool"]})
+            ids["job"] = batch.json()["id"]
+            assert (
+                wait_job(matcher, f"/matching/batch/{ids['job']}", timeout=180)["status"] == "done"
+            )
+        yield World(server, tokens, ids, organisations)
+    finally:
+        server.stop()
+
+
+def _request(world: World, who: str, method: str, path: str) -> httpx.Response:
+    """Call ``path`` (a template of the access table) with A's objects as ``who``."""
+    ids = world.ids
+    url = path.removeprefix("/v1")
+    url = url.replace("{region_id}", str(ids["region"])).replace(
+        "{scenario_id}", str(ids["scenario"])
+    )
+    url = url.replace("{run_id}", str(ids["run"])).replace("{pool_id}", str(ids["pool"]))
+    url = url.replace("{job_id}", str(ids["job"]))
+    url = url.replace("{name}", "match.json" if "batch" in url else "summary.json")
+    body: dict[str, Any] | None = None
+    if (method, path) == ("POST", "/v1/runs"):
+        body = {"kind": "simulate", "scenario_id": ids["scenario"], "replications": 2}
+    elif (method, path) == ("POST", "/v1/scenarios"):
+        body = {"region_id": ids["region"], "text": BASIS.read_text(encoding="utf-8")}
+    elif method == "POST" and path.startswith("/v1/matching/") and "{" not in path:
+        body = {"pool_id": ids["pool"], "child_id": "K00001", "k": 3}
+        if path.endswith("explain"):
+            body = {"pool_id": ids["pool"], "child_id": "K00001", "placement_id": "G00001"}
+        if path.endswith("batch"):
+            body = {"pool_id": ids["pool"], "time_limit_s": 5}
+    with world.api(who) as http:
+        return http.request(method, url, json=body)
+
+
+# the routes that name one of A's objects, by path id or body id
+NAMING = [
+    (method, path)
+    for (method, path) in ACCESS
+    if "{" in path
+    or (method, path)
+    in {
+        ("POST", "/v1/runs"),
+        ("POST", "/v1/scenarios"),
+        ("POST", "/v1/matching/suggestions"),
+        ("POST", "/v1/matching/explain"),
+        ("POST", "/v1/matching/batch"),
+    }
+]
+WHO = [
+    "planner A",
+    "ontwikkeltafel A",
+    "matcher A",
+    "planner B",
+    "ontwikkeltafel B",
+    "matcher B",
+    "landelijk",
+]
+
+
+@pytest.mark.parametrize(("method", "path"), [r for r in NAMING if "tokens" not in r[1]])
+def test_another_organisations_object_is_not_found(world: World, method: str, path: str) -> None:
+    """Every token of B gets 404 for A's object; A's tokens get what their role allows."""
+    role_of = {w: w.split()[0] for w in WHO}
+    for who in WHO:
+        if role_of[who] not in ACCESS[(method, path)].roles:
+            continue  # refused by role (403), tested by the access matrix
+        answer = _request(world, who, method, path)
+        if who.endswith(" B"):
+            assert_problem(answer, 404)
+            assert "Voorbeeldregio" not in answer.text  # nothing of A's data leaks
+        else:
+            assert answer.status_code != 404, (who, method, path, answer.text[:300])
+            assert answer.status_code < 500, (who, method, path, answer.text[:300])
+
+
+def test_lists_hold_only_the_callers_organisation(world: World) -> None:
+    lists = {
+        "/regions": ("region", ["planner", "ontwikkeltafel"]),
+        "/scenarios": ("scenario", ["planner", "ontwikkeltafel"]),
+        "/runs": ("run", ["planner", "ontwikkeltafel"]),
+        "/matching/pools": ("pool", ["matcher"]),
+    }
+    for path, (kind, roles) in lists.items():
+        for role in roles:
+            with world.api(f"{role} A") as mine, world.api(f"{role} B") as theirs:
+                assert world.ids[kind] in [row["id"] for row in mine.get(path).json()], path
+                assert theirs.get(path).json() == [], (path, role)
+    with world.api("landelijk") as national:
+        assert world.ids["region"] in [r["id"] for r in national.get("/regions").json()]
+
+
+def test_reads_across_organisations_are_audited(world: World) -> None:
+    with world.api("landelijk") as national:
+        assert national.get(f"/scenarios/{world.ids['scenario']}").status_code == 200
+    with world.api("admin") as admin:
+        entries = admin.get("/audit", params={"limit": 1000}).json()
+    reads = [e for e in entries if e["action"] == "read"]
+    assert any(
+        e["detail"]
+        == {
+            "object": "scenario",
+            "id": world.ids["scenario"],
+            "organisation_id": world.organisations["A"],
+        }
+        for e in reads
+    ), reads
+
+
+def test_a_token_of_two_organisations_says_which_one_it_uploads_for(world: World) -> None:
+    with world.server.client(world.tokens["admin"]) as admin:
+        both = {
+            "role": "planner",
+            "name": "twee regio's",
+            "organisations": list(world.organisations.values()),
+        }
+        token = admin.post("/tokens", json=both).json()["token"]
+    with world.server.client(token) as planner:
+        assert_problem(planner.post("/regions", files=model_files()), 422)
+        chosen = {"organisation_id": str(world.organisations["B"])}
+        made = planner.post("/regions", files=model_files(), data=chosen)
+        assert made.status_code == 201, made.text
+    with world.api("planner B") as b, world.api("planner A") as a:
+        assert made.json()["id"] in [r["id"] for r in b.get("/regions").json()]
+        assert_problem(a.get(f"/regions/{made.json()['id']}"), 404)
+
+
+def test_ids_cannot_be_enumerated(world: World) -> None:
+    with world.api("planner A") as planner:
+        first = [planner.post("/regions", files=model_files()).json()["id"] for _ in range(3)]
+    assert len(set(first)) == 3
+    assert sorted(first) != list(range(min(first), min(first) + 3)), first
+
+
+def test_web_pages_hide_another_organisations_data(world: World, tmp_path: Path) -> None:
+    del tmp_path
+    with httpx.Client(base_url=world.server.base, timeout=60) as web:
+        web.post("/login", data={"token": world.tokens["planner B"]})
+        assert web.get(f"/scenarios/{world.ids['scenario']}").status_code == 404
+        assert web.get(f"/runs/{world.ids['run']}").status_code == 404
+        listed = web.get("/scenarios").text
+        assert "Voorbeeldregio" not in listed
+    with httpx.Client(base_url=world.server.base, timeout=60) as web:
+        web.post("/login", data={"token": world.tokens["planner A"]})
+        assert web.get(f"/scenarios/{world.ids['scenario']}").status_code == 200
+        assert "Voorbeeldregio" in web.get("/scenarios").text
