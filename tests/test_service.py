@@ -1297,7 +1297,9 @@ def test_schemathesis_finds_the_server_as_documented(tmp_path: Path) -> None:
     from hypothesis import strategies as st
     from schemathesis.checks import (
         content_type_conformance,
+        ignored_auth,
         not_a_server_error,
+        response_headers_conformance,
         response_schema_conformance,
         status_code_conformance,
     )
@@ -1311,6 +1313,8 @@ def test_schemathesis_finds_the_server_as_documented(tmp_path: Path) -> None:
         status_code_conformance,
         content_type_conformance,
         response_schema_conformance,
+        response_headers_conformance,
+        ignored_auth,  # the same request without the token must be refused
     ]
 
     url = f"sqlite:///{tmp_path / 'fuzz.db'}"
