@@ -56,6 +56,7 @@ class Server:
     """A running ``capaciteit serve`` with a planner and a matcher token."""
 
     def __init__(self, tmp: Path) -> None:
+        self.pool_id = 0
         self.env = {
             **os.environ,
             "CAPACITEIT_DATABASE_URL": f"sqlite:///{tmp / 'web.db'}",
@@ -108,7 +109,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "placements": ("placements.csv", places.to_csv(index=False)),
         }
         with srv.api("matcher") as api:
-            assert api.post("/v1/matching/pools", files=upload).status_code == 201
+            made = api.post("/v1/matching/pools", files=upload)
+            assert made.status_code == 201, made.text
+            srv.pool_id = int(made.json()["id"])  # ids are random
         yield srv
     finally:
         srv.stop()
@@ -181,7 +184,8 @@ def test_planner_runs_the_example_to_a_reviewed_afbouw_plan(
     assert "P04" in providers.inner_text()
     page.screenshot(path=str(ARTIFACTS / "2-plan-review.png"), full_page=True)
     # the explanation of what cannot be met, in the plan's own numbers
-    result = json.loads(server.api("planner").get("/v1/runs/1/result").text)
+    run_id = page.url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]  # ids are random
+    result = json.loads(server.api("planner").get(f"/v1/runs/{run_id}/result").text)
     for t in result["targets"]:
         cell = "op koers" if t["met"] else "niet op koers"
         assert cell in text
@@ -197,9 +201,11 @@ def test_planner_runs_the_example_to_a_reviewed_afbouw_plan(
         book.sheetnames
     )
     # two plans side by side (the same plan twice is enough to see both columns)
-    page.goto(f"{server.url}/plans?a=1&b=1")
+    page.goto(f"{server.url}/plans?a={run_id}&b={run_id}")
     assert (
-        page.get_by_role("heading", name="Plan 1: Voorbeeldregio – transformatie 2025/2030").count()
+        page.get_by_role(
+            "heading", name=f"Plan {run_id}: Voorbeeldregio – transformatie 2025/2030"
+        ).count()
         == 2
     )
     page.screenshot(path=str(ARTIFACTS / "3-plans-side-by-side.png"), full_page=True)
@@ -210,9 +216,9 @@ def test_matcher_gets_suggestions_with_reasons(server: Server, browser: Any) -> 
         child = next(
             c
             for c in (f"K{i:05d}" for i in range(300))
-            if api.post("/v1/matching/suggestions", json={"pool_id": 1, "child_id": c}).json()[
-                "candidates"
-            ]
+            if api.post(
+                "/v1/matching/suggestions", json={"pool_id": server.pool_id, "child_id": c}
+            ).json()["candidates"]
             >= 3
         )
     page = _sign_in(browser, server, "matcher")
