@@ -850,6 +850,269 @@ def test_batch_equals_an_independent_milp_at_scale(n_kids: int, n_fams: int, see
 
 
 # ---------------------------------------------------------------------------------------
+# 3b. Always an answer: short time limits, and the bound behind the gap
+# ---------------------------------------------------------------------------------------
+
+
+def scale_instance() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """300 children, 1,500 families: places short, siblings, contra-indications, networks."""
+    kids_df, places_df = synthetic_pool(300, 1500, 5, sibling_share=0.4, network_share=0.2)
+    contra = kids_df.index[kids_df["sibling_group"] != ""][::6]
+    kids_df.loc[contra, "sibling_contra_indication"] = 1
+    kids_df.loc[contra, "network_family"] = ""
+    networked = places_df["network_for_child"].isin(kids_df.loc[contra, "child_id"])
+    places_df.loc[networked, "network_for_child"] = ""
+    return kids_df, places_df
+
+
+def objective_of(inst: Instance, result: Any, w: MatchWeights, place: float) -> float:
+    """The objective of a result recomputed from the raw tables, given ``PLACE``."""
+    placed, value = solution_value(inst, result, w, inst.urgency(w))
+    return place * placed + value
+
+
+def place_of(inst: Instance, optimal: Any, w: MatchWeights) -> float:
+    """``PLACE`` as the brute-force test derives it: (objective - value) / placed."""
+    placed, value = solution_value(inst, optimal, w, inst.urgency(w))
+    assert optimal.objective is not None and placed
+    return (optimal.objective - value) / placed
+
+
+def assert_answer(
+    kids_df: pd.DataFrame, places_df: pd.DataFrame, result: Any, optimal: Any
+) -> None:
+    """An assignment that the checker accepts, honest about its gap against the optimum."""
+    assert result.status in ("optimal", "feasible"), result.status
+    errors = check_assignment(kids_df, places_df, result)  # also: maximal
+    assert not errors, "\n".join(errors)
+    assert result.placed > 0
+    inst, w = Instance.of(kids_df, places_df), MatchWeights()
+    mine = objective_of(inst, result, w, place_of(inst, optimal, w))
+    assert result.objective == mine
+    assert result.bound is not None and result.gap is not None and result.gap >= 0
+    assert result.gap == pytest.approx((result.bound - mine) / mine, rel=1e-9, abs=1e-15)
+    assert mine <= optimal.objective <= result.bound + 1e-3  # the bound holds
+    assert result.max_placed is not None and optimal.placed <= result.max_placed
+    if result.status == "optimal":
+        assert mine == optimal.objective and result.gap == 0
+
+
+@pytest.fixture(scope="module")
+def scale_optimum() -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    kids_df, places_df = scale_instance()
+    optimal = match_batch(*build(kids_df, places_df))
+    assert_valid(kids_df, places_df, optimal)
+    assert optimal.placed < len(kids_df)  # places are short: the start is not trivially best
+    return kids_df, places_df, optimal
+
+
+def test_scale_instance_optimum_equals_an_independent_milp(
+    scale_optimum: tuple[pd.DataFrame, pd.DataFrame, Any],
+) -> None:
+    kids_df, places_df, optimal = scale_optimum
+    inst, w = Instance.of(kids_df, places_df), MatchWeights()
+    assert solution_value(inst, optimal, w, inst.urgency(w)) == milp_optimum(inst, w)
+
+
+def test_no_time_at_all_still_returns_the_checked_start(
+    scale_optimum: tuple[pd.DataFrame, pd.DataFrame, Any],
+) -> None:
+    """With no time for the LP or CP-SAT: the greedy start, feasible, with its gap."""
+    kids_df, places_df, optimal = scale_optimum
+    result = match_batch(*build(kids_df, places_df), time_limit_s=0.0)
+    assert_answer(kids_df, places_df, result, optimal)
+    assert result.status == "feasible" and result.gap > 0
+    assert result.source == "start" and result.lp_status == "trivial"
+    assert result.model_pairs == 0  # CP-SAT never ran
+
+
+@pytest.mark.parametrize("limit", [0.0, 0.02, 0.1, 0.3, 1.0, 3.0])
+def test_any_time_limit_gives_an_assignment_never_timeout(
+    scale_optimum: tuple[pd.DataFrame, pd.DataFrame, Any], limit: float
+) -> None:
+    """Whatever stage the limit ends, never ``timeout`` with nobody placed (no timing asserted)."""
+    kids_df, places_df, optimal = scale_optimum
+    result = match_batch(*build(kids_df, places_df), time_limit_s=limit)
+    assert_answer(kids_df, places_df, result, optimal)
+    assert set(result.stages) == {"candidates", "lp", "start", "cpsat", "tables"}
+
+
+@pytest.mark.parametrize("seed", [20, 41, 95, 1])
+def test_cpsat_without_a_solution_returns_the_start_with_the_lp_bound(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CP-SAT ends without a solution (as at a time limit): the start, with the LP's bound."""
+    from capaciteit.matching import batch
+
+    kids_df, places_df = hard_instance(seed)
+    children, pool = build(kids_df, places_df)
+    optimal = match_batch(children, pool)
+    assert_valid(kids_df, places_df, optimal)
+
+    def nothing(pairs: Any, *args: Any) -> tuple[str, np.ndarray, float]:
+        return "timeout", np.zeros(len(pairs), dtype=bool), math.inf
+
+    monkeypatch.setattr(batch, "_cpsat", nothing)
+    result = match_batch(children, pool)
+    assert_answer(kids_df, places_df, result, optimal)
+    assert result.source == "start" and result.lp_status in ("optimal", "converged")
+    if result.status == "feasible":
+        assert result.gap > 0
+
+
+def test_the_lp_start_is_not_always_optimal() -> None:
+    """Among the seeds above, the LP start is not always optimal: the fallback matters."""
+    from capaciteit.matching.batch import _greedy
+    from capaciteit.matching.candidates import candidate_pairs
+    from capaciteit.matching.relaxation import solve_lp
+
+    short = 0
+    for seed in [20, 41, 95, 1]:
+        kids_df, places_df = hard_instance(seed)
+        children, pool = build(kids_df, places_df)
+        pairs = candidate_pairs(children, pool, MatchWeights())
+        relax = solve_lp(pairs, math.inf)
+        start = _greedy(pairs, relax.x)
+        short += int(pairs.value[start].sum()) < match_batch(children, pool).objective
+    assert short >= 1
+
+
+def test_the_start_check_catches_a_broken_assignment() -> None:
+    """The guard on every start and CP-SAT answer: units twice, overfull, siblings shared."""
+    from capaciteit.matching.batch import _greedy, _problems
+    from capaciteit.matching.candidates import candidate_pairs
+
+    kids_df, places_df = frames(CHECKER_KIDS, CHECKER_FAMILIES)
+    children, pool = build(kids_df, places_df)
+    pairs = candidate_pairs(children, pool, MatchWeights())
+    everything = np.ones(len(pairs), dtype=bool)
+    problems = " | ".join(_problems(pairs, pool, everything))
+    assert "a unit in two families" in problems
+    assert "over capacity" in problems
+    assert "two units of one sibling group in one family" in problems
+    assert _problems(pairs, pool, _greedy(pairs, np.zeros(len(pairs)))) == []
+
+
+def random_duals(rows: Any, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """Row weights >= 0, half of them 0, of the size of the objective's values."""
+    return rng.random(len(rows)) * scale * (rng.random(len(rows)) < 0.5)
+
+
+@pytest.mark.parametrize("seed", [20, 25, 41, 99, 3])
+def test_reduced_costs_price_every_pair_by_its_rows_in_the_full_model(seed: int) -> None:
+    """Rows over some pairs are restrictions of rows of the full model; pricing agrees."""
+    from capaciteit.matching.candidates import candidate_pairs
+    from capaciteit.matching.relaxation import build_rows, reduced_costs
+
+    kids_df, places_df = hard_instance(seed)
+    pairs = candidate_pairs(*build(kids_df, places_df), MatchWeights())
+    rng = np.random.default_rng(seed)
+    every = np.arange(len(pairs))
+    full = build_rows(pairs, every)
+    some = np.sort(rng.choice(every, size=len(every) // 2, replace=False))
+    part = build_rows(pairs, some)
+    members_full = {
+        (int(k), int(key)): set(full.col[full.row == r].tolist())
+        for r, (k, key) in enumerate(zip(full.kind, full.key, strict=True))
+    }
+    assert len(members_full) == len(full)  # one row per (kind, key)
+    y = random_duals(part, float(pairs.place), rng)
+    y_full = np.zeros(len(full))
+    at = {key: r for r, key in enumerate(members_full)}
+    for r, (k, key) in enumerate(zip(part.kind, part.key, strict=True)):
+        here = set(part.col[part.row == r].tolist())
+        assert here == members_full[(int(k), int(key))] & set(some.tolist())
+        y_full[at[(int(k), int(key))]] = y[r]
+    matrix = np.zeros((len(full), len(pairs)))
+    matrix[full.row, full.col] = full.coef
+    expected = pairs.value - matrix.T @ y_full
+    np.testing.assert_allclose(reduced_costs(pairs, part, y), expected, rtol=0, atol=1e-3)
+
+
+def assignments(inst: Instance) -> list[tuple[tuple[str | None, ...], int, int]]:
+    """Every feasible assignment (a family or None per unit), with (placed, value)."""
+    w = MatchWeights()
+    urgent = inst.urgency(w)
+    units = inst.units()
+    out = []
+    for choice in itertools.product(*[[None, *inst.candidates(m)] for m in units]):
+        load: dict[str, list[str]] = {}
+        ok = True
+        for members, fid in zip(units, choice, strict=True):
+            if fid is None:
+                continue
+            here = load.setdefault(fid, [])
+            if inst.conflict(members, here) or len(here) + len(members) > inst.families[fid].free:
+                ok = False
+                break
+            here.extend(members)
+        if ok:
+            chosen = [(m, f) for m, f in zip(units, choice, strict=True) if f is not None]
+            out.append(
+                (
+                    choice,
+                    sum(len(m) for m, _ in chosen),
+                    sum(inst.value(m, f, w, urgent) for m, f in chosen),
+                )
+            )
+    return out
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 3))
+def test_the_bound_holds_for_any_duals_on_tiny_instances(seed: int) -> None:
+    """``B`` bounds every assignment and ``B + r_j`` every one that uses pair ``j``."""
+    from capaciteit.matching.candidates import candidate_pairs
+    from capaciteit.matching.relaxation import bound_of, build_rows, reduced_costs, solve_lp
+
+    kids_df, places_df = tiny_instance(seed)
+    children, pool = build(kids_df, places_df)
+    inst = Instance.of(kids_df, places_df)
+    pairs = candidate_pairs(children, pool, MatchWeights())
+    every = assignments(inst)
+    fids = list(inst.families)
+    rng = np.random.default_rng(seed)
+    checks = []
+    for _ in range(5):
+        some = np.flatnonzero(rng.random(len(pairs)) < 0.7)
+        rows = build_rows(pairs, some)
+        y = random_duals(rows, float(pairs.place), rng)
+        checks.append(bound_of(pairs, rows, y, reduced_costs(pairs, rows, y)))
+    relax = solve_lp(pairs, math.inf)
+    checks.append((relax.bound, relax.reduced))
+    for bound, reduced in checks:
+        assert (reduced <= 1e-9).all()
+        worth = [pairs.place * placed + value for _, placed, value in every]
+        assert max(worth) <= bound + 1e-6
+        for j in range(len(pairs)):
+            u, f = int(pairs.unit[j]), fids[int(pairs.family[j])]
+            using = [w for (choice, _, _), w in zip(every, worth, strict=True) if choice[u] == f]
+            assert max(using) <= bound + reduced[j] + 1e-6
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_pair_rules_and_points_agree_with_one_unit_at_a_time(seed: int) -> None:
+    from capaciteit.matching.rules import network_unit, pair_masks, rule_masks, unit_table
+    from capaciteit.matching.scoring import criterion_points, pair_points
+
+    kids_df, places_df = hard_instance(seed)
+    children, pool = build(kids_df, places_df)
+    table = unit_table(children)
+    network = network_unit(children, pool, table)
+    families = np.arange(len(pool))
+    w = MatchWeights()
+    for u, members in enumerate(table.members):
+        one = rule_masks(children, pool, members)
+        many = pair_masks(table, pool, network, np.array([u]), families)
+        for rule in RULE_ORDER:
+            np.testing.assert_array_equal(np.broadcast_to(many[rule], len(pool)), one[rule])
+        units = np.full(len(pool), u)
+        expected = criterion_points(children, pool, members, w)
+        got = pair_points(children, pool, table, network, units, families, w)
+        for c in CRITERIA:
+            np.testing.assert_allclose(got[c], expected[c], rtol=0, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------
 # 4. Properties over generated pools
 # ---------------------------------------------------------------------------------------
 
@@ -1033,6 +1296,35 @@ def test_network_family_is_top_for_its_child_and_closed_to_others() -> None:
     )
     assert placed == {"A": "N", "B": placed["B"], "C": placed["C"]}
     assert {placed["B"], placed["C"]} == {"F1", "F2"}
+
+
+def test_a_network_family_takes_its_child_with_the_siblings_but_nobody_else() -> None:
+    """The network rule admits the child's unit: siblings placed together with it."""
+    kids_df, places_df = frames(
+        [
+            kid("A", sibling_group="S", network_family="N"),
+            kid("B", sibling_group="S"),
+            kid("C", sibling_group="T", sibling_contra_indication=1),
+            kid("D", sibling_group="T", network_family="M"),
+            kid("E", urgency=3),
+        ],
+        [
+            family("N", free_places=3, max_siblings=2, network_for_child="A", lat=52.3),
+            family("M", free_places=2, max_siblings=2, network_for_child="D", lat=52.3),
+            family("F", free_places=1, lat=53.0),
+        ],
+    )
+    children, pool = build(kids_df, places_df)
+    assert explain(children, pool, "B", "N").eligible  # A's sibling, in A's unit
+    assert not explain(children, pool, "E", "N").eligible
+    assert not explain(children, pool, "C", "M").eligible  # contra-indicated: own unit
+    result = match_batch(children, pool)
+    assert_valid(kids_df, places_df, result)
+    placed = dict(
+        zip(result.assignment["child_id"], result.assignment["placement_id"], strict=True)
+    )
+    # N keeps a free place that E and C may not use; F goes to the more urgent E
+    assert placed == {"A": "N", "B": "N", "D": "M", "E": "F"}
 
 
 def test_a_sibling_pair_gets_no_family_with_one_free_place() -> None:

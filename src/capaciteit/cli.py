@@ -442,11 +442,17 @@ def match(
         console.print(table)
         console.print(result.summary())
     else:
-        proven = (
-            "bewezen optimaal"
-            if batch.status == "optimal"
-            else f"afstand tot de grens {nl.percent(batch.gap, 2)}"
-        )
+        if batch.status == "optimal":
+            proven = "bewezen optimaal"
+        else:
+            gap = batch.gap or 0.0
+            shown = nl.percent(gap, 3) if gap >= 1e-5 else "minder dan 0,001%"
+            most = (
+                f"hoogstens {nl.number(batch.max_placed)} te plaatsen, "
+                if batch.max_placed is not None
+                else ""
+            )
+            proven = f"niet bewezen optimaal: {most}afstand tot de grens {shown}"
         console.print(
             f"{nl.number(batch.placed)} van {nl.number(batch.children)} kinderen geplaatst "
             f"({proven}, {nl.number(batch.time_s, 1)} s); {nl.number(len(batch.unplaced))} niet "

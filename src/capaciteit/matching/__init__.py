@@ -3,7 +3,9 @@
 :mod:`~capaciteit.matching.pool` reads children and families, :mod:`~capaciteit.matching.
 rules` holds the hard rules, :mod:`~capaciteit.matching.scoring` the soft criteria,
 :mod:`~capaciteit.matching.suggest` the top families for one child and
-:mod:`~capaciteit.matching.batch` the optimal assignment of a waiting list.
+:mod:`~capaciteit.matching.batch` the optimal assignment of a waiting list (its candidate
+pairs from :mod:`~capaciteit.matching.candidates`, its bound from
+:mod:`~capaciteit.matching.relaxation`).
 """
 
 from capaciteit.matching.batch import BatchResult, match_batch

@@ -16,16 +16,23 @@ over the children. Criteria:
 ``children_in_family`` fewer children already in the family: ``1 - min(n, 4) / 4``.
 
 Distances are great-circle (haversine) distances between coordinates or PC4 centroids.
+:func:`criterion_points` scores one unit against many families (suggestions, explanations,
+the rows of an assignment); :func:`pair_points` scores arrays of (unit, family) pairs of a
+whole waiting list at once with the same formulas (the batch).
 ``urgency`` does not rank families; in a batch it ranks children when places are short
 (:mod:`capaciteit.matching.batch`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from capaciteit.matching.pool import Children, FloatArray, Pool
+from capaciteit.matching.pool import Children, FloatArray, IntArray, Pool
+from capaciteit.matching.rules import UnitTable
 
 EARTH_RADIUS_KM = 6371.0088
 CRITERIA = (
@@ -80,6 +87,27 @@ class MatchWeights(BaseModel):
     )
 
 
+def _weighted(
+    weights: MatchWeights,
+    network: Any,
+    sums: dict[str, Any],
+    n: Any,
+    children_in_family: Any,
+) -> dict[str, FloatArray]:
+    """Points per criterion: each weight times its share of a perfect fit.
+
+    ``sums`` hold the per-child fits summed over a unit of ``n`` children (a mean is taken);
+    a family with four or more children already scores 0 on ``children_in_family``.
+    """
+    out: dict[str, FloatArray] = {"network": weights.network * np.asarray(network, dtype=float)}
+    for name, total in sums.items():
+        out[name] = getattr(weights, name) * total / n
+    out["children_in_family"] = weights.children_in_family * (
+        1 - np.minimum(children_in_family, 4) / 4
+    )
+    return out
+
+
 def haversine_km(origin: FloatArray, points: FloatArray) -> FloatArray:
     """Great-circle distance in km from ``origin`` (lat, lon) to each row of ``points``."""
     lat1, lon1 = np.radians(origin[0]), np.radians(origin[1])
@@ -89,6 +117,18 @@ def haversine_km(origin: FloatArray, points: FloatArray) -> FloatArray:
         + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
     )
     out: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return out
+
+
+def haversine_pairs_km(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Great-circle distance in km between rows of ``a`` and ``b`` (lat, lon), pair by pair."""
+    lat1, lon1 = np.radians(a[:, 0]), np.radians(a[:, 1])
+    lat2, lon2 = np.radians(b[:, 0]), np.radians(b[:, 1])
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    out: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
     return out
 
 
@@ -141,17 +181,88 @@ def criterion_points(
     network = np.isin(pool.network_for[idx], members) | np.isin(
         pool.frame.index.to_numpy()[idx], list(own_network)
     )
-    return {
-        "network": weights.network * network.astype(float),
-        "home_distance": weights.home_distance * home / n,
-        "school_distance": weights.school_distance * school / n,
-        "experience": weights.experience * experience / n,
-        "perspective": weights.perspective * perspective / n,
-        "identity": weights.identity * identity / n,
-        "own_region": weights.own_region * region / n,
-        "children_in_family": weights.children_in_family
-        * (1 - np.minimum(pool.children_in_family[idx], 4) / 4),
+    sums = {
+        "home_distance": home,
+        "school_distance": school,
+        "experience": experience,
+        "perspective": perspective,
+        "identity": identity,
+        "own_region": region,
     }
+    return _weighted(weights, network, sums, n, pool.children_in_family[idx])
+
+
+def _share_pairs(wanted: IntArray, offered: IntArray) -> FloatArray:
+    """Pair by pair: share of the bits of ``wanted`` that are set in ``offered`` (0 if none)."""
+    total = np.zeros(len(wanted), dtype=np.int64)
+    common = np.zeros(len(wanted), dtype=np.int64)
+    seen = int(np.bitwise_or.reduce(wanted)) if len(wanted) else 0
+    for bit in range(63):
+        if seen >> bit & 1:
+            total += (wanted >> bit) & 1
+            common += ((wanted & offered) >> bit) & 1
+    out: FloatArray = np.divide(
+        common.astype(float), total, out=np.zeros(len(wanted)), where=total > 0
+    )
+    return out
+
+
+def pair_points(
+    children: Children,
+    pool: Pool,
+    table: UnitTable,
+    network: IntArray,
+    unit: IntArray,
+    family: IntArray,
+    weights: MatchWeights,
+) -> dict[str, FloatArray]:
+    """Points per criterion for each (unit, family) pair; as :func:`criterion_points`.
+
+    ``table`` and ``network`` are :func:`~capaciteit.matching.rules.unit_table` and
+    :func:`~capaciteit.matching.rules.network_unit`; ``unit`` and ``family`` are 1-D arrays.
+    Members are added in the same order as :func:`criterion_points` does, so both give the
+    same numbers.
+    """
+    frame = children.frame
+    m = len(unit)
+    loc = pool.location[family]
+    scale = weights.distance_scale_km
+    n = table.size[unit]
+    home, school, experience = np.zeros(m), np.zeros(m), np.zeros(m)
+    identity, perspective, region = np.zeros(m), np.zeros(m), np.zeros(m)
+    names = {r: k for k, r in enumerate(sorted({str(r) for r in pool.region}))}
+    pool_region = np.array([names[str(r)] for r in pool.region], dtype=np.int64)
+    child_region = np.array(
+        [names.get(r, -2) if isinstance(r, str) and r else -1 for r in frame["region"]],
+        dtype=np.int64,
+    )
+    own = frame["network_family"].to_numpy(dtype=object)
+    own_family = pool.frame.index.get_indexer(
+        pd.Index([str(v) if str(v) not in ("", "None", "nan") else "" for v in own])
+    )
+    network_pair = network[family] == unit
+    for k in range(table.position.shape[1]):
+        pos = table.position[unit, k]
+        at = np.flatnonzero(pos >= 0)
+        i, f = pos[at], family[at]
+        home[at] += np.clip(1 - haversine_pairs_km(children.home[i], loc[at]) / scale, 0, 1)
+        known = ~np.isnan(children.school[i]).any(axis=1)
+        near = np.clip(1 - haversine_pairs_km(children.school[i], loc[at]) / scale, 0, 1)
+        school[at] += np.where(known, near, 0.0)
+        experience[at] += _share_pairs(children.needs[i], pool.experience[f])
+        identity[at] += _share_pairs(children.identity[i], pool.identity[f])
+        perspective[at] += (pool.perspective[f] & children.perspective[i]) != 0
+        region[at] += pool_region[f] == child_region[i]
+        network_pair[at] |= own_family[i] == f
+    sums = {
+        "home_distance": home,
+        "school_distance": school,
+        "experience": experience,
+        "perspective": perspective,
+        "identity": identity,
+        "own_region": region,
+    }
+    return _weighted(weights, network_pair, sums, n, pool.children_in_family[family])
 
 
 def total_points(points: dict[str, FloatArray]) -> FloatArray:

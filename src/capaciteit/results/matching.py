@@ -33,7 +33,9 @@ def batch_summary(result: BatchResult) -> dict[str, Any]:
         "sibling_units": result.units,
         "candidate_pairs": result.candidate_pairs,
         "placed": result.placed,
+        "max_placed": result.max_placed,
         "unplaced": len(result.unplaced),
+        "solution_from": result.source,
     }
 
 
