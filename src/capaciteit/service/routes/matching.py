@@ -48,6 +48,14 @@ def _pool(session: Session, pool_id: Id, who: Caller) -> tuple[Children, Pool]:
     return built
 
 
+def _known(children: Children, pool: Pool, child_id: str, placement_id: str | None = None) -> None:
+    """404 for a child or family that is not in the pool: a resource that does not exist."""
+    if child_id not in children.frame.index:
+        raise HTTPException(404, f"Kind '{child_id}' staat niet op de wachtlijst van deze pool.")
+    if placement_id is not None and placement_id not in pool.frame.index:
+        raise HTTPException(404, f"Gezin '{placement_id}' staat niet in deze pool.")
+
+
 @router.post("/pools", status_code=201)
 def upload_pool(
     children: Annotated[UploadFile, File(description="children.csv (pseudonymous)")],
@@ -88,6 +96,7 @@ def pool_availability(pool_id: Id, session: SessionDep, who: Matcher) -> list[di
 def suggestions(body: SuggestionsIn, session: SessionDep, who: Matcher) -> SuggestionsPublic:
     """Suggest the best families for one child (and its siblings), with Dutch reasons."""
     children, pool = _pool(session, body.pool_id, who)
+    _known(children, pool, body.child_id)
     result = suggest(children, pool, body.child_id, body.k, body.weights)
     data = suggestions_json(result)
     _audit(
@@ -124,6 +133,7 @@ def suggestions(body: SuggestionsIn, session: SessionDep, who: Matcher) -> Sugge
 def explain_family(body: ExplainIn, session: SessionDep, who: Matcher) -> ExplainPublic:
     """Why a family can or cannot take a child (every hard rule it fails)."""
     children, pool = _pool(session, body.pool_id, who)
+    _known(children, pool, body.child_id, body.placement_id)
     result = explain(children, pool, body.child_id, body.placement_id)
     _audit(session, who, "explain", [body.child_id], pool_id=body.pool_id, family=body.placement_id)
     return ExplainPublic.model_validate(result, from_attributes=True)
