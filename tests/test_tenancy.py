@@ -228,3 +228,26 @@ def test_web_pages_hide_another_organisations_data(world: World, tmp_path: Path)
         web.post("/login", data={"token": world.tokens["planner A"]})
         assert web.get(f"/scenarios/{world.ids['scenario']}").status_code == 200
         assert "Voorbeeldregio" in web.get("/scenarios").text
+
+
+def test_the_matching_page_hides_another_organisations_pool(world: World) -> None:
+    """B's matcher names A's pool in the web form: 'bestaat niet', no suggestions, no ids."""
+    with world.api("matcher A") as api:
+        child = next(
+            c
+            for c in (f"K{i:05d}" for i in range(30))
+            if api.post(
+                "/matching/suggestions", json={"pool_id": world.ids["pool"], "child_id": c}
+            ).json()["candidates"]
+            > 0
+        )
+    form = {"pool_id": str(world.ids["pool"]), "child_id": child, "k": "3"}
+    with httpx.Client(base_url=world.server.base, timeout=60) as web:
+        web.post("/login", data={"token": world.tokens["matcher B"]})
+        page = web.post("/matching", data=form)
+        assert page.status_code == 200
+        assert f"Bestand {world.ids['pool']} bestaat niet." in page.text
+        assert 'id="suggestions"' not in page.text
+    with httpx.Client(base_url=world.server.base, timeout=60) as web:
+        web.post("/login", data={"token": world.tokens["matcher A"]})
+        assert 'id="suggestions"' in web.post("/matching", data=form).text
