@@ -62,10 +62,8 @@ def test_a_heartbeat_during_a_long_commit_does_not_deadlock(tmp_path: Path) -> N
         job_id = job.id
     beat_wrote, finish_started = threading.Event(), threading.Event()
     errors: list[BaseException] = []
-    took: dict[str, float] = {}
 
     def heartbeat() -> None:
-        started = time.perf_counter()
         try:
             with sessions() as session:
                 session.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=now()))
@@ -75,11 +73,9 @@ def test_a_heartbeat_during_a_long_commit_does_not_deadlock(tmp_path: Path) -> N
                 session.commit()
         except BaseException as exc:
             errors.append(exc)
-        took["heartbeat"] = time.perf_counter() - started
 
     def finish() -> None:
         beat_wrote.wait(2.0)
-        started = time.perf_counter()
         try:
             with sessions() as session:
                 for i in range(20):
@@ -90,7 +86,6 @@ def test_a_heartbeat_during_a_long_commit_does_not_deadlock(tmp_path: Path) -> N
                 session.commit()
         except BaseException as exc:
             errors.append(exc)
-        took["finish"] = time.perf_counter() - started
 
     threads = [threading.Thread(target=heartbeat), threading.Thread(target=finish)]
     for t in threads:
@@ -99,8 +94,7 @@ def test_a_heartbeat_during_a_long_commit_does_not_deadlock(tmp_path: Path) -> N
         t.join(30)
     engine.dispose()
     assert not errors, errors
-    # the busy timeout is 5 s: a deadlock would end only there, with an error
-    assert took["finish"] < 4.0 and took["heartbeat"] < 4.0, took
+    # a deadlock ends only at the busy timeout, with "database is locked" in ``errors``
     with session_factory(make_engine(url))() as session:
         assert session.query(JobFile).filter(JobFile.job_id == job_id).count() == 20
 
@@ -227,27 +221,42 @@ def _example() -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(EXAMPLE_MODEL.iterdir()) if p.is_file()}
 
 
-def _health_while(hostile: Hostile, work: Callable[[], httpx.Response]) -> tuple[Any, float]:
-    """Run ``work`` while asking /health every 0.1 s; return its answer and the slowest health."""
+@dataclass(frozen=True)
+class Overlap:
+    """What the server did while ``work`` ran: its answer and the health checks in between."""
+
+    answer: httpx.Response
+    asked: int  # health requests sent after the work started and before it ended
+    answered: int  # ... of which the answer came back before the work ended
+
+
+def _health_while(hostile: Hostile, work: Callable[[], httpx.Response]) -> Overlap:
+    """Run ``work`` while asking /health again and again (a concurrency check, not a timing:
+    a server whose event loop is blocked answers no health request before the work ends).
+    """
     done = threading.Event()
-    slowest = [0.0]
+    spans: list[tuple[float, float]] = []
 
     def poll() -> None:
-        with hostile.server.client(None, timeout=30) as http:
+        with hostile.server.client(None, timeout=600) as http:
             while not done.is_set():
-                started = time.perf_counter()
+                sent = time.monotonic()
                 assert http.get("/health").status_code == 200
-                slowest[0] = max(slowest[0], time.perf_counter() - started)
-                time.sleep(0.1)
+                spans.append((sent, time.monotonic()))
+                time.sleep(0.05)
 
     poller = threading.Thread(target=poll)
     poller.start()
+    time.sleep(0.2)  # the poller is running before the work starts
+    began = time.monotonic()
     try:
         answer = work()
     finally:
+        ended = time.monotonic()
         done.set()
-        poller.join(60)
-    return answer, slowest[0]
+        poller.join(600)
+    during = [(s, e) for s, e in spans if began <= s < ended]
+    return Overlap(answer, len(during), sum(1 for _, e in during if e < ended))
 
 
 def test_f1_web_form_with_an_id_beyond_64_bits(hostile: Hostile) -> None:
@@ -293,16 +302,15 @@ def test_f4_a_model_with_a_gigabyte_of_zeros_is_refused_at_once(hostile: Hostile
     assert len(archive) < 2_000_000
     with hostile.api("planner") as api:
         before = len(api.get("/regions").json())
-        started = time.perf_counter()
-        answer, slowest = _health_while(
+        seen = _health_while(
             hostile, lambda: api.post("/regions", files=[("files", ("model.zip", archive))])
         )
-        took = time.perf_counter() - started
-        body = _refused(answer)
+        body = _refused(seen.answer)
         assert len(api.get("/regions").json()) == before, "nothing is stored"
     names = {p["file"] for p in body["problems"]}
     assert "zeros.bin" in names, body
-    assert took < 10 and slowest < 2, (took, slowest)
+    # refused from the archive's table of contents: nothing was unpacked, nothing blocked
+    assert seen.answered == seen.asked, seen
 
 
 def test_f5_a_zip_bomb_as_beds_csv(hostile: Hostile) -> None:
@@ -322,11 +330,14 @@ def test_f6_a_large_table_does_not_stop_the_server(hostile: Hostile) -> None:
     rows += [f"X{i:06d},pleegzorg,1,0" for i in range(150_000)]
     files = {**_example(), "beds.csv": "\n".join(rows).encode()}
     with hostile.api("planner") as api:
-        answer, slowest = _health_while(
+        seen = _health_while(
             hostile, lambda: api.post("/regions", files=[("files", ("m.zip", _zip(files)))])
         )
-    _refused(answer)
-    assert slowest < 2.0, slowest
+    _refused(seen.answer)
+    # validating 150,000 rows takes a while; health requests sent meanwhile are answered
+    # meanwhile (on the event loop they all waited until the upload was done)
+    assert seen.asked == 0 or seen.answered >= 1, seen
+    assert seen.answered >= seen.asked - 1, seen  # at most the last one still under way
 
 
 def test_f7_formula_cells_stay_text_in_csv_and_xlsx(tmp_path: Path) -> None:
@@ -395,3 +406,23 @@ def test_a_bsn_or_a_name_as_child_id_is_refused_without_echo(hostile: Hostile) -
         body = _refused(answer)
         assert personal not in answer.text
         assert any(p["column"] == "child_id" and p["row"] == 2 for p in body["problems"]), body
+
+
+def test_an_archive_that_lies_about_its_sizes_is_not_unpacked_beyond_them() -> None:
+    """F5: limits hold whatever a zip's header says: a member that claims 100 bytes and
+    holds 10 MB is cut at 100 bytes by the decompressor, then refused (its CRC fails).
+    """
+    import struct
+
+    from capaciteit.io.archive import unpack
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("beds.csv", bytes(10_000_000))
+    data = bytearray(buffer.getvalue())
+    struct.pack_into("<I", data, 22, 100)  # local header: uncompressed size
+    central = data.rindex(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 100)  # central directory: the same
+    contents, problems = unpack(bytes(data), "bom.zip")
+    assert contents == {} and problems, problems
+    assert "kan niet worden uitgepakt" in problems[0].message

@@ -251,3 +251,27 @@ def test_the_matching_page_hides_another_organisations_pool(world: World) -> Non
     with httpx.Client(base_url=world.server.base, timeout=60) as web:
         web.post("/login", data={"token": world.tokens["matcher A"]})
         assert 'id="suggestions"' in web.post("/matching", data=form).text
+
+
+def test_the_web_upload_asks_a_token_of_two_organisations_which_one(world: World) -> None:
+    with world.server.client(world.tokens["admin"]) as admin:
+        both = {
+            "role": "planner",
+            "name": "web twee",
+            "organisations": [*world.organisations.values()],
+        }
+        token = admin.post("/tokens", json=both).json()["token"]
+    files = [("files", f) for _, f in model_files()]
+    scenario = ("scenario", ("basis.yaml", BASIS.read_bytes()))
+    with httpx.Client(base_url=world.server.base, timeout=120) as web:
+        web.post("/login", data={"token": token})
+        assert 'name="organisation_id"' in web.get("/scenarios").text
+        refused = web.post("/scenarios/new", files=[*files, scenario])
+        assert refused.status_code == 422 and "meer dan één organisatie" in refused.text
+        chosen = {"organisation_id": str(world.organisations["B"])}
+        made = web.post("/scenarios/new", files=[*files, scenario], data=chosen)
+        assert made.status_code == 303, made.text[:300]
+        scenario_id = made.headers["location"].rsplit("/", 1)[-1]
+    with world.api("planner B") as b, world.api("planner A") as a:
+        assert b.get(f"/scenarios/{scenario_id}").status_code == 200
+        assert_problem(a.get(f"/scenarios/{scenario_id}"), 404)

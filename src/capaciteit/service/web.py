@@ -33,7 +33,15 @@ from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.errors import CapaciteitError, InvalidInputError, Problem
 from capaciteit.matching import suggest
 from capaciteit.service import queue, store
-from capaciteit.service.db import Job, JobFile, MatchingPool, Region, Scenario, Token
+from capaciteit.service.db import (
+    Job,
+    JobFile,
+    MatchingPool,
+    Organisation,
+    Region,
+    Scenario,
+    Token,
+)
 from capaciteit.service.routes import common
 from capaciteit.service.security import Caller, Id, Role, SessionDep, caller_of, hash_token
 
@@ -160,7 +168,17 @@ def _scenario_list(session: Session, who: Caller) -> dict[str, Any]:
     for job in session.scalars(jobs).all():
         sid = int(job.params.get("scenario_id", 0))
         counts[sid] = counts.get(sid, 0) + 1
-    return {"scenarios": rows, "regions": regions, "counts": counts}
+    organisations = session.scalars(
+        select(Organisation)
+        .where(Organisation.id.in_(who.organisations))
+        .order_by(Organisation.name)
+    ).all()
+    return {
+        "scenarios": rows,
+        "regions": regions,
+        "counts": counts,
+        "organisations": organisations,
+    }
 
 
 @router.post("/scenarios/new", response_class=HTMLResponse)
@@ -170,6 +188,7 @@ def add_scenario(
     who: WebCaller,
     files: Annotated[list[UploadFile], File()],
     scenario: Annotated[UploadFile, File()],
+    organisation_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     """Upload a region model and a scenario; show every problem when they are invalid."""
     who = _need(who, "planner")
@@ -192,7 +211,14 @@ def add_scenario(
                     )
                 ],
             )
-        region = store.add_region(session, content, who.owner(None))
+        try:
+            owner = who.owner(organisation_id)
+        except HTTPException as exc:
+            problem = Problem(
+                "organisatie", str(exc.detail), "Kies de organisatie in het formulier."
+            )
+            raise InvalidInputError("De upload", [problem]) from None
+        region = store.add_region(session, content, owner)
         row = store.add_scenario(session, region, text, None)
     except InvalidInputError as exc:
         response = _page(
