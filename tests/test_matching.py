@@ -32,17 +32,16 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, linear_sum_assignment, milp
 
 from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.io.pool_files import load_pc4, load_pool
 from capaciteit.matching import (
     MatchWeights,
     build,
     explain,
-    load_pool,
     match_batch,
     suggest,
     synthetic_pool,
 )
 from capaciteit.matching.batch import urgency_points
-from capaciteit.matching.pool import load_pc4
 from capaciteit.matching.scoring import haversine_km
 
 CLI = [str(Path(sys.executable).with_name("capaciteit"))]

@@ -11,7 +11,9 @@ same. Reads by the national token are in the audit log; ids are random.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             run = {"kind": "simulate", "scenario_id": ids["scenario"], "replications": 2}
             ids["run"] = planner.post("/runs", json=run).json()["id"]
             assert wait_job(planner, f"/runs/{ids['run']}", timeout=180)["status"] == "done"
+            plan = {"kind": "afbouw", "scenario_id": ids["scenario"], "replications": 2}
+            ids["plan"] = planner.post("/runs", json=plan).json()["id"]
+            assert wait_job(planner, f"/runs/{ids['plan']}", timeout=300)["status"] == "done"
         kids, places, _ = pool_files(30, 120, seed=2)
         with server.client(tokens["matcher A"]) as matcher:
             upload = {
@@ -214,6 +219,105 @@ def test_ids_cannot_be_enumerated(world: World) -> None:
         first = [planner.post("/regions", files=model_files()).json()["id"] for _ in range(3)]
     assert len(set(first)) == 3
     assert sorted(first) != list(range(min(first), min(first) + 3)), first
+
+
+@contextmanager
+def _web(world: World, who: str) -> Iterator[httpx.Client]:
+    """A browser session signed in as ``who``."""
+    with httpx.Client(base_url=world.server.base, timeout=120) as web:
+        assert web.post("/login", data={"token": world.tokens[who]}).status_code == 303
+        yield web
+
+
+# every web page, called with A's objects: what B's tokens see. ``None``: names no object.
+WEB: dict[tuple[str, str], str | None] = {
+    ("GET", "/login"): None,
+    ("POST", "/login"): None,
+    ("POST", "/logout"): None,
+    ("GET", "/"): None,
+    ("POST", "/scenarios/new"): None,  # creates in the caller's own organisation (test above)
+    ("GET", "/scenarios"): "list",
+    ("GET", "/scenarios/{scenario_id}"): "404",
+    ("POST", "/scenarios/{scenario_id}/runs"): "404",
+    ("GET", "/runs/{run_id}"): "404",
+    ("POST", "/runs/{run_id}/cancel"): "404",
+    ("GET", "/runs/{run_id}/files/{name}"): "404",
+    ("GET", "/plans"): "list",
+    ("GET", "/matching"): "list",
+    ("POST", "/matching"): "unknown pool",
+}
+WEB_ROLES = {
+    "/matching": ("matcher",),
+    "/scenarios/{scenario_id}/runs": ("planner",),
+    "/runs/{run_id}/cancel": ("planner",),
+}
+"""Who may open a page (others get 403, tested in ``test_web``); the rest: every reader."""
+
+
+def test_the_web_table_names_every_page() -> None:
+    from fastapi.routing import APIRoute
+
+    from capaciteit.service import web
+
+    pages = {
+        (method, route.path.replace("{name:path}", "{name}"))
+        for route in web.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods - {"HEAD"}
+    }
+    assert pages == set(WEB), pages ^ set(WEB)
+
+
+@pytest.mark.parametrize(("method", "path"), [k for k, v in WEB.items() if v is not None])
+def test_web_pages_show_nothing_of_another_organisation(
+    world: World, method: str, path: str
+) -> None:
+    """The web pages as B's tokens see them with A's ids: 404, or lists without A."""
+    ids = world.ids
+    with _web(world, "planner A") as mine:
+        page = mine.get(f"/runs/{ids['run']}").text
+        found = re.search(rf"/runs/{ids['run']}/files/([^\"]+)", page)
+        assert found is not None
+        file_name = found.group(1)
+    url = (
+        path.replace("{scenario_id}", str(ids["scenario"]))
+        .replace("{run_id}", str(ids["run"]))
+        .replace("{name}", file_name)
+    )
+    data: dict[str, str] | None = None
+    if path == "/scenarios/{scenario_id}/runs":
+        data = {"kind": "simulate", "replications": "2"}
+    if (method, path) == ("POST", "/matching"):
+        data = {"pool_id": str(ids["pool"]), "child_id": "K00001", "k": "3"}
+    params = {"a": str(ids["plan"]), "b": str(ids["plan"])} if path == "/plans" else None
+    roles = WEB_ROLES.get(path, ("planner", "ontwikkeltafel", "landelijk"))
+    expected = WEB[(method, path)]
+    for who in [w for w in WHO if w.split()[0] in roles]:
+        with _web(world, who) as web:
+            answer = web.request(method, url, data=data, params=params)
+        theirs = who.endswith(" B")
+        shown = answer.text
+        if expected == "404":
+            assert answer.status_code == (404 if theirs else answer.status_code), (who, url)
+            if not theirs:
+                assert answer.status_code in (200, 303, 409), (who, url, shown[:300])
+        else:
+            assert answer.status_code == 200, (who, url, shown[:300])
+        a_things = [
+            "Voorbeeldregio",
+            f"/runs/{ids['run']}",
+            f"/runs/{ids['plan']}",
+            f"/scenarios/{ids['scenario']}",
+            f'value="{ids["pool"]}"',
+            'id="suggestions"',
+        ]
+        if theirs:
+            leaked = [thing for thing in a_things if thing in shown]
+            assert not leaked, (who, method, url, leaked)
+            if expected == "unknown pool":
+                assert f"Bestand {ids['pool']} bestaat niet." in shown
+        elif expected == "list":
+            assert any(thing in shown for thing in a_things), (who, url)
 
 
 def test_web_pages_hide_another_organisations_data(world: World, tmp_path: Path) -> None:

@@ -412,7 +412,7 @@ def match(
     quiet: QuietOpt = False,
 ) -> None:
     """Suggest families for one child, or assign the whole waiting list."""
-    from capaciteit.matching import load_pc4, load_pool
+    from capaciteit.io.pool_files import load_pc4, load_pool
     from capaciteit.pipelines.match import assign, suggest_for
 
     try:

@@ -1,7 +1,7 @@
 """Children waiting for a place and the pool of foster families and gezinshuizen.
 
-Two tables, CSV or xlsx, read with the same typed reader as the region model
-(:mod:`capaciteit.io.tables`): ``children`` (one row per child on the waiting list) and
+Two tables, CSV or xlsx, read by :mod:`capaciteit.io.pool_files` with the same typed
+reader as the region model: ``children`` (one row per child on the waiting list) and
 ``placements`` (one row per foster family or gezinshuis). Children are pseudonymous: an id
 only; a column that looks like a name or a BSN is refused, so such data never enters.
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,8 +26,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from capaciteit.core import nl
+from capaciteit.core.tables import Column, TableSpec
 from capaciteit.errors import InvalidInputError, Problem
-from capaciteit.io.tables import Column, TableSpec, UnreadableTableError, read_table
 
 TREDES = ("netwerk-deeltijd", "deeltijd", "voltijd", "gezinshuis")
 """Steps of foster care, lightest first (DOMAIN: tredes)."""
@@ -230,53 +229,6 @@ class Pool:
         return len(self.frame)
 
 
-def _read(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataFrame | None:
-    if not path.is_file():
-        problems.append(Problem(path.name, "bestaat niet.", f"Controleer het pad {path}."))
-        return None
-    if path.suffix not in (".csv", ".xlsx"):
-        problems.append(
-            Problem(
-                path.name,
-                "is geen .csv- of .xlsx-bestand.",
-                "Sla het op als CSV UTF-8 of als .xlsx.",
-            )
-        )
-        return None
-    header = _header(path)
-    forbidden = [c for c in header if FORBIDDEN_COLUMNS.match(c.strip())]
-    for c in forbidden:
-        problems.append(
-            Problem(
-                path.name,
-                f"de kolom '{c}' lijkt persoonsgegevens te bevatten; capaciteit neemt alleen "
-                "pseudonieme ids aan en bewaart geen namen, BSN, geboortedata of adressen.",
-                f"Verwijder de kolom '{c}' (gebruik een pseudonieme child_id en een PC4 of "
-                "coördinaten).",
-                row=1,
-                column=c,
-            )
-        )
-    if forbidden:
-        return None
-    try:
-        return read_table(path, spec, problems)
-    except UnreadableTableError:
-        return None
-
-
-def _header(path: Path) -> list[str]:
-    try:
-        if path.suffix == ".xlsx":
-            return [str(c) for c in pd.read_excel(path, nrows=0, engine="openpyxl").columns]
-        first = path.read_text(encoding="utf-8-sig").splitlines()[:1]
-    except Exception:  # the typed reader reports unreadable files in detail
-        return []
-    line = first[0] if first else ""
-    sep = ";" if line.count(";") > line.count(",") else ","
-    return [c.strip().strip('"') for c in line.split(sep)]
-
-
 def is_bsn(text: str) -> bool:
     """Tell whether ``text`` is a valid burgerservicenummer (BSN).
 
@@ -409,32 +361,6 @@ def _locate(
                 )
             )
     return out
-
-
-def load_pc4(path: str | Path) -> dict[str, tuple[float, float]]:
-    """Read a PC4 centroid table (columns pc4, lat, lon)."""
-    problems: list[Problem] = []
-    frame = _read(Path(path), PC4, problems)
-    if problems or frame is None:
-        raise InvalidInputError(f"De PC4-tabel {Path(path).name}", problems)
-    return {
-        str(r["pc4"]).strip()[:4]: (float(r["lat"]), float(r["lon"]))
-        for r in frame.to_dict(orient="records")
-    }
-
-
-def load_pool(
-    children_path: str | Path,
-    placements_path: str | Path,
-    pc4: dict[str, tuple[float, float]] | None = None,
-) -> tuple[Children, Pool]:
-    """Read and check both tables; refuse them with every problem listed."""
-    problems: list[Problem] = []
-    kids = _read(Path(children_path), CHILDREN, problems)
-    places = _read(Path(placements_path), PLACEMENTS, problems)
-    if kids is None or places is None:
-        raise InvalidInputError(MATCHING_INPUT, problems)
-    return build(kids, places, pc4, problems, Path(children_path).name, Path(placements_path).name)
 
 
 def build(

@@ -111,6 +111,10 @@ class CatchAll:
                 await response(scope, receive, send)
 
 
+API_ROUTERS = tuple(module.router for module in (health, tokens, regions, runs, matching))
+"""The routers of the API, each served under ``/v1`` (the web pages are :mod:`.web`'s)."""
+
+
 def create_app(settings: ServiceSettings | None = None, start_workers: bool = True) -> FastAPI:
     """Build the application (migrating the database first)."""
     settings = settings or service_settings()
@@ -145,8 +149,8 @@ def create_app(settings: ServiceSettings | None = None, start_workers: bool = Tr
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     problems.install(app)
-    for module in (health, tokens, regions, runs, matching):
-        app.include_router(module.router, prefix="/v1")
+    for router in API_ROUTERS:
+        app.include_router(router, prefix="/v1")
     web.install(app)
     openapi.install(app)
     app.add_middleware(CatchAll)

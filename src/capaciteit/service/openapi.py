@@ -4,11 +4,11 @@ FastAPI documents the success answer of each route and a 422 as ``application/js
 server answers more: every error is ``application/problem+json`` (:mod:`.problems`); a
 route behind a token can answer 401 (no or a revoked token) and 403 (a role that may not);
 a route that names a stored object (a path id, or ``scenario_id``/``pool_id``/``region_id``
-in its body) 404; a cancel 409 (the run has ended), a new organisation 409 (the name is
-taken); a request with a body 400 (a body that
-cannot be parsed), 413 (over the size limit) and 422 (invalid); any route 500. Result
-files are declared with the media types they are sent as. Routes are not changed, only
-their description.
+in its body) 404; a cancel 409 (the run has ended), a result 409 (the run has not
+finished, or failed or was cancelled), a new organisation 409 (the name is taken); a
+request with a body 400 (a body that cannot be parsed), 413 (over the size limit) and 422
+(invalid); any route 500. Result files are declared with the media types they are sent
+as. Routes are not changed, only their description.
 """
 
 from __future__ import annotations
@@ -89,8 +89,11 @@ def document(app: FastAPI) -> dict[str, Any]:
                 statuses |= {401, 403}
             if _names_an_object(operation, spec):
                 statuses.add(404)
-            if path.endswith("/cancel") or (path, method) == ("/v1/organisations", "post"):
-                statuses.add(409)  # a run that has ended; a name that is taken
+            if path.endswith(("/cancel", "/result")) or (path, method) == (
+                "/v1/organisations",
+                "post",
+            ):
+                statuses.add(409)  # a run that has ended or not finished; a name that is taken
             if "requestBody" in operation:
                 statuses |= {400, 413, 422}
             if operation.get("parameters"):

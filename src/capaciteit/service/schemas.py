@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from capaciteit.matching import MatchWeights
 from capaciteit.service.security import Role
@@ -21,6 +21,41 @@ def _utc(value: dt.datetime) -> dt.datetime:
 
 UtcTime = Annotated[dt.datetime, AfterValidator(_utc)]
 """A time in UTC, written with its offset (``2026-12-06T06:12:32Z``)."""
+
+
+ID_PATTERN = r"^[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+$"
+"""A pseudonymous id: no spaces, no control characters. Spelled out rather than ``\\S``,
+whose meaning differs between the regex dialects of pydantic, Python and JSON Schema."""
+
+
+def _whole(value: object) -> object:
+    """Take ``3.0`` as the integer 3: JSON Schema counts it as an integer, so must we."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
+"""An integer in a strict body: ``3`` and ``3.0`` are taken, ``3.5``, ``"3"`` and ``false`` not."""
+# the bounds come before the validator: behind it pydantic would write them as "ge"/"le",
+# which JSON Schema does not know, and the document would not state them
+ObjectId = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_whole)]
+"""The id of a stored object (1 to 2^31 - 1)."""
+
+
+def _distinct(values: list[int]) -> list[int]:
+    """Refuse a list that names something twice (the schema says ``uniqueItems``)."""
+    if len(set(values)) != len(values):
+        raise ValueError("each organisation once")
+    return values
+
+
+Organisations = Annotated[
+    list[ObjectId],
+    Field(max_length=100, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_distinct),
+]
+"""Ids of organisations, each once, at most 100."""
 
 
 class In(BaseModel):
@@ -37,8 +72,8 @@ class TokenIn(In):
 
     role: Role
     name: str = Field(min_length=1, max_length=100, description="who or what uses it")
-    organisations: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] | None = Field(
-        default=None, max_length=100, description="ids of the organisations it may see"
+    organisations: Organisations | None = Field(
+        default=None, description="ids of the organisations it may see, each once"
     )
 
 
@@ -86,7 +121,7 @@ class RegionPublic(BaseModel):
 class ScenarioIn(In):
     """A scenario file for a stored region model."""
 
-    region_id: int = Field(ge=1, le=2**31 - 1)
+    region_id: ObjectId
     text: str = Field(min_length=1, max_length=1_000_000, description="the scenario YAML")
     name: str | None = Field(default=None, max_length=200)
 
@@ -95,7 +130,7 @@ class ScenarioPublic(BaseModel):
     """A stored scenario."""
 
     id: int
-    region_id: int = Field(ge=1, le=2**31 - 1)
+    region_id: ObjectId
     name: str
     text: str
     created_at: UtcTime
@@ -105,9 +140,9 @@ class RunIn(In):
     """A run of a scenario."""
 
     kind: Literal["simulate", "beds", "afbouw"]
-    scenario_id: int = Field(ge=1, le=2**31 - 1)
-    replications: int | None = Field(default=None, ge=2, le=1000)
-    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    scenario_id: ObjectId
+    replications: Annotated[int, Field(ge=2, le=1000), BeforeValidator(_whole)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_whole)] | None = None
 
 
 class JobPublic(BaseModel):
@@ -139,9 +174,9 @@ class PoolPublic(BaseModel):
 class SuggestionsIn(In):
     """A request for the best families for one child."""
 
-    pool_id: int = Field(ge=1, le=2**31 - 1)
-    child_id: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
-    k: int = Field(default=5, ge=1, le=50)
+    pool_id: ObjectId
+    child_id: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
+    k: Whole = Field(default=5, ge=1, le=50)
     weights: MatchWeights | None = None
 
 
@@ -169,9 +204,9 @@ class SuggestionsPublic(BaseModel):
 class ExplainIn(In):
     """Why a family can or cannot take a child."""
 
-    pool_id: int = Field(ge=1, le=2**31 - 1)
-    child_id: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
-    placement_id: str = Field(min_length=1, max_length=100, pattern=r"^\S+$")
+    pool_id: ObjectId
+    child_id: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
+    placement_id: str = Field(min_length=1, max_length=100, pattern=ID_PATTERN)
 
 
 class ExplainPublic(BaseModel):
@@ -188,7 +223,7 @@ class ExplainPublic(BaseModel):
 class BatchIn(In):
     """A batch assignment of a pool's waiting list."""
 
-    pool_id: int = Field(ge=1, le=2**31 - 1)
+    pool_id: ObjectId
     weights: MatchWeights | None = None
     time_limit_s: float = Field(default=30.0, gt=0, le=600)
 

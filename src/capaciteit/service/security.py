@@ -66,6 +66,7 @@ def create_token(
     session.add(row)
     session.flush()
     chosen = organisations or [organisation_named(session, DEFAULT_ORGANISATION)]
+    chosen = list(dict.fromkeys(chosen))  # a token sees a set: naming one twice is once
     session.add_all(TokenOrganisation(token_id=row.id, organisation_id=o) for o in chosen)
     session.commit()
     return token

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.archive import Limits, unpack, unpack_model, zip_problems
+from capaciteit.io.pool_files import load_pool
 from capaciteit.io.scenario_files import scenario_next_to
-from capaciteit.matching import Children, Pool, load_pool
+from capaciteit.matching import Children, Pool
 from capaciteit.service.db import MatchingPool, Region, Scenario
 from capaciteit.service.routes.common import audit_read
 from capaciteit.service.security import Caller

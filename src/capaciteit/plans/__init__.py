@@ -1,0 +1,1 @@
+"""Afbouw plans as data: versions an ontwikkeltafel reviews, checks of edited plans, diffs."""

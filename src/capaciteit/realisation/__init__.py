@@ -1,0 +1,1 @@
+"""Realisation: quarterly actuals per provider and care form against the agreed plan."""
