@@ -15,6 +15,24 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_MODEL = ROOT / "models" / "voorbeeldregio"
 BASIS = ROOT / "simulations" / "voorbeeldregio-basis.yaml"
 TRANSFORMATIE = ROOT / "simulations" / "voorbeeldregio-transformatie.yaml"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say loudly, at the end of the run, that the browser tests did not run, and why."""
+    if CHROMIUM.exists():
+        return
+    terminalreporter.section("BROWSER TESTS DID NOT RUN", sep="!", red=True, bold=True)
+    terminalreporter.line(
+        f"{CHROMIUM} is missing, so the web pages were not tested in a browser "
+        "(tests/test_web.py, tests/test_web_review.py). Install Debian's Chromium:",
+        red=True,
+    )
+    terminalreporter.line("    sudo apt-get install chromium chromium-driver", bold=True)
+    terminalreporter.line(
+        "CI (.ci/run) installs it and sets CAPACITEIT_REQUIRE_BROWSER=1, so there the "
+        "missing browser fails the run instead.",
+    )
 
 
 def one_form_tables(

@@ -51,7 +51,7 @@ from tests.conftest import BASIS, EXAMPLE_MODEL
 
 PYTHON = sys.executable
 CLI = str(Path(sys.executable).with_name("capaciteit"))
-ROLES = ("planner", "ontwikkeltafel", "landelijk", "matcher", "admin")
+ROLES = ("planner", "ontwikkeltafel", "voorzitter", "landelijk", "matcher", "admin")
 FINAL = ("done", "failed", "cancelled")
 PROBLEM_JSON = "application/problem+json"
 MAX_REQUEST_BYTES = 2_000_000
@@ -67,9 +67,14 @@ PG_ENV = "CAPACITEIT_TEST_DATABASE_URL"
 # Who may call what: the access table (every route of the OpenAPI schema must be here)
 # ---------------------------------------------------------------------------------------
 
-OPEN = frozenset({"planner", "ontwikkeltafel", "landelijk", "matcher", "admin", "none"})
+OPEN = frozenset(
+    {"planner", "ontwikkeltafel", "voorzitter", "landelijk", "matcher", "admin", "none"}
+)
 PLANNER = frozenset({"planner"})
-READER = frozenset({"planner", "ontwikkeltafel", "landelijk"})
+READER = frozenset({"planner", "ontwikkeltafel", "voorzitter", "landelijk"})
+MEMBER = frozenset({"planner", "ontwikkeltafel", "voorzitter"})
+JUDGE = frozenset({"ontwikkeltafel", "voorzitter"})
+CHAIR = frozenset({"voorzitter"})
 MATCHER = frozenset({"matcher"})
 ADMIN = frozenset({"admin"})
 
@@ -109,6 +114,29 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/v1/runs/{run_id}/cancel"): Access(PLANNER),
     ("GET", "/v1/runs/{run_id}/result"): Access(READER),
     ("GET", "/v1/runs/{run_id}/files/{name}"): Access(READER),
+    ("GET", "/v1/plans"): Access(READER),
+    ("GET", "/v1/plans/overview"): Access(READER),
+    ("POST", "/v1/plans"): Access(PLANNER, json={"run_id": 999_999, "title": "matrix"}),
+    ("GET", "/v1/plans/{plan_id}"): Access(READER),
+    ("POST", "/v1/plans/{plan_id}/edits"): Access(
+        PLANNER,
+        json={
+            "title": "matrix",
+            "changes": [{"provider": "P01", "care_form": "crisis", "year": 2025, "beds": 3}],
+        },
+    ),
+    ("POST", "/v1/plans/{plan_id}/comments"): Access(MEMBER, json={"text": "matrix"}),
+    ("POST", "/v1/plans/{plan_id}/verdicts"): Access(JUDGE, json={"verdict": "akkoord"}),
+    ("POST", "/v1/plans/{plan_id}/agree"): Access(CHAIR),
+    ("GET", "/v1/plans/{plan_id}/plan.csv"): Access(READER),
+    ("GET", "/v1/plans/{plan_id}/diff/{other_id}"): Access(READER),
+    ("GET", "/v1/plans/{plan_id}/diff/{other_id}/workbook"): Access(READER),
+    ("GET", "/v1/plans/{plan_id}/realisation-template"): Access(READER),
+    ("GET", "/v1/plans/{plan_id}/realisations"): Access(READER),
+    ("POST", "/v1/plans/{plan_id}/realisations"): Access(
+        PLANNER, files=[("file", ("realisatie.xlsx", b"PK\x03\x04"))]
+    ),
+    ("POST", "/v1/plans/{plan_id}/report"): Access(PLANNER, json={}),
     ("GET", "/v1/matching/pools"): Access(MATCHER),
     ("POST", "/v1/matching/pools"): Access(
         MATCHER,
@@ -373,7 +401,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     try:
         tokens, ids = {"admin": admin}, {}
         with server.client(admin) as http:
-            for role in ("planner", "ontwikkeltafel", "landelijk", "matcher"):
+            for role in ("planner", "ontwikkeltafel", "voorzitter", "landelijk", "matcher"):
                 response = http.post("/tokens", json={"role": role, "name": f"test {role}"})
                 assert response.status_code == 201, response.text
                 tokens[role], ids[role] = response.json()["token"], response.json()["id"]
@@ -1292,10 +1320,15 @@ CONTENT_CHECKED = {
     ("POST", "/v1/regions"),
     ("POST", "/v1/scenarios"),
     ("POST", "/v1/matching/pools"),
+    ("POST", "/v1/plans/{plan_id}/edits"),
+    ("POST", "/v1/plans/{plan_id}/comments"),
+    ("POST", "/v1/plans/{plan_id}/verdicts"),
+    ("POST", "/v1/plans/{plan_id}/realisations"),
 }
-"""Routes whose files or scenario text are checked as a model, scenario or pool: bytes that
-are not one are refused with 422 and every problem listed, which no schema can say of a
-file part or a YAML text, so schema-valid requests may get 422 there."""
+"""Routes whose content is checked against stored data: files or scenario text as a model,
+scenario or pool; edited or commented cells against the plan's cells and rules; a verdict
+'niet akkoord' needs a reason. Content that fails is refused with 422 and every problem
+listed, which no schema can say, so schema-valid requests may get 422 there."""
 
 
 def test_schemathesis_finds_the_server_as_documented(tmp_path: Path) -> None:
@@ -1312,10 +1345,11 @@ def test_schemathesis_finds_the_server_as_documented(tmp_path: Path) -> None:
 
     # All of schemathesis's checks; a schema-valid request must be accepted (2xx) or
     # refused for its credentials or a missing object, except on CONTENT_CHECKED routes.
+    names = "|".join(re.escape(f"{method} {path}") for method, path in sorted(CONTENT_CHECKED))
     config = schemathesis.config.SchemathesisConfig.from_str(
-        """
+        f"""
 [[operations]]
-include-name-regex = "^POST /v1/(regions|scenarios|matching/pools)$"
+include-name-regex = '^({names})$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422"]
 """
     )
@@ -1389,7 +1423,7 @@ def test_schemathesis_command_line_all_phases_all_checks(tmp_path: Path) -> None
         pytest.skip("schemathesis is not installed")
     url = f"sqlite:///{tmp_path / 'st.db'}"
     tokens = {role: make_token(url, role) for role in ROLES}
-    server = Server(url, tmp_path, {"job_workers": 0}).start()
+    server = Server(url, tmp_path, {"job_workers": 1}).start()
     try:
         ids: dict[str, int] = {}
         with server.client(tokens["planner"]) as planner:
@@ -1397,6 +1431,12 @@ def test_schemathesis_command_line_all_phases_all_checks(tmp_path: Path) -> None
             text = BASIS.read_text(encoding="utf-8")
             body = {"region_id": ids["region_id"], "text": text}
             ids["scenario_id"] = planner.post("/scenarios", json=body).json()["id"]
+            plan = {"kind": "afbouw", "scenario_id": ids["scenario_id"], "replications": 2}
+            afbouw = planner.post("/runs", json=plan).json()["id"]
+            assert wait_job(planner, f"/runs/{afbouw}", timeout=300)["status"] == "done"
+            for key in ("plan_id", "other_id"):
+                made = planner.post("/plans", json={"run_id": afbouw, "title": key})
+                ids[key] = made.json()["id"]
             run = {"kind": "simulate", "scenario_id": ids["scenario_id"], "replications": 2}
             ids["run_id"] = planner.post("/runs", json=run).json()["id"]
         with server.client(tokens["admin"]) as admin:

@@ -59,7 +59,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 assert made.status_code == 201, made.text
                 organisations[name] = made.json()["id"]
             for name, organisation in organisations.items():
-                for role in ("planner", "ontwikkeltafel", "matcher"):
+                for role in ("planner", "ontwikkeltafel", "voorzitter", "matcher"):
                     body = {"role": role, "name": f"{role} {name}", "organisations": [organisation]}
                     tokens[f"{role} {name}"] = http.post("/tokens", json=body).json()["token"]
             both = {
@@ -80,6 +80,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             plan = {"kind": "afbouw", "scenario_id": ids["scenario"], "replications": 2}
             ids["plan"] = planner.post("/runs", json=plan).json()["id"]
             assert wait_job(planner, f"/runs/{ids['plan']}", timeout=300)["status"] == "done"
+            for key, title in (("version", "Voorstel A"), ("other", "Tweede voorstel A")):
+                made = planner.post("/plans", json={"run_id": ids["plan"], "title": title})
+                assert made.status_code == 201, made.text
+                ids[key] = made.json()["id"]
         kids, places, _ = pool_files(30, 120, seed=2)
         with server.client(tokens["matcher A"]) as matcher:
             upload = {
@@ -106,20 +110,37 @@ def _request(world: World, who: str, method: str, path: str) -> httpx.Response:
     )
     url = url.replace("{run_id}", str(ids["run"])).replace("{pool_id}", str(ids["pool"]))
     url = url.replace("{job_id}", str(ids["job"]))
+    url = url.replace("{plan_id}", str(ids["version"])).replace("{other_id}", str(ids["other"]))
     url = url.replace("{name}", "match.json" if "batch" in url else "summary.json")
     body: dict[str, Any] | None = None
     if (method, path) == ("POST", "/v1/runs"):
         body = {"kind": "simulate", "scenario_id": ids["scenario"], "replications": 2}
     elif (method, path) == ("POST", "/v1/scenarios"):
         body = {"region_id": ids["region"], "text": BASIS.read_text(encoding="utf-8")}
+    elif (method, path) == ("POST", "/v1/plans"):
+        body = {"run_id": ids["plan"], "title": "van B?"}
+    elif (method, path) == ("POST", "/v1/plans/{plan_id}/edits"):
+        body = {
+            "title": "x",
+            "changes": [{"provider": "P01", "care_form": "crisis", "year": 2030, "beds": 5}],
+        }
+    elif (method, path) == ("POST", "/v1/plans/{plan_id}/comments"):
+        body = {"text": "Voorbeeldregio?"}
+    elif (method, path) == ("POST", "/v1/plans/{plan_id}/verdicts"):
+        body = {"verdict": "akkoord"}
     elif method == "POST" and path.startswith("/v1/matching/") and "{" not in path:
         body = {"pool_id": ids["pool"], "child_id": "K00001", "k": 3}
         if path.endswith("explain"):
             body = {"pool_id": ids["pool"], "child_id": "K00001", "placement_id": "G00001"}
         if path.endswith("batch"):
             body = {"pool_id": ids["pool"], "time_limit_s": 5}
+    files = None
+    if (method, path) == ("POST", "/v1/plans/{plan_id}/realisations"):
+        files = {"file": ("realisatie.xlsx", b"PK\x03\x04 Voorbeeldregio?")}
+    if (method, path) == ("POST", "/v1/plans/{plan_id}/report"):
+        body = {}
     with world.api(who) as http:
-        return http.request(method, url, json=body)
+        return http.request(method, url, json=body, files=files)
 
 
 # the routes that name one of A's objects, by path id or body id
@@ -131,6 +152,7 @@ NAMING = [
     in {
         ("POST", "/v1/runs"),
         ("POST", "/v1/scenarios"),
+        ("POST", "/v1/plans"),
         ("POST", "/v1/matching/suggestions"),
         ("POST", "/v1/matching/explain"),
         ("POST", "/v1/matching/batch"),
@@ -139,9 +161,11 @@ NAMING = [
 WHO = [
     "planner A",
     "ontwikkeltafel A",
+    "voorzitter A",
     "matcher A",
     "planner B",
     "ontwikkeltafel B",
+    "voorzitter B",
     "matcher B",
     "landelijk",
 ]
@@ -168,6 +192,7 @@ def test_lists_hold_only_the_callers_organisation(world: World) -> None:
         "/regions": ("region", ["planner", "ontwikkeltafel"]),
         "/scenarios": ("scenario", ["planner", "ontwikkeltafel"]),
         "/runs": ("run", ["planner", "ontwikkeltafel"]),
+        "/plans": ("version", ["planner", "ontwikkeltafel", "voorzitter"]),
         "/matching/pools": ("pool", ["matcher"]),
     }
     for path, (kind, roles) in lists.items():
@@ -243,25 +268,55 @@ WEB: dict[tuple[str, str], str | None] = {
     ("POST", "/runs/{run_id}/cancel"): "404",
     ("GET", "/runs/{run_id}/files/{name}"): "404",
     ("GET", "/plans"): "list",
+    ("GET", "/plans/compare"): None,  # only a redirect to the difference page below
+    ("POST", "/plans"): "404",
+    ("GET", "/plans/{plan_id}"): "404",
+    ("POST", "/plans/{plan_id}/comments"): "404",
+    ("POST", "/plans/{plan_id}/verdicts"): "404",
+    ("POST", "/plans/{plan_id}/agree"): "404",
+    ("POST", "/plans/{plan_id}/edits"): "404",
+    ("GET", "/plans/{plan_id}/plan.csv"): "404",
+    ("GET", "/plans/{plan_id}/diff/{other_id}"): "404",
+    ("GET", "/plans/{plan_id}/diff/{other_id}/chart.png"): "404",
+    ("GET", "/plans/{plan_id}/diff/{other_id}/workbook"): "404",
+    ("GET", "/plans/{plan_id}/realisation-template"): "404",
+    ("POST", "/plans/{plan_id}/realisations"): "404",
+    ("POST", "/plans/{plan_id}/report"): "404",
     ("GET", "/matching"): "list",
     ("POST", "/matching"): "unknown pool",
 }
 WEB_ROLES = {
-    "/matching": ("matcher",),
-    "/scenarios/{scenario_id}/runs": ("planner",),
-    "/runs/{run_id}/cancel": ("planner",),
+    ("GET", "/matching"): ("matcher",),
+    ("POST", "/matching"): ("matcher",),
+    ("POST", "/scenarios/{scenario_id}/runs"): ("planner",),
+    ("POST", "/runs/{run_id}/cancel"): ("planner",),
+    ("POST", "/plans"): ("planner",),
+    ("POST", "/plans/{plan_id}/edits"): ("planner",),
+    ("POST", "/plans/{plan_id}/comments"): ("planner", "ontwikkeltafel", "voorzitter"),
+    ("POST", "/plans/{plan_id}/verdicts"): ("ontwikkeltafel", "voorzitter"),
+    ("POST", "/plans/{plan_id}/agree"): ("voorzitter",),
+    ("POST", "/plans/{plan_id}/realisations"): ("planner",),
+    ("POST", "/plans/{plan_id}/report"): ("planner",),
 }
 """Who may open a page (others get 403, tested in ``test_web``); the rest: every reader."""
+WEB_FORMS = {
+    ("POST", "/scenarios/{scenario_id}/runs"): {"kind": "simulate", "replications": "2"},
+    ("POST", "/plans/{plan_id}/comments"): {"text": "Voorbeeldregio?"},
+    ("POST", "/plans/{plan_id}/verdicts"): {"verdict": "akkoord"},
+    ("POST", "/plans/{plan_id}/edits"): {"changes": "P01 crisis 2030 5", "title": "x"},
+}
+"""The forms the web pages post (a harmless valid shape)."""
 
 
 def test_the_web_table_names_every_page() -> None:
     from fastapi.routing import APIRoute
 
-    from capaciteit.service import web
+    from capaciteit.service import web, web_plans
 
     pages = {
         (method, route.path.replace("{name:path}", "{name}"))
-        for route in web.router.routes
+        for router in (web.router, web_plans.router)
+        for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods - {"HEAD"}
     }
@@ -283,28 +338,35 @@ def test_web_pages_show_nothing_of_another_organisation(
         path.replace("{scenario_id}", str(ids["scenario"]))
         .replace("{run_id}", str(ids["run"]))
         .replace("{name}", file_name)
+        .replace("{plan_id}", str(ids["version"]))
+        .replace("{other_id}", str(ids["other"]))
     )
-    data: dict[str, str] | None = None
-    if path == "/scenarios/{scenario_id}/runs":
-        data = {"kind": "simulate", "replications": "2"}
+    data: dict[str, str] | None = WEB_FORMS.get((method, path))
     if (method, path) == ("POST", "/matching"):
         data = {"pool_id": str(ids["pool"]), "child_id": "K00001", "k": "3"}
+    if (method, path) == ("POST", "/plans"):
+        data = {"run_id": str(ids["plan"]), "title": "van B?"}
     params = {"a": str(ids["plan"]), "b": str(ids["plan"])} if path == "/plans" else None
-    roles = WEB_ROLES.get(path, ("planner", "ontwikkeltafel", "landelijk"))
+    files = None
+    if (method, path) == ("POST", "/plans/{plan_id}/realisations"):
+        files = {"file": ("realisatie.xlsx", b"PK\x03\x04")}
+    roles = WEB_ROLES.get((method, path), ("planner", "ontwikkeltafel", "voorzitter", "landelijk"))
     expected = WEB[(method, path)]
     for who in [w for w in WHO if w.split()[0] in roles]:
         with _web(world, who) as web:
-            answer = web.request(method, url, data=data, params=params)
+            answer = web.request(method, url, data=data, params=params, files=files)
         theirs = who.endswith(" B")
         shown = answer.text
         if expected == "404":
             assert answer.status_code == (404 if theirs else answer.status_code), (who, url)
             if not theirs:
-                assert answer.status_code in (200, 303, 409), (who, url, shown[:300])
+                assert answer.status_code in (200, 303, 409, 422), (who, url, shown[:300])
         else:
             assert answer.status_code == 200, (who, url, shown[:300])
         a_things = [
             "Voorbeeldregio",
+            "Voorstel A",
+            f"/plans/{ids['version']}",
             f"/runs/{ids['run']}",
             f"/runs/{ids['plan']}",
             f"/scenarios/{ids['scenario']}",

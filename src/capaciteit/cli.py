@@ -13,6 +13,13 @@
     the top families for one child, with reasons.
 ``capaciteit generate-pool --children N --families N --out DIR``
     a synthetic waiting list and family pool (for demos, tests and benchmarks).
+``capaciteit sjabloon realisatie SCENARIO --out FILE.xlsx [--plan plan.csv]``
+    the workbook providers fill in every quarter (places, occupied, instroom, waiting).
+``capaciteit realisatie SCENARIO --plan plan.csv --actuals K1.xlsx --out DIR``
+    the quarters filled in against the agreed plan and the simulated band: fan charts, a
+    workbook and a PDF report, every quarter off course named with its reason.
+``capaciteit verschil PLAN_A.csv PLAN_B.csv --out DIR [--scenario SCENARIO]``
+    two afbouw plans cell by cell: places and euros, totals, targets met in each.
 ``capaciteit serve [--host] [--port]``
     the HTTP service; ``capaciteit token create --role ROLE`` makes its bearer tokens.
 
@@ -350,6 +357,13 @@ def afbouw(
     executor: ExecutorOpt = None,
     workers: WorkersOpt = None,
     quiet: QuietOpt = False,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            help="Plan dicht bij deze afspraak (plan.csv van een eerdere afbouwrun); "
+            "vervangt afbouw.reference.file van het scenario."
+        ),
+    ] = None,
 ) -> None:
     """Make the afbouw plan per provider and year under the needs and the targets."""
     from capaciteit.pipelines.afbouw import afbouw_report
@@ -367,10 +381,25 @@ def afbouw(
                 lp_file=lp,
                 executor=runner,
                 progress=say,
+                reference=reference,
             )
     except CapaciteitError as exc:
         raise _fail(exc) from None
     result, files, elapsed = done.result, done.files, done.elapsed_s
+    if result.reference_source is not None and len(result.changes):
+        changes = Table(title=f"Wijzigingen t.o.v. de afspraak ({result.reference_source})")
+        for col in ("aanbieder", "zorgvorm", "jaar", "afspraak", "plan", "reden"):
+            changes.add_column(col, justify="right" if col in ("afspraak", "plan") else "left")
+        for row in result.changes.to_dict(orient="records"):
+            changes.add_row(
+                str(row["provider"]),
+                str(row["care_form"]),
+                str(row["year"]),
+                nl.number(row["reference_beds"]),
+                nl.number(row["beds"]),
+                str(row["reason"]),
+            )
+        console.print(changes)
     if len(result.targets):
         table = Table(title="Doelen (uit de getallen van het plan)")
         for col in ("doel", "jaar", "grens", "gepland", "gehaald"):
@@ -547,6 +576,165 @@ def serve(
     uvicorn.run(
         "capaciteit.service.app:create_app", factory=True, host=host, port=port, log_level="info"
     )
+
+
+@app.command(help="Vergelijk de realisatie per kwartaal met het afgesproken plan en het model.")
+def realisatie(
+    scenario_file: ScenarioArg,
+    plan: Annotated[Path, typer.Option(help="Het afgesproken plan (plan.csv van 'afbouw').")],
+    actuals: Annotated[
+        list[Path],
+        typer.Option(help="Ingevuld realisatiesjabloon (.xlsx); herhaal voor meer bestanden."),
+    ],
+    out: OutOpt,
+    replications: Annotated[
+        int | None, typer.Option(min=20, help="Replicaties voor de band (standaard 200).")
+    ] = None,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Compare the quarterly realisation with the agreed plan and the simulated band."""
+    from capaciteit.pipelines.realisation import realisation_report
+
+    try:
+        _prepare_out(out)
+        runner = _executor(executor, workers)
+        with _status(scenario_file.stem, "realisatie", quiet) as say:
+            done = realisation_report(
+                scenario_file,
+                plan,
+                list(actuals),
+                out,
+                replications=replications,
+                executor=runner,
+                progress=say,
+            )
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    names = {str(k): str(v) for k, v in done.scenario.model.care_forms["name"].items()}
+    forms = done.comparison[done.comparison["level"] == "care_form"]
+    table = Table(title="Realisatie per zorgvorm en kwartaal [95%-band van het model bij het plan]")
+    for col in ("zorgvorm", "kwartaal", "plaatsen (plan)", "bezet", "instroom", "wachtlijst"):
+        table.add_column(col, justify="left" if col in ("zorgvorm", "kwartaal") else "right")
+    table.add_column("oordeel")
+    for row in forms.to_dict(orient="records"):
+        cells = [
+            f"{nl.number(row[m])} [{nl.number(row[m + '_low'])}–{nl.number(row[m + '_high'])}]"
+            for m in ("occupied", "admissions", "waiting")
+        ]
+        table.add_row(
+            names.get(str(row["care_form"]), str(row["care_form"])),
+            str(row["quarter"]),
+            f"{nl.number(row['beds'])} ({nl.number(row['planned_beds'])})",
+            *cells,
+            "[green]op koers[/]" if row["on_track"] else "[red]niet op koers[/]",
+        )
+    console.print(table)
+    off = done.comparison[~done.comparison["on_track"].astype(bool)]
+    if len(off):
+        console.print("[bold red]Niet op koers:[/]")
+        for row in off.to_dict(orient="records"):
+            who = names.get(str(row["care_form"]), str(row["care_form"]))
+            if row["level"] == "provider":
+                who = f"{row['provider']}, {who}"
+            console.print(f"• {who}, {row['quarter']}: {row['reason']}", markup=False)
+    else:
+        console.print("[green]Alle zorgvormen en aanbieders zijn op koers.[/]")
+    console.print(
+        f"Klaar in {nl.number(done.elapsed_s, 1)} s (PDF {nl.number(done.pdf_s, 1)} s). "
+        f"Resultaten in [bold]{out}[/]:"
+    )
+    for path in done.files.values():
+        console.print(f"  {path}")
+
+
+@app.command(
+    help="Vergelijk twee afbouwplannen (plan.csv): welke cellen veranderen, en wat kost het."
+)
+def verschil(
+    plan_a: Annotated[Path, typer.Argument(help="Het eerste plan, bijvoorbeeld de afspraak.")],
+    plan_b: Annotated[Path, typer.Argument(help="Het tweede plan, bijvoorbeeld een voorstel.")],
+    out: OutOpt,
+    scenario: Annotated[
+        Path | None, typer.Option(help="Scenario: namen van aanbieders en zorgvormen, doelen.")
+    ] = None,
+) -> None:
+    """Compare two afbouw plans cell by cell."""
+    from capaciteit.pipelines.plan_diff import plan_diff_report
+
+    try:
+        _prepare_out(out)
+        done = plan_diff_report(plan_a, plan_b, out, scenario_file=scenario)
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    diff, names = done.diff, done.names
+    changed = diff.cells[diff.cells["changed"]]
+    table = Table(
+        title=f"{nl.number(len(changed))} cellen verschillen ({plan_a.name} → {plan_b.name})"
+    )
+    for col in ("zorgvorm", "aanbieder", "jaar", "a", "b", "verschil", "euro"):
+        table.add_column(col, justify="left" if col in ("zorgvorm", "aanbieder") else "right")
+    for row in changed.to_dict(orient="records"):
+        table.add_row(
+            names.get(str(row["care_form"]), str(row["care_form"])),
+            str(row["provider"]),
+            str(row["year"]),
+            nl.number(row["beds_a"]),
+            nl.number(row["beds_b"]),
+            f"{int(row['change_beds']):+d}",
+            nl.euro(row["change_eur"]),
+        )
+    console.print(table)
+    moved = diff.targets[diff.targets["met_a"] != diff.targets["met_b"]]
+    for row in moved.to_dict(orient="records"):
+        now = "gehaald" if row["met_b"] else "niet meer gehaald"
+        console.print(f"Doel '{row['target']}' in {row['year']}: {now} in {plan_b.name}.")
+    console.print(f"Resultaten in [bold]{out}[/]:")
+    for path in done.files.values():
+        console.print(f"  {path}")
+
+
+sjabloon_app = typer.Typer(help="Sjablonen om in te vullen.", no_args_is_help=True)
+app.add_typer(sjabloon_app, name="sjabloon")
+
+
+@sjabloon_app.command(
+    "realisatie", help="Werkmap waarin aanbieders per kwartaal hun realisatie invullen."
+)
+def sjabloon_realisatie(
+    scenario_file: ScenarioArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Het sjabloon (.xlsx) dat ontstaat.")],
+    plan: Annotated[
+        Path | None, typer.Option(help="Het afgesproken plan (plan.csv): rijen en plaatsen.")
+    ] = None,
+    kwartalen: Annotated[
+        str | None,
+        typer.Option(
+            help="Kwartalen, bijvoorbeeld 2025-K1,2025-K2 (standaard: het jaar na de 0-meting)."
+        ),
+    ] = None,
+) -> None:
+    """Write the realisation template for providers to fill in."""
+    from capaciteit.io.scenario_files import load_scenario
+    from capaciteit.realisation.plan import read_plan
+    from capaciteit.realisation.template import write_template
+
+    quarters = [q.strip() for q in (kwartalen or "").split(",") if q.strip()]
+    try:
+        if out.suffix.lower() != ".xlsx":
+            raise CapaciteitError(f"'{out}' moet een .xlsx-bestand zijn. Kies --out NAAM.xlsx.")
+        scenario = load_scenario(scenario_file)
+        agreed = read_plan(plan, scenario) if plan is not None else None
+        path = write_template(scenario, agreed, out, quarters)
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        err_console.print(
+            f"[bold red]fout:[/] kan '{out}' niet schrijven ({exc.strerror or type(exc).__name__})."
+        )
+        raise typer.Exit(EXIT_USER_ERROR) from None
+    console.print(f"Sjabloon geschreven: [bold]{path}[/]")
 
 
 token_app = typer.Typer(help="Toegangstokens van de service.", no_args_is_help=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from capaciteit.domain.model import RegionModel
 
@@ -198,6 +198,43 @@ class WeightsIn(BaseModel):
     stability_eur_per_bed: float = Field(default=2_000, ge=0, description="per bed changed")
 
 
+DEFAULT_REFERENCE_WEIGHT_EUR_PER_BED = 500_000.0
+"""Per bed of deviation from the agreed plan, per year: above a year of the dearest bed in
+the example region (JeugdzorgPlus, 650 a day = 237.250 a year), so cost alone does not move
+an agreed bed; far below the target penalty, so needs and targets still come first."""
+MAX_REFERENCE_WEIGHT_EUR_PER_BED = 1_000_000.0
+"""Above this the agreement could outweigh a target over a 50-year horizon."""
+
+
+class ReferenceIn(BaseModel):
+    """Re-plan close to an agreed plan (a plan.csv of an earlier afbouw run).
+
+    ``file``: the plan, relative to the scenario file; ``weight_eur_per_bed``: euros per
+    bed by which a cell of a later year deviates from it; ``max_change_beds``: at most
+    this many beds from the agreed plan per cell (a hard rule), or no limit.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    file: str = Field(min_length=1, description="plan.csv of the agreed plan")
+    weight_eur_per_bed: float = Field(
+        default=DEFAULT_REFERENCE_WEIGHT_EUR_PER_BED,
+        ge=0,
+        le=MAX_REFERENCE_WEIGHT_EUR_PER_BED,
+        allow_inf_nan=False,
+        description="per bed of deviation from the agreed plan, per cell",
+    )
+    max_change_beds: int | None = Field(
+        default=None, ge=0, le=100_000, strict=True, description="most beds from the agreement"
+    )
+
+    @field_validator("weight_eur_per_bed", mode="before")
+    @classmethod
+    def _no_bool(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("moet een bedrag in euro's zijn, geen true of false")
+        return value
+
+
 class AfbouwIn(BaseModel):
     """Settings of the afbouw plan (all optional)."""
 
@@ -218,6 +255,7 @@ class AfbouwIn(BaseModel):
         default=None, ge=1900, le=2200, description="last plan year; default the horizon's"
     )
     time_limit_s: float = Field(default=30.0, gt=0, le=3600)
+    reference: ReferenceIn | None = None
 
 
 class ScenarioFile(BaseModel):

@@ -19,7 +19,8 @@ elastic (a slack that costs a penalty; its value is the explanation)
     or ``>= bound`` from their year on (``TARGET_PENALTY``).
 objective (euros)
     bed-days x tariff + opening and closing costs per bed + stability per bed changed +
-    fairness per bed of deviation from proportional afbouw, plus the penalties. A
+    fairness per bed of deviation from proportional afbouw + the reference weight per bed
+    of deviation from an agreed plan (see *re-planning* below), plus the penalties. A
     provider's fair beds are its 0-meting share of the form's total in the plan that is
     best without fairness (solved first), ``beds0 x T* / total0``; beds within rounding
     of that share (the whole numbers either side) count as fair, each bed further away
@@ -28,6 +29,21 @@ objective (euros)
     solvers. When the fairness-free plan is already fair, it is the answer (fairness
     cannot lower the cost). In ``lexicographic`` mode the penalties are minimised first,
     then cost, then fairness.
+
+Re-planning close to an agreed plan
+    An ontwikkeltafel agrees a plan; the next sprint re-plans with new needs, but a
+    provider that agreed on beds needs a reason to change them. With a *reference* (the
+    agreed beds per provider, care form and year) every later year's cell pays
+    ``weights["reference"]`` euros per bed ``|x - reference|`` (``d >= x - r``,
+    ``d >= r - x``, linear for both solvers), and ``reference_max_change`` makes
+    ``|x - reference| <= limit`` a hard rule. Think of the agreed plan as a rest position
+    on a spring: cost, needs and targets may pull the plan away, each bed of distance costs
+    the weight, and the limit is the length of the rope. When nothing pulls, the agreed
+    plan is the optimum (it was optimal before, and any other plan costs at least as much
+    plus the distance). Cells the reference does not name (a pair added since) carry no
+    term. The fairness reference ``T*`` is, as always, the form totals of the best plan
+    without fairness, the agreement included: fair shares are of the totals the re-plan
+    would choose, so keeping agreed totals is not counted as unfair.
 
 Care forms that share no target are independent problems (needs, recruitment, costs and
 the rules are per form): :func:`solve_plan` solves each group of forms linked by targets
@@ -122,7 +138,16 @@ class PlanData:
     pins
         Fixed beds per (provider, care_form, year).
     weights
-        Euro weights: opening, closing, fairness, stability (per bed).
+        Euro weights: opening, closing, fairness, stability (per bed) and, optionally,
+        reference (per bed of deviation from :attr:`reference`; 0 when absent).
+    mode
+        ``weighted`` (one objective) or ``lexicographic`` (penalties, then cost with the
+        reference term, then fairness).
+    reference
+        Beds of an agreed plan per (provider, care_form, year); empty when none. Only cells
+        of later years count.
+    reference_max_change
+        At most this many beds between a cell and its reference (a hard rule), or None.
     """
 
     pairs: pd.DataFrame
@@ -134,6 +159,13 @@ class PlanData:
     weights: dict[str, int]
     mode: Literal["weighted", "lexicographic"] = "weighted"
     days: dict[int, int] = field(default_factory=dict)
+    reference: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    reference_max_change: int | None = None
+
+    @property
+    def reference_weight(self) -> int:
+        """Euros per bed of deviation from the reference (0 without a reference)."""
+        return int(self.weights.get("reference", 0)) if self.reference else 0
 
     @property
     def forms(self) -> list[str]:
@@ -277,6 +309,8 @@ def _build(
     fair_terms: list[Any] = []
     w = data.weights
     table = data.table
+    ref_weight = data.reference_weight
+    ref_limit = data.reference_max_change
     for (p, f), row in table.items():
         if f not in forms:
             continue
@@ -299,6 +333,18 @@ def _build(
                     is_open = b.bool_var(f"open_{p}_{f}_{y}")
                     b.add(var >= group * is_open)
                     b.add(var <= hi * is_open)
+                agreed = data.reference.get((p, f, y))
+                if agreed is not None:
+                    if ref_limit is not None:
+                        if agreed - ref_limit > 0:
+                            b.add(var >= agreed - ref_limit)
+                        b.add(var <= agreed + ref_limit)
+                    if ref_weight > 0:
+                        top = max(agreed, hi, pin or 0)
+                        dev = b.int_var(0, top, f"ref_{p}_{f}_{y}")
+                        b.add(dev >= var - agreed)
+                        b.add(dev >= agreed - var)
+                        cost_terms.append(ref_weight * dev)
             x[(p, f, y)] = var
             if y != first:
                 cost_terms.append(per_bed_year * var)
@@ -458,7 +504,8 @@ def _solve_group(
     started = time.perf_counter()
     fair_totals: dict[tuple[str, int], int] | None = None
     if data.weights.get("fairness", 0) > 0:
-        # The fairness reference: each form's total in the plan that is best without it.
+        # The fairness reference: each form's total in the plan that is best without it
+        # (an agreed plan included: the shares are of the totals the re-plan would choose).
         free = dataclasses.replace(data, weights={**data.weights, "fairness": 0})
         first, _ = _solve_group(free, forms, solver, limit / 2, gap, workers)
         if first.beds is None:
@@ -607,6 +654,7 @@ def plan_cost(data: PlanData, beds: pd.Series) -> dict[str, float]:
     years = data.years
     cost = opening = closing = stability = 0.0
     w = data.weights
+    reference = 0.0
     for key, row in rows(data.pairs):
         p, f = str(key[0]), str(key[1])
         per_bed_year = int(row["cost_per_bed_year"])
@@ -616,7 +664,17 @@ def plan_cost(data: PlanData, beds: pd.Series) -> dict[str, float]:
             opening += w["opening"] * max(0, c - a)
             closing += w["closing"] * max(0, a - c)
             stability += w["stability"] * abs(c - a)
-    return {"beds": cost, "opening": opening, "closing": closing, "stability": stability}
+        for y, value in zip(years[1:], series[1:], strict=True):
+            agreed = data.reference.get((p, f, y))
+            if agreed is not None:
+                reference += data.reference_weight * abs(value - agreed)
+    return {
+        "beds": cost,
+        "opening": opening,
+        "closing": closing,
+        "stability": stability,
+        "reference": reference,
+    }
 
 
 def beds_by_form(beds: pd.Series) -> pd.DataFrame:

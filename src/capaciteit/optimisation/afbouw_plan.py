@@ -4,14 +4,20 @@
 minimal beds, a given table, or none), :func:`plan_data`, :func:`~capaciteit.optimisation.
 afbouw.solve_plan`, the explanation of every need or target the plan cannot meet
 (:func:`explain`), and a simulation of the plan's beds with the service levels per year.
+
+Given an agreed plan (``reference``: the beds the pipeline read from
+``afbouw.reference.file`` or ``--reference``), the plan stays close to it and every cell
+that still changes is listed with the need, target or rule that forced it
+(:mod:`capaciteit.optimisation.afbouw_reference`); when the per-cell limit leaves no plan,
+the message names the cells and the smallest limit that works.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +26,12 @@ import pandas as pd
 from capaciteit._pandas import as_float, as_int, items
 from capaciteit.core import nl
 from capaciteit.domain.norms import norms_of
-from capaciteit.domain.scenario import DEFAULT_TARGETS, Scenario, TargetIn
+from capaciteit.domain.scenario import (
+    DEFAULT_REFERENCE_WEIGHT_EUR_PER_BED,
+    DEFAULT_TARGETS,
+    Scenario,
+    TargetIn,
+)
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.optimisation.afbouw import (
     Plan,
@@ -30,6 +41,12 @@ from capaciteit.optimisation.afbouw import (
     beds_by_form,
     solve_plan,
     target_values,
+)
+from capaciteit.optimisation.afbouw_reference import (
+    changes_frame,
+    least_reference_limit,
+    reference_changes,
+    rule_conflicts,
 )
 from capaciteit.optimisation.minimal_beds import cost_per_bed_day, minimal_beds
 from capaciteit.simulation.executors import Executor
@@ -60,6 +77,17 @@ class AfbouwResult:
         Simulated service levels of the plan per care form and year (95% CIs).
     ombouw
         Per year: beds closed against the 0-meting and the yearly budget they free.
+    need_source
+        Where the needs came from: ``minimal_beds``, ``none`` or the table's path.
+    need
+        The need per care form and later year: ``care_form, year, beds`` and, with a plan,
+        ``planned_beds`` and ``short_beds`` (beds the plan stays below it).
+    changes
+        With a reference: every cell that differs from the agreed plan (``provider,
+        care_form, year, reference_beds, beds, change_vs_reference, reason``; the reasons
+        in Dutch, joined by ``; ``). Empty without a reference or without changes.
+    reference_source
+        The agreed plan's file name, or None.
     """
 
     status: str
@@ -72,6 +100,9 @@ class AfbouwResult:
     service_levels: pd.DataFrame
     ombouw: pd.DataFrame
     need_source: str
+    need: pd.DataFrame = field(default_factory=pd.DataFrame)
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reference_source: str | None = None
 
 
 def targets_of(scenario: Scenario) -> list[Target]:
@@ -115,8 +146,21 @@ def plan_years(scenario: Scenario) -> list[int]:
     return [base, *later]
 
 
-def plan_data(scenario: Scenario, need: dict[tuple[str, int], int]) -> PlanData:
-    """Integer data of the afbouw model for ``scenario`` and the needs ``need``."""
+def plan_data(
+    scenario: Scenario,
+    need: Mapping[tuple[str, int], int],
+    reference: Mapping[tuple[str, str, int], int] | pd.Series | None = None,
+    reference_source: str = "referentieplan",
+) -> PlanData:
+    """Integer data of the afbouw model for ``scenario`` and the needs ``need``.
+
+    ``need`` holds beds per (care_form, year), e.g. :func:`~capaciteit.plans.table.need_of`
+    of a stored run's ``need`` rows. ``reference`` (beds per provider, care form and year
+    of an agreed plan) makes the plan stay close to it with the scenario's
+    ``afbouw.reference`` weight and limit (defaults when the scenario has none); cells of
+    years outside the plan are ignored, and a provider and care form the plan does not
+    have is refused (InvalidInputError naming ``reference_source``).
+    """
     model = scenario.model
     settings = scenario.afbouw
     years = plan_years(scenario)
@@ -151,6 +195,13 @@ def plan_data(scenario: Scenario, need: dict[tuple[str, int], int]) -> PlanData:
     pairs = pd.DataFrame(rows).set_index(["provider", "care_form"])
     _check_pins(settings, offered, allowed, beds0, years)
     w = settings.weights
+    agreed = (
+        _reference_cells(reference, set(keys), years, reference_source)
+        if reference is not None
+        else {}
+    )
+    given = settings.reference
+    weight = given.weight_eur_per_bed if given is not None else DEFAULT_REFERENCE_WEIGHT_EUR_PER_BED
     return PlanData(
         pairs=pairs,
         years=years,
@@ -163,9 +214,47 @@ def plan_data(scenario: Scenario, need: dict[tuple[str, int], int]) -> PlanData:
             "closing": round(w.closing_eur_per_bed),
             "fairness": round(w.fairness_eur_per_bed),
             "stability": round(w.stability_eur_per_bed),
+            # the reference weight only with a reference ("reference" absent means 0)
+            **({"reference": round(weight)} if agreed else {}),
         },
         mode=settings.mode,
+        reference=agreed,
+        reference_max_change=given.max_change_beds if given is not None and agreed else None,
     )
+
+
+def _reference_cells(
+    reference: Mapping[tuple[str, str, int], int] | pd.Series,
+    pairs: set[tuple[str, str]],
+    years: list[int],
+    source: str,
+) -> dict[tuple[str, str, int], int]:
+    """Keep the agreed beds within the plan years; refuse providers and forms the plan lacks."""
+    cells = items(reference) if isinstance(reference, pd.Series) else list(reference.items())
+    unknown: dict[tuple[str, str], int] = {}
+    out: dict[tuple[str, str, int], int] = {}
+    for key, beds in cells:
+        p, f, y = str(key[0]), str(key[1]), int(key[2])
+        if (p, f) not in pairs:
+            unknown[(p, f)] = unknown.get((p, f), 0) + 1
+        elif y in years:
+            out[(p, f, y)] = int(beds)
+    if unknown:
+        raise InvalidInputError(
+            "Het referentieplan",
+            [
+                Problem(
+                    source,
+                    f"aanbieder '{p}' heeft geen '{f}' in dit plan "
+                    f"({nl.plural(n, 'cel', 'cellen')} in de afspraak).",
+                    "Verwijder die regels uit het referentieplan, of zet het paar in "
+                    "afbouw.allow_new (of in beds.csv van het model).",
+                    id=f"{p}/{f}",
+                )
+                for (p, f), n in sorted(unknown.items())
+            ],
+        )
+    return out
 
 
 def _check_pins(
@@ -371,7 +460,12 @@ def _new_places(beds: pd.Series) -> dict[tuple[str, int], int]:
 
 
 def plan_table(data: PlanData, beds: pd.Series) -> pd.DataFrame:
-    """Long table: provider, care form, year, beds, change, afbouw, opbouw, cost."""
+    """Long table: provider, care form, year, beds, change, afbouw, opbouw, cost.
+
+    ``cost_eur`` is the cell's beds times the pair's ``cost_per_bed_year`` (the 0-meting
+    year included). With a reference, ``reference_beds`` (the agreed beds; empty for a cell
+    the agreement does not name) and ``change_vs_reference`` (beds minus those) follow.
+    """
     frame = beds.rename("beds").reset_index()
     frame = frame.sort_values(["provider", "care_form", "year"])
     frame["change"] = frame.groupby(["provider", "care_form"])["beds"].diff().fillna(0).astype(int)
@@ -386,7 +480,49 @@ def plan_table(data: PlanData, beds: pd.Series) -> pd.DataFrame:
         int(b) * int(per_bed[(p, f)])
         for p, f, b in zip(frame["provider"], frame["care_form"], frame["beds"], strict=True)
     ]
+    if data.reference:
+        agreed = [
+            data.reference.get((str(p), str(f), int(y)))
+            for p, f, y in zip(frame["provider"], frame["care_form"], frame["year"], strict=True)
+        ]
+        change = [
+            None if a is None else int(b) - a for a, b in zip(agreed, frame["beds"], strict=True)
+        ]
+        complete = all(a is not None for a in agreed)
+        frame["reference_beds"] = pd.Series(
+            agreed, index=frame.index, dtype="int64" if complete else "object"
+        )
+        frame["change_vs_reference"] = pd.Series(
+            change, index=frame.index, dtype="int64" if complete else "object"
+        )
     return frame.reset_index(drop=True)
+
+
+def need_table(data: PlanData, beds: pd.Series | None) -> pd.DataFrame:
+    """Tabulate the need per care form and later year, with the plan's beds and shortfall.
+
+    Columns ``care_form, year, beds`` and, with ``beds``, ``planned_beds`` and
+    ``short_beds`` (how far the plan stays below the need, 0 when it meets it).
+    """
+    order = {f: i for i, f in enumerate(data.forms)}
+    keys = sorted(data.need, key=lambda k: (order.get(k[0], len(order)), k[0], k[1]))
+    totals = (
+        {(str(k[0]), int(k[1])): int(v) for k, v in items(beds.groupby(level=[1, 2]).sum())}
+        if beds is not None
+        else {}
+    )
+    rows = []
+    for f, y in keys:
+        row: dict[str, object] = {"care_form": f, "year": y, "beds": int(data.need[(f, y)])}
+        if beds is not None:
+            planned = totals.get((f, y), 0)
+            row["planned_beds"] = planned
+            row["short_beds"] = max(0, int(data.need[(f, y)]) - planned)
+        rows.append(row)
+    columns = ["care_form", "year", "beds"]
+    if beds is not None:
+        columns += ["planned_beds", "short_beds"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def ombouw_table(data: PlanData, plan: pd.DataFrame) -> pd.DataFrame:
@@ -417,11 +553,27 @@ def afbouw_plan(
     time_limit_s: float | None = None,
     lp_file: Path | None = None,
     progress: Progress | None = None,
+    reference: Mapping[tuple[str, str, int], int] | pd.Series | None = None,
+    reference_source: str = "referentieplan",
 ) -> AfbouwResult:
-    """Make, explain and verify the afbouw plan of ``scenario``."""
+    """Make, explain and verify the afbouw plan of ``scenario``.
+
+    ``reference``: the agreed plan's beds per (provider, care_form, year), read by the
+    caller (:func:`capaciteit.pipelines.afbouw.afbouw_report` reads
+    ``afbouw.reference.file``); ``reference_source`` names it in messages. A scenario that
+    names a reference file needs it passed here (ValueError otherwise: it is never
+    silently dropped).
+    """
     say = progress or (lambda _: None)
     source = scenario.afbouw.need
     names = {str(k): str(v) for k, v in scenario.model.care_forms["name"].items()}
+    if reference is None and scenario.afbouw.reference is not None:
+        raise ValueError(
+            "the scenario names afbouw.reference.file: read it (capaciteit.plans.table."
+            "read_reference) and pass it as reference"
+        )
+    if reference is not None:
+        plan_data(scenario, {}, reference, reference_source)  # refuse a bad reference early
     if source == "minimal_beds":
         beds = minimal_beds(
             scenario, executor=executor, replications=replications, progress=progress
@@ -433,15 +585,15 @@ def afbouw_plan(
     else:
         need = read_need(scenario)
     say("afbouwplan: optimaliseren")
-    data = plan_data(scenario, need)
+    data = plan_data(scenario, need, reference, reference_source)
     solution = solve_plan(data, solver, time_limit_s or scenario.afbouw.time_limit_s, lp_file)
+    used = reference_source if reference is not None else None
     if solution.beds is None:
-        message = (
-            "Geen plan voldoet tegelijk aan de vaste regels (vastgelegde afspraken, maximale "
-            "verandering per jaar, groepsgroottes); versoepel een ervan."
-            if solution.status == "infeasible"
-            else f"De solver stopte zonder plan ({solution.status}); verhoog time_limit_s."
-        )
+        notes: list[str] = []
+        if solution.status == "infeasible":
+            message, notes = infeasible_message(data, names, reference_source)
+        else:
+            message = f"De solver stopte zonder plan ({solution.status}); verhoog time_limit_s."
         return AfbouwResult(
             solution.status,
             message,
@@ -449,10 +601,13 @@ def afbouw_plan(
             solution,
             pd.DataFrame(),
             pd.DataFrame(),
-            [],
+            notes,
             pd.DataFrame(),
             pd.DataFrame(),
             source,
+            need_table(data, None),
+            changes_frame([]),
+            used,
         )
     plan = plan_table(data, solution.beds)
     targets = target_values(data, solution.beds)
@@ -500,6 +655,14 @@ def afbouw_plan(
         message = (
             "In de simulatie van het plan worden normen niet gehaald: " + missed + " " + message
         )
+    changes = reference_changes(data, solution.beds, names)
+    if reference is not None:
+        message += f" Ten opzichte van de afspraak ({reference_source}) " + (
+            f"veranderen {nl.plural(len(changes), 'cel', 'cellen')}; de redenen staan "
+            "bij de wijzigingen."
+            if changes
+            else "verandert niets."
+        )
     return AfbouwResult(
         status,
         message,
@@ -511,4 +674,44 @@ def afbouw_plan(
         service,
         ombouw_table(data, plan),
         source,
+        need_table(data, solution.beds),
+        changes_frame(changes),
+        used,
     )
+
+
+def infeasible_message(
+    data: PlanData, names: Mapping[str, str], reference_source: str = "referentieplan"
+) -> tuple[str, list[str]]:
+    """Say in Dutch why no plan exists, naming the cells; return the message and the notes.
+
+    When the plan is only impossible because of the limit on the agreed plan
+    (``afbouw.reference.max_change_beds``), the notes name the cells where the limit and
+    the other rules clash, and the message the smallest limit that works.
+    """
+    plain = rule_conflicts(data, names, with_limit=False)
+    limit = data.reference_max_change
+    if limit is not None and not plain:
+        notes = rule_conflicts(data, names)
+        least = least_reference_limit(data)
+        message = (
+            f"Geen plan blijft overal binnen {_plural_beds(limit)} van de afspraak "
+            f"({reference_source}, afbouw.reference.max_change_beds): " + " ".join(notes)
+        )
+        if least is not None:
+            message += (
+                f" Met max_change_beds = {nl.number(least)} kan het wel; of pas de afspraak "
+                "voor deze cellen aan."
+            )
+        return message, notes
+    message = (
+        "Geen plan voldoet tegelijk aan de vaste regels (vastgelegde afspraken, maximale "
+        "verandering per jaar, groepsgroottes); versoepel een ervan."
+    )
+    if plain:
+        message += " " + " ".join(plain)
+    return message, plain
+
+
+def _plural_beds(count: int) -> str:
+    return nl.plural(count, "plaats", "plaatsen")

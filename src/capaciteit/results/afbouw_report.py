@@ -2,10 +2,14 @@
 
 The workbook has the sheets *samenvatting* (what the plan misses said plainly at the top),
 *per aanbieder*, *per jaar*, *doelen*, *normen* (every service level per care form and
-year with its 95% interval, judged: gehaald / niet gehaald / niet te onderscheiden) and
-*ombouwbudget*, with Dutch labels, bold headers, frozen header rows, number formats
-(thousands separators and percentages, shown by Excel in the reader's Dutch locale) and
-green/red/yellow marks.
+year with its 95% interval, judged: gehaald / niet gehaald / niet te onderscheiden),
+*ombouwbudget* and, when the plan was made close to an agreed plan, *Wijzigingen t.o.v.
+afspraak* (every cell that differs from the agreement, with the reason), with Dutch
+labels, bold headers, frozen header rows, number formats (thousands separators and
+percentages, shown by Excel in the reader's Dutch locale) and green/red/yellow marks.
+
+``plan.json`` carries the ``need`` per care form and year (so a stored run can be checked
+again without simulating) and, with an agreed plan, ``reference`` and ``changes``.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.domain.norms import Norm
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.afbouw_plan import AfbouwResult
+from capaciteit.optimisation.afbouw_reference import REASON_SEPARATOR
 from capaciteit.results.cells import append_row, write_csv
 from capaciteit.results.charts import dutch_axes
 from capaciteit.results.jsonable import clean, header, records
@@ -68,8 +73,28 @@ def plan_json(scenario: Scenario, result: AfbouwResult) -> dict[str, Any]:
         "targets": records(result.targets),
         "conflicts": result.conflicts,
         "plan": records(result.plan),
+        "need": records(result.need),
+        "reference": _reference_json(scenario, result),
+        "changes": [
+            {**row, "reasons": str(row["reason"]).split(REASON_SEPARATOR)}
+            for row in records(result.changes)
+        ],
         "ombouw": records(result.ombouw),
         "service_levels": records(result.service_levels),
+    }
+
+
+def _reference_json(scenario: Scenario, result: AfbouwResult) -> dict[str, Any] | None:
+    """Describe the agreed plan the plan was made close to (None without one)."""
+    if result.reference_source is None:
+        return None
+    given = scenario.afbouw.reference
+    return {
+        "file": result.reference_source,
+        "weight_eur_per_bed": result.data.reference_weight,
+        "max_change_beds": result.data.reference_max_change,
+        "scenario_file": given.file if given is not None else None,
+        "changed_cells": len(result.changes),
     }
 
 
@@ -124,6 +149,21 @@ def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
     ws.cell(row=2, column=2).fill = RED if missed else GREEN
     row_status = ws.cell(row=6, column=2)
     row_status.fill = GREEN if result.status == "targets_met" else RED
+    if result.reference_source is not None:
+        append_row(
+            ws,
+            [
+                "Afspraak (referentieplan)",
+                f"{result.reference_source}: {nl.plural(len(result.changes), 'cel', 'cellen')} "
+                f"gewijzigd; gewicht {nl.euro(result.data.reference_weight)} per plaats"
+                + (
+                    f", hoogstens {nl.number(result.data.reference_max_change)} plaatsen "
+                    "verschil per cel"
+                    if result.data.reference_max_change is not None
+                    else ""
+                ),
+            ],
+        )
     if result.conflicts:
         append_row(ws, [])
         append_row(ws, ["Knelpunten"])
@@ -203,8 +243,62 @@ def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
         ombouw,
         money=("Vrijgekomen budget voor ambulante hulp (EUR per jaar)",),
     )
+    if result.reference_source is not None:
+        _changes_sheet(wb.create_sheet(CHANGES_SHEET), result, names, scenario)
     wb.save(path)
     return path
+
+
+CHANGES_SHEET = "Wijzigingen t.o.v. afspraak"
+
+
+def _changes_sheet(
+    ws: Worksheet, result: AfbouwResult, names: dict[str, str], scenario: Scenario
+) -> None:
+    """Every cell that differs from the agreed plan, with the reason; more green, fewer red."""
+    providers = {str(k): str(v) for k, v in scenario.model.providers["name"].items()}
+    append_row(ws, [f"Wijzigingen ten opzichte van de afspraak ({result.reference_source})"])
+    ws.cell(row=1, column=1).font = HEADER
+    header = [
+        "Aanbieder",
+        "Naam aanbieder",
+        "Verblijfsvorm",
+        "Jaar",
+        "Afspraak (bedden)",
+        "Plan (bedden)",
+        "Verschil (bedden)",
+        "Reden",
+    ]
+    append_row(ws, header)
+    for cell in ws[2]:
+        cell.font = HEADER
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    if result.changes.empty:
+        append_row(ws, ["Het plan houdt de afspraak: geen enkele cel verandert."])
+    for row in result.changes.to_dict(orient="records"):
+        change = int(row["change_vs_reference"])
+        append_row(
+            ws,
+            [
+                str(row["provider"]),
+                providers.get(str(row["provider"]), str(row["provider"])),
+                names.get(str(row["care_form"]), str(row["care_form"])),
+                int(row["year"]),
+                int(row["reference_beds"]),
+                int(row["beds"]),
+                change,
+                str(row["reason"]),
+            ],
+        )
+        last = ws.max_row
+        for column in (5, 6):
+            ws.cell(row=last, column=column).number_format = "#,##0"
+        ws.cell(row=last, column=7).number_format = "+#,##0;-#,##0;0"
+        ws.cell(row=last, column=7).fill = GREEN if change > 0 else RED
+        ws.cell(row=last, column=8).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "A3"
+    for i, width in enumerate((10, 30, 26, 8, 12, 12, 12, 90), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
 
 
 def _norms_sheet(ws: Worksheet, judged: pd.DataFrame, names: dict[str, str]) -> None:
@@ -323,6 +417,9 @@ def write_afbouw(scenario: Scenario, result: AfbouwResult, out: Path) -> dict[st
         write_csv(result.plan, files["plan"])
         files["targets"] = out / "targets.csv"
         write_csv(result.targets, files["targets"])
+        if result.reference_source is not None:
+            files["changes"] = out / "changes.csv"
+            write_csv(result.changes, files["changes"])
         files["service_levels"] = out / "plan_service_levels.csv"
         write_csv(result.service_levels, files["service_levels"])
         files["chart"] = plan_chart(scenario, result, out / "plan.png")

@@ -19,7 +19,7 @@ from capaciteit.service import openapi, problems, web
 from capaciteit.service.config import ServiceSettings, service_settings
 from capaciteit.service.db import make_engine, migrate, session_factory
 from capaciteit.service.queue import Workers
-from capaciteit.service.routes import health, matching, regions, runs, tokens
+from capaciteit.service.routes import health, matching, plans, regions, runs, tokens
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -111,7 +111,7 @@ class CatchAll:
                 await response(scope, receive, send)
 
 
-API_ROUTERS = tuple(module.router for module in (health, tokens, regions, runs, matching))
+API_ROUTERS = tuple(module.router for module in (health, tokens, regions, runs, plans, matching))
 """The routers of the API, each served under ``/v1`` (the web pages are :mod:`.web`'s)."""
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
 )
@@ -151,6 +152,97 @@ class JobFile(Base):
     name: Mapped[str] = mapped_column(String(200))
     media_type: Mapped[str] = mapped_column(String(100))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+PLAN_STATUSES = ("proposal", "agreed", "superseded")
+"""A plan version is a proposal, the agreed plan of its region, or a plan agreed before."""
+
+
+class PlanVersion(Base):
+    """One version of a region's afbouwplan: beds per provider, care form and year.
+
+    Its cells (``plan``) and their check never change once it is stored: an edit makes a
+    new version with this one as ``parent_id``. Only ``status`` moves, when the chair
+    agrees a proposal (and the agreed plan before it becomes ``superseded``).
+    """
+
+    __tablename__ = "plan_versions"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=new_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    scenario_id: Mapped[int] = mapped_column(ForeignKey("scenarios.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), index=True, default="proposal")
+    source_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("plan_versions.id"), nullable=True)
+    plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    need: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    check: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+    agreed_by: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), nullable=True)
+    agreed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    __table_args__ = (
+        UniqueConstraint("region_id", "number", name="uq_plan_versions_region_number"),
+    )
+
+
+class PlanComment(Base):
+    """A comment on a plan version, or on one of its cells, or a reply to a comment."""
+
+    __tablename__ = "plan_comments"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=new_id)
+    version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("plan_comments.id"), nullable=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), nullable=True)
+    provider: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    care_form: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+class PlanVerdict(Base):
+    """A member's verdict on a proposal: akkoord, or niet akkoord with a reason."""
+
+    __tablename__ = "plan_verdicts"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=new_id)
+    version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id"), index=True)
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), nullable=True)
+    verdict: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+class Realisation(Base):
+    """A provider's filled-in realisation workbook (quarterly actuals) for a plan version."""
+
+    __tablename__ = "realisations"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=new_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+FROZEN = ("plan", "need", "check", "region_id", "scenario_id", "number", "parent_id")
+"""Columns of a plan version that never change after it is stored."""
+
+
+@event.listens_for(PlanVersion, "before_update")
+def _frozen(mapper: Any, connection: Any, target: PlanVersion) -> None:
+    """Refuse any change to a stored version's cells (an edit is a new version)."""
+    from sqlalchemy import inspect
+
+    state = inspect(target)
+    changed = [name for name in FROZEN if state.attrs[name].history.has_changes()]
+    if changed:
+        raise ValueError(f"plan version {target.id} is immutable; changed: {changed}")
 
 
 class AuditEntry(Base):

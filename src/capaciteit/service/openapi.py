@@ -5,7 +5,7 @@ server answers more: every error is ``application/problem+json`` (:mod:`.problem
 route behind a token can answer 401 (no or a revoked token) and 403 (a role that may not);
 a route that names a stored object (a path id, or ``scenario_id``/``pool_id``/``region_id``
 in its body) 404; a cancel 409 (the run has ended), a result 409 (the run has not
-finished, or failed or was cancelled), a new organisation 409 (the name is taken); a
+finished, or failed or was cancelled), the routes in ``CONFLICTS`` 409; a
 request with a body 400 (a body that cannot be parsed), 413 (over the size limit) and 422
 (invalid); any route 500. Result files are declared with the media types they are sent
 as. Routes are not changed, only their description.
@@ -42,6 +42,14 @@ FILE_TYPES = (
     "application/octet-stream",
 )
 OPEN = {"/v1/health"}
+CONFLICTS = {
+    ("post", "/v1/organisations"),  # the name is taken
+    ("post", "/v1/plans"),  # the run has no plan (yet)
+    ("post", "/v1/plans/{plan_id}/verdicts"),  # the version is no proposal any more
+    ("post", "/v1/plans/{plan_id}/agree"),  # the version is no proposal any more
+    ("post", "/v1/plans/{plan_id}/report"),  # no realisation uploaded yet
+}
+"""Routes that answer 409 besides a run's cancel and result."""
 """Routes that need no token."""
 
 
@@ -89,11 +97,8 @@ def document(app: FastAPI) -> dict[str, Any]:
                 statuses |= {401, 403}
             if _names_an_object(operation, spec):
                 statuses.add(404)
-            if path.endswith(("/cancel", "/result")) or (path, method) == (
-                "/v1/organisations",
-                "post",
-            ):
-                statuses.add(409)  # a run that has ended or not finished; a name that is taken
+            if path.endswith(("/cancel", "/result")) or (method, path) in CONFLICTS:
+                statuses.add(409)  # a run that has ended or not finished; see CONFLICTS
             if "requestBody" in operation:
                 statuses |= {400, 413, 422}
             if operation.get("parameters"):

@@ -143,6 +143,10 @@ class RunIn(In):
     scenario_id: ObjectId
     replications: Annotated[int, Field(ge=2, le=1000), BeforeValidator(_whole)] | None = None
     seed: Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_whole)] | None = None
+    reference_plan_id: ObjectId | None = Field(
+        default=None,
+        description="afbouw only: plan close to this plan version (e.g. the agreed plan)",
+    )
 
 
 class JobPublic(BaseModel):
@@ -244,3 +248,152 @@ class AuditPublic(BaseModel):
     action: str
     subject_ids: list[str]
     detail: dict[str, Any]
+
+
+Code = Annotated[str, Field(min_length=1, max_length=100, pattern=ID_PATTERN)]
+"""A provider or care form code as the region model writes it."""
+Year = Annotated[int, Field(ge=1900, le=2200), BeforeValidator(_whole)]
+
+
+class PlanFromRunIn(In):
+    """Turn a finished afbouw run into a proposal."""
+
+    run_id: ObjectId
+    title: str = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=5000)
+
+
+class CellIn(In):
+    """One cell of a plan: a provider's beds of a care form in a year."""
+
+    provider: Code
+    care_form: Code
+    year: Year
+
+
+class CellChangeIn(CellIn):
+    """New beds for one cell."""
+
+    beds: Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_whole)]
+
+
+class PlanEditIn(In):
+    """Edited cells of a plan version: a new proposal, checked again."""
+
+    changes: list[CellChangeIn] = Field(min_length=1, max_length=5000)
+    title: str = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=5000)
+
+
+class CommentIn(In):
+    """A comment on a plan version, on one of its cells, or a reply."""
+
+    text: str = Field(min_length=1, max_length=5000)
+    cell: CellIn | None = None
+    reply_to: ObjectId | None = None
+
+
+class VerdictIn(In):
+    """A member's verdict on a proposal; ``niet_akkoord`` needs a reason."""
+
+    verdict: Literal["akkoord", "niet_akkoord"]
+    reason: str = Field(default="", max_length=5000)
+
+
+class PlanSummaryPublic(BaseModel):
+    """A plan version as listed."""
+
+    id: int
+    region_id: int
+    scenario_id: int
+    number: int
+    title: str
+    status: Literal["proposal", "agreed", "superseded"]
+    parent_id: int | None
+    source_job_id: int | None
+    created_by: str
+    created_at: UtcTime
+    agreed_at: UtcTime | None
+    cost_eur: dict[str, int] = Field(description="planned cost per year (euros)")
+    targets_met: int
+    targets_judged: int
+
+
+class CommentPublic(BaseModel):
+    """A comment with who wrote it."""
+
+    id: int
+    reply_to: int | None
+    author: str
+    role: str
+    cell: dict[str, Any] | None
+    text: str
+    created_at: UtcTime
+
+
+class VerdictPublic(BaseModel):
+    """A verdict with who gave it."""
+
+    id: int
+    author: str
+    role: str
+    verdict: Literal["akkoord", "niet_akkoord"]
+    reason: str
+    created_at: UtcTime
+
+
+class HistoryPublic(BaseModel):
+    """One change to a plan version: who did what, when."""
+
+    at: UtcTime
+    who: str
+    action: str
+    detail: dict[str, Any]
+
+
+class PlanPublic(PlanSummaryPublic):
+    """A plan version with its cells, check, comments, verdicts and history."""
+
+    note: str
+    plan: list[dict[str, Any]]
+    check: dict[str, Any]
+    comments: list[CommentPublic]
+    verdicts: list[VerdictPublic]
+    history: list[HistoryPublic]
+
+
+class PlanDiffPublic(BaseModel):
+    """Two plan versions compared: changed cells, totals per form and year, targets."""
+
+    a: int
+    b: int
+    changed_cells: int
+    cells: list[dict[str, Any]]
+    totals: list[dict[str, Any]]
+    targets: list[dict[str, Any]]
+
+
+class OverviewPublic(BaseModel):
+    """What waits for the ontwikkeltafel: open proposals and unanswered comments."""
+
+    open_proposals: list[PlanSummaryPublic]
+    unanswered_comments: list[dict[str, Any]]
+
+
+class RealisationPublic(BaseModel):
+    """An uploaded realisation workbook: which quarters, how many rows."""
+
+    id: int
+    plan_id: int
+    name: str
+    rows: int
+    quarters: list[str]
+    created_at: UtcTime
+
+
+class ReportIn(In):
+    """A quarterly report of a plan version's realisation."""
+
+    replications: Annotated[int, Field(ge=20, le=1000), BeforeValidator(_whole)] | None = Field(
+        default=None, description="replications of the simulated band (default 200)"
+    )

@@ -5,7 +5,9 @@ is enough for secrets of that entropy (no password stretching needed). Every rou
 ``GET /v1/health`` needs a token; each route names the roles it admits:
 
 ``planner``        region models, scenarios, runs (simulation, minimal beds, afbouw);
-``ontwikkeltafel`` read-only: region models, scenarios, runs and their results;
+``ontwikkeltafel`` reads region models, scenarios, runs and their results; comments on
+                   plan versions and gives verdicts;
+``voorzitter``     the chair of an ontwikkeltafel: as a member, and marks a proposal agreed;
 ``landelijk``      read-only like an ontwikkeltafel, over several regions (bovenregionaal);
 ``matcher``        matching only: pools, suggestions, batch assignments;
 ``admin``          tokens and organisations.
@@ -32,8 +34,19 @@ from sqlalchemy.orm import Session
 
 from capaciteit.service.db import DEFAULT_ORGANISATION, Organisation, Token, TokenOrganisation
 
-Role = Literal["planner", "ontwikkeltafel", "landelijk", "matcher", "admin"]
-ROLES: tuple[Role, ...] = ("planner", "ontwikkeltafel", "landelijk", "matcher", "admin")
+Role = Literal["planner", "ontwikkeltafel", "voorzitter", "landelijk", "matcher", "admin"]
+ROLES: tuple[Role, ...] = (
+    "planner",
+    "ontwikkeltafel",
+    "voorzitter",
+    "landelijk",
+    "matcher",
+    "admin",
+)
+READERS: tuple[Role, ...] = ("planner", "ontwikkeltafel", "voorzitter", "landelijk")
+"""Roles that read region models, scenarios, runs and plans of their organisations."""
+MEMBERS: tuple[Role, ...] = ("planner", "ontwikkeltafel", "voorzitter")
+"""Members of an ontwikkeltafel: they comment on plans."""
 
 bearer = HTTPBearer(auto_error=False, description="A token from `capaciteit token create`.")
 
@@ -158,6 +171,9 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1, description="an id (1 to 2^31 - 1)"
 """A stored entity's id: bounded so that the database never sees an out-of-range number."""
 
 Planner = Annotated[Caller, Depends(require("planner"))]
-Reader = Annotated[Caller, Depends(require("planner", "ontwikkeltafel", "landelijk"))]
+Reader = Annotated[Caller, Depends(require(*READERS))]
+Member = Annotated[Caller, Depends(require(*MEMBERS))]
+Judge = Annotated[Caller, Depends(require("ontwikkeltafel", "voorzitter"))]
+Chair = Annotated[Caller, Depends(require("voorzitter"))]
 Matcher = Annotated[Caller, Depends(require("matcher"))]
 Admin = Annotated[Caller, Depends(require("admin"))]

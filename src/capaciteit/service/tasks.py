@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from capaciteit.io.archive import unpack_model
 from capaciteit.io.scenario_files import scenario_next_to
-from capaciteit.service.db import AuditEntry, Region, Scenario
+from capaciteit.service.db import AuditEntry, PlanVersion, Region, Scenario
 
 if TYPE_CHECKING:
     from capaciteit.service.queue import JobContext
@@ -26,6 +27,7 @@ RESULT_JSON = {
     "simulate": "summary.json",
     "beds": "beds.json",
     "afbouw": "plan.json",
+    "realisation": "realisation.json",
     "match_batch": "match.json",
 }
 
@@ -39,6 +41,22 @@ def _scenario_file(sessions: sessionmaker[Any], params: dict[str, Any], tmp: Pat
         archive, text = region.archive, scenario.text
     model_dir = unpack_model(archive, tmp / "model")
     return scenario_next_to(text, model_dir, tmp)
+
+
+def _reference_csv(sessions: sessionmaker[Any], version_id: int, tmp: Path) -> Path:
+    """Write a stored plan version as the plan.csv an afbouw run plans close to."""
+    import csv
+
+    with sessions() as session:
+        version = session.get(PlanVersion, version_id)
+        assert version is not None
+        rows = list(version.plan)
+    path = tmp / "referentieplan.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["provider", "care_form", "year", "beds"])
+        writer.writeheader()
+        writer.writerows({k: r[k] for k in ("provider", "care_form", "year", "beds")} for r in rows)
+    return path
 
 
 def _result_json(out: Path, kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -96,14 +114,69 @@ def _afbouw(
 ) -> dict[str, Any]:
     from capaciteit.pipelines.afbouw import afbouw_report
 
+    reference = None
+    if params.get("reference_plan_id") is not None:
+        reference = _reference_csv(sessions, int(params["reference_plan_id"]), tmp)
     afbouw_report(
         _scenario_file(sessions, params, tmp),
         out,
         solver=params.get("solver", "ortools"),
         replications=params.get("replications"),
+        reference=reference,
         progress=_say(ctx),
     )
     return _result_json(out, "afbouw", params)
+
+
+def _realisation(
+    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: JobContext
+) -> dict[str, Any]:
+    """Compare a version's uploaded realisation with it and the simulated band."""
+    from capaciteit.pipelines.realisation import realisation_report
+    from capaciteit.realisation.workbook import headline, off_track_lines
+    from capaciteit.results.jsonable import clean
+    from capaciteit.service.db import Realisation
+
+    with sessions() as session:
+        version = session.get(PlanVersion, int(params["plan_id"]))
+        assert version is not None
+        uploads = session.scalars(
+            select(Realisation)
+            .where(Realisation.version_id == version.id)
+            .order_by(Realisation.created_at, Realisation.id)
+        ).all()
+        actuals = []
+        for number, upload in enumerate(uploads, start=1):
+            path = tmp / "realisatie" / f"{number:02d}-{Path(upload.name).name}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(upload.content)
+            actuals.append(path)
+        plan = _reference_csv(sessions, version.id, tmp)
+        params = {**params, "scenario_id": version.scenario_id}
+    done = realisation_report(
+        _scenario_file(sessions, params, tmp),
+        plan,
+        actuals,
+        out,
+        replications=params.get("replications"),
+        progress=_say(ctx, 0.95),
+    )
+    model = done.scenario.model
+    names = {str(k): str(v) for k, v in model.care_forms["name"].items()}
+    summary = {
+        "scenario": {"scenario_id": version.scenario_id},
+        "plan_id": version.id,
+        "headline": headline(done.comparison, names),
+        "off_track": off_track_lines(done.comparison, names),
+        "replications": done.band.replications,
+        "comparison": clean(done.comparison.reset_index().to_dict(orient="records")),
+        "elapsed_s": round(done.elapsed_s, 2),
+        "pdf_s": round(done.pdf_s, 2),
+    }
+    (out / RESULT_JSON["realisation"]).write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    return _result_json(out, "realisation", params)
 
 
 def _match_batch(
@@ -142,4 +215,10 @@ def _match_batch(
 RUNNERS: dict[
     str,
     Callable[[sessionmaker[Any], dict[str, Any], Path, Path, JobContext], dict[str, Any]],
-] = {"simulate": _simulate, "beds": _beds, "afbouw": _afbouw, "match_batch": _match_batch}
+] = {
+    "simulate": _simulate,
+    "beds": _beds,
+    "afbouw": _afbouw,
+    "realisation": _realisation,
+    "match_batch": _match_batch,
+}

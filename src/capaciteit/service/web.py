@@ -32,12 +32,13 @@ from capaciteit.core import nl
 from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.errors import CapaciteitError, InvalidInputError, Problem
 from capaciteit.matching import suggest
-from capaciteit.service import queue, store
+from capaciteit.service import queue, reviews, security, store
 from capaciteit.service.db import (
     Job,
     JobFile,
     MatchingPool,
     Organisation,
+    PlanVersion,
     Region,
     Scenario,
     Token,
@@ -47,7 +48,14 @@ from capaciteit.service.security import Caller, Id, Role, SessionDep, caller_of,
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 COOKIE = "capaciteit_token"
-KINDS = {"simulate": "Simulatie", "beds": "Minimale bedden", "afbouw": "Afbouwplan"}
+KINDS = {
+    "simulate": "Simulatie",
+    "beds": "Minimale bedden",
+    "afbouw": "Afbouwplan",
+    "realisation": "Kwartaalrapport",
+}
+RUN_KINDS = ("simulate", "beds", "afbouw")
+"""Kinds a planner starts from a scenario page (a quarterly report starts from its plan)."""
 STATUSES = {
     "queued": "in de wachtrij",
     "running": "bezig",
@@ -68,7 +76,7 @@ KPI_LABELS = {
 VERDICT_CLASS = {"met": "ok", "missed": "bad", "undecided": "unsure", "no_data": "muted"}
 
 router = APIRouter(include_in_schema=False)
-READERS: tuple[Role, ...] = ("planner", "ontwikkeltafel", "landelijk")
+READERS = security.READERS
 
 
 class _SignInError(Exception):
@@ -83,7 +91,8 @@ def _caller(request: Request, session: SessionDep) -> Caller | None:
 WebCaller = Annotated[Caller | None, Depends(_caller)]
 
 
-def _need(who: Caller | None, *roles: Role) -> Caller:
+def need_role(who: Caller | None, *roles: Role) -> Caller:
+    """Return the signed-in caller if its role may see the page (sign in, or 403)."""
     if who is None:
         raise _SignInError
     if who.role not in roles:
@@ -91,7 +100,8 @@ def _need(who: Caller | None, *roles: Role) -> Caller:
     return who
 
 
-def _page(request: Request, name: str, title: str, who: Caller | None, **context: Any) -> Response:
+def page(request: Request, name: str, title: str, who: Caller | None, **context: Any) -> Response:
+    """Render a page of the site (Dutch words for statuses and kinds included)."""
     return TEMPLATES.TemplateResponse(
         request,
         name,
@@ -104,7 +114,10 @@ def install(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
+    from capaciteit.service import web_plans
+
     app.include_router(router)
+    app.include_router(web_plans.router)
 
     @app.exception_handler(_SignInError)
     async def sign_in(_: Request, __: _SignInError) -> Response:
@@ -114,7 +127,7 @@ def install(app: FastAPI) -> None:
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> Response:
     """Show the sign-in page."""
-    return _page(request, "login.html", "Aanmelden", None)
+    return page(request, "login.html", "Aanmelden", None)
 
 
 @router.post("/login")
@@ -122,7 +135,7 @@ def login(request: Request, session: SessionDep, token: Annotated[str, Form()]) 
     """Check the token and keep it in a cookie."""
     row = session.scalar(select(Token).where(Token.token_hash == hash_token(token.strip())))
     if row is None or row.revoked:
-        return _page(
+        return page(
             request, "login.html", "Aanmelden", None, error="Onbekend of ingetrokken token."
         )
     target = "/matching" if row.role == "matcher" else "/scenarios"
@@ -150,8 +163,8 @@ def home(who: WebCaller) -> Response:
 @router.get("/scenarios", response_class=HTMLResponse)
 def scenarios(request: Request, session: SessionDep, who: WebCaller) -> Response:
     """Every scenario with its region and number of runs."""
-    who = _need(who, *READERS)
-    return _page(request, "scenarios.html", "Scenario's", who, **_scenario_list(session, who))
+    who = need_role(who, *READERS)
+    return page(request, "scenarios.html", "Scenario's", who, **_scenario_list(session, who))
 
 
 def _scenario_list(session: Session, who: Caller) -> dict[str, Any]:
@@ -191,7 +204,7 @@ def add_scenario(
     organisation_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     """Upload a region model and a scenario; show every problem when they are invalid."""
-    who = _need(who, "planner")
+    who = need_role(who, "planner")
     # a plain def: validated in a worker thread, off the event loop
     content = [(f.filename or "upload", f.file.read()) for f in files]
     raw = scenario.file.read()
@@ -221,7 +234,7 @@ def add_scenario(
         region = store.add_region(session, content, owner)
         row = store.add_scenario(session, region, text, None)
     except InvalidInputError as exc:
-        response = _page(
+        response = page(
             request,
             "scenarios.html",
             "Scenario's",
@@ -243,7 +256,7 @@ def _scenario(session: Session, scenario_id: int, who: Caller) -> Scenario:
 @router.get("/scenarios/{scenario_id}", response_class=HTMLResponse)
 def scenario(request: Request, scenario_id: Id, session: SessionDep, who: WebCaller) -> Response:
     """Show a scenario, its runs, and (for planners) a form to start one."""
-    who = _need(who, *READERS)
+    who = need_role(who, *READERS)
     row, region = store.scenario_of(session, scenario_id, who)
     runs = [
         j
@@ -254,7 +267,12 @@ def scenario(request: Request, scenario_id: Id, session: SessionDep, who: WebCal
         ).all()
         if int(j.params.get("scenario_id", 0)) == scenario_id
     ]
-    return _page(
+    versions = session.scalars(
+        select(PlanVersion)
+        .where(PlanVersion.region_id == region.id)
+        .order_by(PlanVersion.number.desc())
+    ).all()
+    return page(
         request,
         "scenario.html",
         row.name,
@@ -262,6 +280,8 @@ def scenario(request: Request, scenario_id: Id, session: SessionDep, who: WebCal
         scenario=row,
         region=region.name if region else "",
         runs=runs,
+        versions=versions,
+        version_status=reviews.STATUS_NL,
     )
 
 
@@ -272,13 +292,21 @@ def start_run(
     who: WebCaller,
     kind: Annotated[str, Form()],
     replications: Annotated[str, Form()] = "",
+    reference_plan_id: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Start a run and show its page."""
-    who = _need(who, "planner")
+    """Start a run and show its page (an afbouw plan may plan close to a plan version)."""
+    who = need_role(who, "planner")
     _, region = store.scenario_of(session, scenario_id, who)
-    if kind not in KINDS:
+    if kind not in RUN_KINDS:
         raise HTTPException(422, f"Onbekende soort berekening '{kind}'.")
     params: dict[str, Any] = {"scenario_id": scenario_id}
+    if reference_plan_id.strip() and kind == "afbouw":
+        if not reference_plan_id.strip().isdigit():
+            raise HTTPException(422, "Referentieplan: kies een planversie.")
+        reference = reviews.version_of(session, int(reference_plan_id), who)
+        if reference.region_id != region.id:
+            raise HTTPException(422, "Het referentieplan hoort bij een andere regio.")
+        params["reference_plan_id"] = reference.id
     if replications.strip():
         if not replications.strip().isdigit() or not 2 <= int(replications) <= 1000:
             raise HTTPException(422, "Replicaties: een geheel getal van 2 tot 1000.")
@@ -404,7 +432,7 @@ def run(
     year: Annotated[int | None, Query(ge=1900, le=2200)] = None,
 ) -> Response:
     """Show a run: live progress, then KPI cards, minimal beds or the afbouw plan."""
-    who = _need(who, *READERS)
+    who = need_role(who, *READERS)
     job = common.get_job(session, run_id, tuple(KINDS), who)
     row = session.get(Scenario, int(job.params.get("scenario_id", 0)))
     files = sorted(session.scalars(select(JobFile.name).where(JobFile.job_id == job.id)).all())
@@ -412,7 +440,7 @@ def run(
     cards = _cards(result, year) if job.kind == "simulate" else {}
     beds = _beds_rows(result) if job.kind == "beds" else []
     providers, years = _plan_tables(result) if job.kind == "afbouw" else ({}, [])
-    return _page(
+    return page(
         request,
         "run.html",
         f"{KINDS[job.kind]} {job.id}",
@@ -432,7 +460,7 @@ def run(
 @router.post("/runs/{run_id}/cancel")
 def cancel_run(run_id: Id, session: SessionDep, who: WebCaller) -> Response:
     """Cancel a run."""
-    who = _need(who, "planner")
+    who = need_role(who, "planner")
     common.cancel(session, common.get_job(session, run_id, tuple(KINDS), who))
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
@@ -440,7 +468,7 @@ def cancel_run(run_id: Id, session: SessionDep, who: WebCaller) -> Response:
 @router.get("/runs/{run_id}/files/{name:path}")
 def run_file(run_id: Id, name: str, session: SessionDep, who: WebCaller) -> Response:
     """Send a result file (charts, CSV, the workbook)."""
-    who = _need(who, *READERS)
+    who = need_role(who, *READERS)
     return common.download(session, common.get_job(session, run_id, tuple(KINDS), who), name)
 
 
@@ -449,24 +477,15 @@ def plans(
     request: Request,
     session: SessionDep,
     who: WebCaller,
-    a: int | None = None,
-    b: int | None = None,
+    a: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    b: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    """Two afbouw plans side by side."""
-    who = _need(who, *READERS)
-    done = session.scalars(
-        select(Job)
-        .where(
-            Job.kind == "afbouw",
-            Job.status == "done",
-            Job.organisation_id.in_(who.organisations),
-        )
-        .order_by(Job.created_at.desc(), Job.id.desc())
-    ).all()
-    names = {}
-    for j in done:
-        row = session.get(Scenario, int(j.params.get("scenario_id", 0)))
-        names[j.id] = row.name if row else f"plan {j.id}"
+    """Show the overview of plan versions, and two afbouw runs side by side."""
+    from capaciteit.service.web_plans import overview_context
+
+    who = need_role(who, *READERS)
+    context = overview_context(session, who)
+    done = context["runs"]
     sides: list[dict[str, Any] | None] = []
     for chosen in (a, b):
         job = next((j for j in done if j.id == chosen), None)
@@ -475,30 +494,40 @@ def plans(
             continue
         providers, years = _plan_tables(job.result or {})
         sides.append({"job": job, "result": job.result, "providers": providers, "years": years})
-    return _page(
+    return page(
         request,
         "plans.html",
-        "Afbouwplannen naast elkaar",
+        "Afbouwplannen",
         who,
         plans=done,
-        names=names,
+        names=context["run_names"],
         a=sides[0],
         b=sides[1],
+        **context,
     )
+
+
+@router.get("/plans/compare")
+def compare_versions(
+    who: WebCaller,
+    a: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    b: Annotated[int, Query(ge=1, le=2**31 - 1)],
+) -> Response:
+    """Go to the difference page of two versions (the form on the overview)."""
+    need_role(who, *READERS)
+    return RedirectResponse(f"/plans/{a}/diff/{b}", status_code=303)
 
 
 @router.get("/matching", response_class=HTMLResponse)
 def matching_form(request: Request, session: SessionDep, who: WebCaller) -> Response:
     """Show the form for suggestions for one child."""
-    who = _need(who, "matcher")
+    who = need_role(who, "matcher")
     pools = session.scalars(
         select(MatchingPool)
         .where(MatchingPool.organisation_id.in_(who.organisations))
         .order_by(MatchingPool.created_at.desc(), MatchingPool.id.desc())
     ).all()
-    return _page(
-        request, "matching.html", "Matching: gezinnen voor een kind", who, pools=pools, k=5
-    )
+    return page(request, "matching.html", "Matching: gezinnen voor een kind", who, pools=pools, k=5)
 
 
 @router.post("/matching", response_class=HTMLResponse)
@@ -513,7 +542,7 @@ def matching(
     """Suggestions for one child with their reasons (audit-logged)."""
     from capaciteit.service.routes.matching import _audit
 
-    who = _need(who, "matcher")
+    who = need_role(who, "matcher")
     pools = session.scalars(
         select(MatchingPool)
         .where(MatchingPool.organisation_id.in_(who.organisations))
@@ -542,4 +571,4 @@ def matching(
                 families=list(result.table["placement_id"]),
                 via="web",
             )
-    return _page(request, "matching.html", "Matching: gezinnen voor een kind", who, **context)
+    return page(request, "matching.html", "Matching: gezinnen voor een kind", who, **context)

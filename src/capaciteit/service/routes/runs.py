@@ -8,20 +8,36 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from capaciteit.service import queue, store
+from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.service import queue, reviews, store
 from capaciteit.service.db import Job
 from capaciteit.service.routes import common
 from capaciteit.service.schemas import JobPublic, RunIn
 from capaciteit.service.security import Id, Planner, Reader, SessionDep
 
 router = APIRouter(tags=["runs"])
-KINDS = ("simulate", "beds", "afbouw")
+KINDS = ("simulate", "beds", "afbouw", "realisation")
+"""Kinds of run listed here (a realisation report is started from its plan version)."""
 
 
 @router.post("/runs", status_code=202)
 def start_run(body: RunIn, session: SessionDep, who: Planner) -> JobPublic:
     """Queue a run; follow it with ``GET /v1/runs/{id}``."""
     _, region = store.scenario_of(session, body.scenario_id, who)
+    if body.reference_plan_id is not None:
+        reference = reviews.version_of(session, body.reference_plan_id, who)
+        if body.kind != "afbouw" or reference.region_id != region.id:
+            raise InvalidInputError(
+                "De berekening",
+                [
+                    Problem(
+                        "verzoek",
+                        "een referentieplan hoort bij een afbouwberekening van dezelfde regio.",
+                        "Kies kind 'afbouw' en een planversie van de regio van het scenario.",
+                        column="reference_plan_id",
+                    )
+                ],
+            )
     params = body.model_dump(exclude={"kind"}, exclude_none=True)
     job = queue.enqueue(session, body.kind, params, who.token_id, region.organisation_id)
     return common.job_public(session, job)
