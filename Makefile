@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
+REALISATIE := models/voorbeeldregio-realisatie
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
@@ -35,6 +36,18 @@ demo: install
 	$(BIN)/capaciteit simulate simulations/voorbeeldregio-transformatie.yaml --out $(OUT)/transformatie
 	$(BIN)/capaciteit beds simulations/voorbeeldregio-basis.yaml --out $(OUT)/beds
 	$(BIN)/capaciteit afbouw simulations/voorbeeldregio-transformatie.yaml --out $(OUT)/afbouw
+	$(BIN)/capaciteit afbouw simulations/voorbeeldregio-sprint2.yaml --out $(OUT)/herplan
+	$(BIN)/capaciteit verschil $(OUT)/afbouw/plan.csv $(OUT)/herplan/plan.csv \
+		--scenario simulations/voorbeeldregio-sprint2.yaml --out $(OUT)/verschillen
+	$(BIN)/capaciteit sjabloon realisatie simulations/voorbeeldregio-transformatie.yaml \
+		--plan $(OUT)/afbouw/plan.csv --kwartalen 2024-K3 --out $(OUT)/realisatie-sjabloon-2024-K3.xlsx
+	$(BIN)/capaciteit realisatie simulations/voorbeeldregio-transformatie.yaml \
+		--plan $(OUT)/afbouw/plan.csv --actuals $(REALISATIE)/realisatie-2024-K1.xlsx \
+		--actuals $(REALISATIE)/realisatie-2024-K2.xlsx --out $(OUT)/realisatie
+	rm -f $(OUT)/dienst.db
+	$(BIN)/capaciteit voorbeeld-dienst --database $(OUT)/dienst.db --afspraak $(OUT)/afbouw \
+		--herplan $(OUT)/herplan --realisatie $(REALISATIE)/realisatie-2024-K1.xlsx \
+		--realisatie $(REALISATIE)/realisatie-2024-K2.xlsx > $(OUT)/dienst-tokens.txt
 	$(BIN)/capaciteit generate-pool --children 1000 --families 5000 --out $(OUT)/pool
 	$(BIN)/capaciteit match --children $(OUT)/pool/children.csv \
 		--placements $(OUT)/pool/placements.csv --out $(OUT)/matching
@@ -49,11 +62,19 @@ demo: install
 	@echo "    minder, behoefte op lange termijn, tegen de 0-meting), beds.json, service_levels.csv,"
 	@echo "    coupling.csv, beds.png, coupling.png"
 	@echo "  $(OUT)/afbouw/: plan.csv, plan.json, plan.xlsx (voor de ontwikkeltafel), plan.png"
+	@echo "  $(OUT)/herplan/: sprint 2 opnieuw gepland dicht bij de afspraak; changes.csv zegt per"
+	@echo "    gewijzigde cel waarom (een behoefte, een doel, een regel)"
+	@echo "  $(OUT)/verschillen/: afspraak en sprint 2 naast elkaar (verschillen.xlsx, .csv, .png)"
+	@echo "  $(OUT)/realisatie-sjabloon-2024-K3.xlsx: het sjabloon dat aanbieders per kwartaal invullen"
+	@echo "  $(OUT)/realisatie/: twee kwartalen realisatie tegen het plan en de band van het model"
+	@echo "    (realisation.pdf, realisation.xlsx, fan_*.png; wat niet op koers is, met de reden)"
 	@echo "  $(OUT)/pool/: een synthetische wachtlijst en gezinnenpool (children.csv, placements.csv)"
 	@echo "  $(OUT)/matching/: assignment.csv, unplaced.csv, match.json (koppeling van de hele lijst)"
 	@echo "  $(OUT)/suggestions/: suggestions.csv, suggestions.json (de beste 5 gezinnen voor K00010)"
-	@echo "Dienst en webpagina's: $(BIN)/capaciteit token create --role planner, dan"
-	@echo "  $(BIN)/capaciteit serve en open http://127.0.0.1:8000/"
+	@echo "Dienst en webpagina's met de hele ontwikkeltafel (afspraak, voorstel, commentaar,"
+	@echo "  oordelen, realisatie, kwartaalrapport): CAPACITEIT_DATABASE_URL=sqlite:///$(CURDIR)/$(OUT)/dienst.db \\"
+	@echo "  $(BIN)/capaciteit serve, open http://127.0.0.1:8000/ en meld u aan met een token"
+	@echo "  uit $(OUT)/dienst-tokens.txt (planner, leden, voorzitter, matcher)."
 
 lint: dev
 	$(BIN)/ruff check src tests bench

@@ -11,6 +11,7 @@ recomputed here from the two versions' cells; every refusal lists its problems.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,3 +351,75 @@ def test_realisation_against_the_agreed_plan(table: Table) -> None:
     assert quarters >= {"2024-K1", "2024-K2"}
     off = [row for row in result["comparison"] if not row["on_track"]]
     assert len(off) == len(result["off_track"]) or result["off_track"]
+
+
+def test_the_example_table_for_make_demo(tmp_path: Path) -> None:
+    """``capaciteit voorbeeld-dienst``: the cycle ``make demo`` shows, served as it is made.
+
+    (Two replications instead of the scenarios' own, to keep the test short.)
+    """
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, TRANSFORMATIE
+
+    cli = str(Path(sys.executable).with_name("capaciteit"))
+    runs = {"afspraak": TRANSFORMATIE, "herplan": ROOT / "simulations/voorbeeldregio-sprint2.yaml"}
+    for name, scenario in runs.items():
+        done = subprocess.run(
+            [cli, "afbouw", str(scenario), "-o", str(tmp_path / name), "--replications", "2", "-q"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    database = tmp_path / "dienst.db"
+    seeded = subprocess.run(
+        [
+            cli,
+            "voorbeeld-dienst",
+            "--database",
+            str(database),
+            "--afspraak",
+            str(tmp_path / "afspraak"),
+            "--herplan",
+            str(tmp_path / "herplan"),
+            "--realisatie",
+            str(REALISATION / "realisatie-2024-K1.xlsx"),
+            "--realisatie",
+            str(REALISATION / "realisatie-2024-K2.xlsx"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=ROOT,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    tokens = dict(re.findall(r"│ (Petra|Vera)[^│]*│[^│]*│ (\S+) +│", seeded.stdout))
+    assert set(tokens) == {"Petra", "Vera"}, seeded.stdout
+    server = Server(f"sqlite:///{database}", tmp_path, {"job_workers": 1}).start()
+    try:
+        with server.client(tokens["Petra"]) as planner:
+            versions = {p["status"]: p for p in planner.get("/plans").json()}
+            assert set(versions) == {"agreed", "proposal"}
+            overview = planner.get("/plans/overview").json()
+            assert len(overview["unanswered_comments"]) == 1
+            agreed = planner.get(f"/plans/{versions['agreed']['id']}").json()
+            assert [v["verdict"] for v in agreed["verdicts"]] == ["akkoord", "akkoord"]
+            assert {"who": "Vera Vos (voorzitter)", "action": "plan.agree"} in [
+                {"who": h["who"], "action": h["action"]} for h in agreed["history"]
+            ]
+            diff = planner.get(
+                f"/plans/{versions['agreed']['id']}/diff/{versions['proposal']['id']}"
+            ).json()
+            assert diff["changed_cells"] > 0  # sprint 2 needs more residential places
+            reports = [r for r in planner.get("/runs").json() if r["kind"] == "realisation"]
+            assert len(reports) == 1
+            report = wait_job(planner, f"/runs/{reports[0]['id']}", timeout=300)
+            assert report["status"] == "done", report
+            result = planner.get(f"/runs/{reports[0]['id']}/result").json()
+    finally:
+        server.stop()
+    assert any("Residentiële jeugdhulp, 2024-K2" in line for line in result["off_track"])

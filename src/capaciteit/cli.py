@@ -20,6 +20,8 @@
     workbook and a PDF report, every quarter off course named with its reason.
 ``capaciteit verschil PLAN_A.csv PLAN_B.csv --out DIR [--scenario SCENARIO]``
     two afbouw plans cell by cell: places and euros, totals, targets met in each.
+``capaciteit voorbeeld-dienst --database F.db --afspraak DIR --herplan DIR --realisatie K1.xlsx``
+    a service database with the example's ontwikkeltafel cycle, for ``capaciteit serve``.
 ``capaciteit serve [--host] [--port]``
     the HTTP service; ``capaciteit token create --role ROLE`` makes its bearer tokens.
 
@@ -576,6 +578,61 @@ def serve(
     uvicorn.run(
         "capaciteit.service.app:create_app", factory=True, host=host, port=port, log_level="info"
     )
+
+
+@app.command(
+    "voorbeeld-dienst",
+    help="Vul een database met de ontwikkeltafel van de voorbeeldregio (voor 'serve').",
+)
+def voorbeeld_dienst(
+    database: Annotated[Path, typer.Option(help="Het SQLite-bestand dat ontstaat (nieuw).")],
+    afspraak: Annotated[
+        Path, typer.Option(help="Uitvoermap van 'afbouw': het plan dat afgesproken wordt.")
+    ],
+    herplan: Annotated[
+        Path, typer.Option(help="Uitvoermap van 'afbouw --reference': het nieuwe voorstel.")
+    ],
+    realisatie: Annotated[
+        list[Path], typer.Option(help="Ingevulde realisatie (.xlsx); herhaal per kwartaal.")
+    ],
+    model: Annotated[Path, typer.Option(help="Het regiomodel.")] = Path("models/voorbeeldregio"),
+    scenario: Annotated[Path, typer.Option(help="Het scenario.")] = Path(
+        "simulations/voorbeeldregio-transformatie.yaml"
+    ),
+) -> None:
+    """Fill a new service database with the example region's ontwikkeltafel cycle."""
+    from capaciteit.service.example import seed_example
+
+    if database.exists():
+        err_console.print(
+            f"[bold red]fout:[/] {database} bestaat al. Kies een nieuw bestand of verwijder het."
+        )
+        raise typer.Exit(EXIT_USER_ERROR)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{database.resolve()}"
+    try:
+        made = seed_example(
+            url,
+            model_dir=model,
+            scenario_file=scenario,
+            agreed_run=afspraak,
+            replan_run=herplan,
+            realisation=list(realisatie),
+        )
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    table = Table(title="Wie aan tafel zit (meld u aan met het token)")
+    for col in ("naam", "rol", "token"):
+        table.add_column(col)
+    roles = {"planner": "planner", "olga": "lid", "otto": "lid", "vera": "voorzitter"}
+    for key, token in made.tokens.items():
+        table.add_row(made.names[key], roles.get(key, "matcher"), token)
+    console.print(table)
+    console.print(
+        f"Afgesproken plan: /plans/{made.agreed_id} · voorstel: /plans/{made.proposal_id} · "
+        f"kwartaalrapport: /runs/{made.report_job_id} (wordt gemaakt zodra de dienst draait)."
+    )
+    console.print(f"Start de dienst: [bold]CAPACITEIT_DATABASE_URL={url} capaciteit serve[/]")
 
 
 @app.command(help="Vergelijk de realisatie per kwartaal met het afgesproken plan en het model.")
