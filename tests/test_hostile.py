@@ -408,6 +408,34 @@ def test_a_bsn_or_a_name_as_child_id_is_refused_without_echo(hostile: Hostile) -
         assert any(p["column"] == "child_id" and p["row"] == 2 for p in body["problems"]), body
 
 
+def test_a_bsn_with_another_mistake_in_its_row_is_not_echoed(hostile: Hostile) -> None:
+    """Found in review: the table reader named the row by its id (a BSN) in the problem of
+    another cell (age 99) before the pseudonymity check ran, and quoted the home postcode;
+    the API's 422 then repeated both. Every problem of a pool is redacted now.
+    """
+    from capaciteit.matching import synthetic_pool
+
+    kids, places = synthetic_pool(20, 60, seed=5)
+    changed = kids.copy()
+    first = changed.loc[0, "child_id"]
+    changed["child_id"] = changed["child_id"].replace(first, "123456782")
+    if "network_family" in changed:
+        changed["network_family"] = changed["network_family"].replace(first, "123456782")
+    changed.loc[0, "age"] = 99
+    changed["home_pc4"] = ""
+    changed.loc[1, ["home_lat", "home_lon"]] = [None, None]
+    changed.loc[1, "home_pc4"] = "9876"  # no PC4 table: refused, and not repeated
+    upload = {
+        "children": ("children.csv", changed.to_csv(index=False)),
+        "placements": ("placements.csv", places.to_csv(index=False)),
+    }
+    with hostile.api("matcher") as api:
+        answer = api.post("/matching/pools", files=upload)
+    body = _refused(answer)
+    assert "123456782" not in answer.text and "9876" not in answer.text, answer.text
+    assert any(p["row"] == 2 and p["column"] == "age" for p in body["problems"]), body
+
+
 def test_an_archive_that_lies_about_its_sizes_is_not_unpacked_beyond_them() -> None:
     """F5: limits hold whatever a zip's header says: a member that claims 100 bytes and
     holds 10 MB is cut at 100 bytes by the decompressor, then refused (its CRC fails).

@@ -1672,3 +1672,21 @@ def test_pseudonymous_ids_have_no_spaces_in_any_regex_dialect(
     assert_problem(once(service, "matcher", "POST", "/matching/suggestions", json=body), 422)
     body["child_id"] = "Kïnd-1"
     assert_problem(once(service, "matcher", "POST", "/matching/suggestions", json=body), 404)
+
+
+def test_a_running_job_says_how_long_it_still_needs() -> None:
+    """Time left from the progress so far: elapsed × (1 − p) / p, in Dutch words."""
+    from capaciteit.service.db import Job, now
+    from capaciteit.service.routes.common import seconds_left, time_left_nl
+
+    started = now() - dt.timedelta(seconds=120)
+    job = Job(kind="afbouw", status="running", progress=0.25, started_at=started)
+    left = seconds_left(job)
+    assert left is not None and 355 <= left <= 365  # 120 s for a quarter: 360 s to go
+    assert time_left_nl(job) == "nog ongeveer 6 minuten"
+    job.progress = 0.9
+    assert time_left_nl(job) == "nog minder dan een minuut"
+    job.progress = 0.01  # too early to say
+    assert seconds_left(job) is None and time_left_nl(job) == ""
+    job.status, job.progress = "done", 1.0
+    assert seconds_left(job) is None

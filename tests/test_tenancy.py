@@ -268,6 +268,7 @@ WEB: dict[tuple[str, str], str | None] = {
     ("POST", "/runs/{run_id}/cancel"): "404",
     ("GET", "/runs/{run_id}/files/{name}"): "404",
     ("GET", "/plans"): "list",
+    ("GET", "/compare"): "404",
     ("GET", "/plans/compare"): None,  # only a redirect to the difference page below
     ("POST", "/plans"): "404",
     ("GET", "/plans/{plan_id}"): "404",
@@ -284,10 +285,20 @@ WEB: dict[tuple[str, str], str | None] = {
     ("POST", "/plans/{plan_id}/report"): "404",
     ("GET", "/matching"): "list",
     ("POST", "/matching"): "unknown pool",
+    ("POST", "/matching/pools"): None,  # creates in the caller's own organisation
+    ("POST", "/matching/pools/{pool_id}/batch"): "404",
+    ("GET", "/matching/batch/{job_id}"): "404",
+    ("POST", "/matching/batch/{job_id}/cancel"): "404",
+    ("GET", "/matching/batch/{job_id}/files/{name}"): "404",
 }
 WEB_ROLES = {
     ("GET", "/matching"): ("matcher",),
     ("POST", "/matching"): ("matcher",),
+    ("POST", "/matching/pools"): ("matcher",),
+    ("POST", "/matching/pools/{pool_id}/batch"): ("matcher",),
+    ("GET", "/matching/batch/{job_id}"): ("matcher",),
+    ("POST", "/matching/batch/{job_id}/cancel"): ("matcher",),
+    ("GET", "/matching/batch/{job_id}/files/{name}"): ("matcher",),
     ("POST", "/scenarios/{scenario_id}/runs"): ("planner",),
     ("POST", "/runs/{run_id}/cancel"): ("planner",),
     ("POST", "/plans"): ("planner",),
@@ -304,6 +315,7 @@ WEB_FORMS = {
     ("POST", "/plans/{plan_id}/comments"): {"text": "Voorbeeldregio?"},
     ("POST", "/plans/{plan_id}/verdicts"): {"verdict": "akkoord"},
     ("POST", "/plans/{plan_id}/edits"): {"changes": "P01 crisis 2030 5", "title": "x"},
+    ("POST", "/matching/pools/{pool_id}/batch"): {"time_limit_s": "5"},
 }
 """The forms the web pages post (a harmless valid shape)."""
 
@@ -311,11 +323,11 @@ WEB_FORMS = {
 def test_the_web_table_names_every_page() -> None:
     from fastapi.routing import APIRoute
 
-    from capaciteit.service import web, web_plans
+    from capaciteit.service import web, web_plans, web_runs
 
     pages = {
         (method, route.path.replace("{name:path}", "{name}"))
-        for router in (web.router, web_plans.router)
+        for router in (web.router, web_plans.router, web_runs.router)
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods - {"HEAD"}
@@ -337,7 +349,9 @@ def test_web_pages_show_nothing_of_another_organisation(
     url = (
         path.replace("{scenario_id}", str(ids["scenario"]))
         .replace("{run_id}", str(ids["run"]))
-        .replace("{name}", file_name)
+        .replace("{name}", "match.json" if path.startswith("/matching/") else file_name)
+        .replace("{pool_id}", str(ids["pool"]))
+        .replace("{job_id}", str(ids["job"]))
         .replace("{plan_id}", str(ids["version"]))
         .replace("{other_id}", str(ids["other"]))
     )
@@ -347,6 +361,8 @@ def test_web_pages_show_nothing_of_another_organisation(
     if (method, path) == ("POST", "/plans"):
         data = {"run_id": str(ids["plan"]), "title": "van B?"}
     params = {"a": str(ids["plan"]), "b": str(ids["plan"])} if path == "/plans" else None
+    if path == "/compare":
+        params = {"a": str(ids["run"]), "b": str(ids["run"])}
     files = None
     if (method, path) == ("POST", "/plans/{plan_id}/realisations"):
         files = {"file": ("realisatie.xlsx", b"PK\x03\x04")}
@@ -371,6 +387,7 @@ def test_web_pages_show_nothing_of_another_organisation(
             f"/runs/{ids['plan']}",
             f"/scenarios/{ids['scenario']}",
             f'value="{ids["pool"]}"',
+            f"/matching/batch/{ids['job']}",
             'id="suggestions"',
         ]
         if theirs:

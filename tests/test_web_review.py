@@ -257,3 +257,43 @@ def _the_diff_is_the_csvs(
         code = provider.rsplit("(", 1)[-1].rstrip(")")
         shown.add((code, form, int(year)))
     assert {(p, y) for p, _, y in changed} == {(p, y) for p, _, y in shown}
+
+
+def test_two_simulations_side_by_side(table: Table, browser: Any) -> None:  # noqa: F811
+    """The comparison page: each KPI of both runs, the difference, the costs recounted."""
+    from tests.conftest import TRANSFORMATIE
+
+    with table.api("planner") as api:
+        other = api.post(
+            "/scenarios",
+            json={"region_id": table.ids["region"], "text": TRANSFORMATIE.read_text("utf-8")},
+        ).json()["id"]
+        ids = []
+        for scenario in (table.ids["scenario"], other):
+            run = {"kind": "simulate", "scenario_id": scenario, "replications": 2}
+            ids.append(api.post("/runs", json=run).json()["id"])
+        for run_id in ids:
+            assert wait_job(api, f"/runs/{run_id}", timeout=300)["status"] == "done"
+        results = [api.get(f"/runs/{run_id}/result").json() for run_id in ids]
+    page = _sign_in(browser, table, "otto")
+    page.goto(f"{table.server.base}/compare")
+    _accessible(page, "vergelijken (formulier)")
+    page.get_by_label("Simulatie A").select_option(str(ids[0]))
+    page.get_by_label("Simulatie B").select_option(str(ids[1]))
+    page.get_by_role("button", name="Vergelijk").click()
+    page.wait_for_url("**/compare?*")
+    _accessible(page, "vergelijken")
+    page.get_by_role("link", name="2030 (doeljaar)").click()
+    page.wait_for_url("**year=2030")
+    costs = page.locator("#costs").inner_text()
+    for result in results:
+        total = sum(by_year["2030"]["cost_eur"]["mean"] for by_year in result["kpis"].values())
+        shown = f"€ {round(total):,}".replace(",", ".")
+        assert shown in costs, (shown, costs)
+    residential = page.get_by_role(
+        "table", name="Residentiële jeugdhulp in 2030 (gemiddelde en 95%-interval)"
+    )
+    beds = residential.locator("tbody tr").first.locator("td").all_inner_texts()
+    a, b = (r["kpis"]["residentieel"]["2030"]["capacity_beds"]["mean"] for r in results)
+    assert beds[:3] == ["Bedden", f"{round(a)}", f"{round(b)}"], beds
+    page.screenshot(path=str(ARTIFACTS / "review-6-simulaties-vergelijken.png"), full_page=True)

@@ -25,6 +25,7 @@ from capaciteit.matching.pool import (
     Children,
     Pool,
     build,
+    redact,
 )
 
 __all__ = ["load_pc4", "load_pool"]
@@ -96,10 +97,19 @@ def load_pool(
     placements_path: str | Path,
     pc4: dict[str, tuple[float, float]] | None = None,
 ) -> tuple[Children, Pool]:
-    """Read and check both tables; refuse them with every problem listed."""
+    """Read and check both tables; refuse them with every problem listed.
+
+    The problems never repeat a value that looks personal (a BSN, a name, a date, a
+    postcode: :func:`~capaciteit.matching.pool.redact`), whoever shows them.
+    """
     problems: list[Problem] = []
-    kids = _read(Path(children_path), CHILDREN, problems)
-    places = _read(Path(placements_path), PLACEMENTS, problems)
-    if kids is None or places is None:
-        raise InvalidInputError(MATCHING_INPUT, problems)
-    return build(kids, places, pc4, problems, Path(children_path).name, Path(placements_path).name)
+    try:
+        kids = _read(Path(children_path), CHILDREN, problems)
+        places = _read(Path(placements_path), PLACEMENTS, problems)
+        if kids is None or places is None:
+            raise InvalidInputError(MATCHING_INPUT, problems)
+        return build(
+            kids, places, pc4, problems, Path(children_path).name, Path(placements_path).name
+        )
+    except InvalidInputError as exc:
+        raise InvalidInputError(exc.what, [redact(p) for p in exc.problems]) from None

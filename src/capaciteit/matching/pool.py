@@ -17,6 +17,7 @@ by id plus numpy arrays (tags as bit masks) for the vectorised rules and scores 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,6 +241,46 @@ def is_bsn(text: str) -> bool:
     digits = [int(d) for d in text.zfill(9)]
     total = sum((9 - i) * d for i, d in enumerate(digits[:8])) - digits[8]
     return total % 11 == 0 and int(text) != 0
+
+
+HIDDEN = "(niet herhaald)"
+"""Shown instead of a value that looks like a BSN, a name or a date."""
+_QUOTED = re.compile(r"'([^']*)'")
+_DIGITS = re.compile(r"\b\d{8,9}\b")
+_POSTCODE = re.compile(r"\b(postcode) \d{4}(?: ?[A-Za-z]{2}\b)?")
+
+
+def personal(text: str) -> bool:
+    """Whether ``text`` looks like a BSN, a name or a date: never shown back to anyone."""
+    text = text.strip()
+    return bool(text) and (is_bsn(text) or DATE_OR_NAME.search(text) is not None)
+
+
+def redact(problem: Problem) -> Problem:
+    """Return the problem without a value that looks personal.
+
+    The table reader names a row by its id and quotes refused values, before the
+    pseudonymity check of the pool has run: a child_id that is a BSN would otherwise be
+    shown in the problem of its age (in an API answer, a page or a log). Quoted values,
+    the id and bare BSNs are hidden, and so is a postcode (a child's home is part of its
+    address). :func:`capaciteit.io.pool_files.load_pool` refuses with redacted problems
+    only.
+    """
+
+    def quoted(match: re.Match[str]) -> str:
+        return f"'{HIDDEN}'" if personal(match.group(1)) else match.group(0)
+
+    def digits(match: re.Match[str]) -> str:
+        return HIDDEN if is_bsn(match.group(0)) else match.group(0)
+
+    def scrub(text: str) -> str:
+        text = _POSTCODE.sub(rf"\1 {HIDDEN}", _QUOTED.sub(quoted, text))
+        return _DIGITS.sub(digits, text)
+
+    ident = HIDDEN if problem.id and personal(problem.id) else problem.id
+    return dataclasses.replace(
+        problem, message=scrub(problem.message), fix=scrub(problem.fix), id=ident
+    )
 
 
 def _check_pseudonymous(

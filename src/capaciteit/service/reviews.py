@@ -464,15 +464,34 @@ def unanswered(session: Session, organisations: frozenset[int]) -> list[PlanComm
     return [c for c in comments if c.parent_id is None and c.id not in answered]
 
 
+_DIFFS: OrderedDict[tuple[int, int], PlanDiff] = OrderedDict()
+_DIFFS_KEPT = 64
+_DIFFS_LOCK = threading.Lock()
+
+
 def diff_of(
     session: Session, version_id: int, other_id: int, who: Caller
 ) -> tuple[PlanVersion, PlanVersion, PlanDiff]:
-    """Compare two versions the caller may see (targets judged as the second is)."""
+    """Compare two versions the caller may see (targets judged as the second is).
+
+    Versions never change, so neither does their difference: it is kept (the 64 most
+    recent pairs), and a page that shows it again only lays it out.
+    """
     from capaciteit.plans.diff import diff_plans
 
     a = version_of(session, version_id, who)
     b = version_of(session, other_id, who)
-    return a, b, diff_plans(frame_of(a), frame_of(b), plan_data_of(session, b))
+    key = (a.id, b.id)
+    with _DIFFS_LOCK:
+        if key in _DIFFS:
+            _DIFFS.move_to_end(key)
+            return a, b, _DIFFS[key]
+    found = diff_plans(frame_of(a), frame_of(b), plan_data_of(session, b))
+    with _DIFFS_LOCK:
+        _DIFFS[key] = found
+        while len(_DIFFS) > _DIFFS_KEPT:
+            _DIFFS.popitem(last=False)
+    return a, b, found
 
 
 def diff_workbook(

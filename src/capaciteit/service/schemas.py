@@ -164,6 +164,9 @@ class JobPublic(BaseModel):
     finished_at: UtcTime | None
     error: dict[str, Any] | None
     files: list[str]
+    seconds_left: float | None = Field(
+        default=None, description="estimated seconds a running job still needs"
+    )
 
 
 class PoolPublic(BaseModel):

@@ -24,6 +24,7 @@ from capaciteit.io.archive import Limits, unpack, unpack_model, zip_problems
 from capaciteit.io.pool_files import load_pool
 from capaciteit.io.scenario_files import scenario_next_to
 from capaciteit.matching import Children, Pool
+from capaciteit.matching.pool import MATCHING_INPUT
 from capaciteit.service.db import MatchingPool, Region, Scenario
 from capaciteit.service.routes.common import audit_read
 from capaciteit.service.security import Caller
@@ -167,14 +168,50 @@ def add_scenario(session: Session, region: Region, text: str, name: str | None) 
     return row
 
 
+XLSX_MAGIC = b"PK\x03\x04"
+"""The first bytes of an .xlsx workbook (a zip); no CSV UTF-8 table starts with them."""
+
+
+def _pool_tables(
+    folder: Path, children: bytes, placements: bytes, workbooks: bool
+) -> tuple[Path, Path]:
+    """Write both tables into ``folder`` as ``children`` and ``placements`` files.
+
+    Without ``workbooks`` both are ``.csv`` (what the API has always read: a workbook is
+    then refused as no UTF-8 text). With it, a table that is a zip is written as ``.xlsx``
+    and checked against the zip limits of :func:`~capaciteit.io.archive.xlsx_problems`
+    before any reader opens it (the header check of the pool reader opens it first).
+    """
+    from capaciteit.io.archive import xlsx_problems
+
+    paths = []
+    for stem, content in (("children", children), ("placements", placements)):
+        workbook = workbooks and content.startswith(XLSX_MAGIC)
+        path = folder / f"{stem}{'.xlsx' if workbook else '.csv'}"
+        path.write_bytes(content)
+        paths.append(path)
+    problems = [p for path in paths if path.suffix == ".xlsx" for p in xlsx_problems(path)]
+    if problems:
+        raise InvalidInputError(MATCHING_INPUT, problems)
+    return paths[0], paths[1]
+
+
 def add_pool(
-    session: Session, name: str, children: bytes, placements: bytes, organisation: int
+    session: Session,
+    name: str,
+    children: bytes,
+    placements: bytes,
+    organisation: int,
+    *,
+    workbooks: bool = False,
 ) -> MatchingPool:
-    """Validate a waiting list and family pool (every problem listed) and store them."""
+    """Validate a waiting list and family pool (every problem listed) and store them.
+
+    ``workbooks``: a table may also be an .xlsx workbook (the web form; the API reads
+    CSV only, as it always has).
+    """
     with tempfile.TemporaryDirectory() as tmp:
-        kids_path, places_path = Path(tmp) / "children.csv", Path(tmp) / "placements.csv"
-        kids_path.write_bytes(children)
-        places_path.write_bytes(placements)
+        kids_path, places_path = _pool_tables(Path(tmp), children, placements, workbooks)
         kids, pool = load_pool(kids_path, places_path)
     summary = pool_summary(kids, pool)
     row = MatchingPool(
@@ -232,9 +269,10 @@ def built_pool(session: Session, pool_id: int) -> tuple[Children, Pool] | None:
     if row is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        kids_path, places_path = Path(tmp) / "children.csv", Path(tmp) / "placements.csv"
-        kids_path.write_bytes(row.children_csv)
-        places_path.write_bytes(row.placements_csv)
+        # a stored table is the CSV or the workbook that passed add_pool
+        kids_path, places_path = _pool_tables(
+            Path(tmp), row.children_csv, row.placements_csv, workbooks=True
+        )
         built = load_pool(kids_path, places_path)
     with _LOCK:
         if len(_CACHE) >= 8:

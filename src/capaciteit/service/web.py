@@ -9,9 +9,12 @@ pages check the same roles as the API. Charts are the PNG files the runs write
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
+import pandas as pd
 from fastapi import (
     APIRouter,
     Depends,
@@ -30,8 +33,19 @@ from sqlalchemy.orm import Session
 
 from capaciteit.core import nl
 from capaciteit.core.stats import VERDICTS_NL
-from capaciteit.errors import CapaciteitError, InvalidInputError, Problem
-from capaciteit.matching import suggest
+from capaciteit.errors import CapaciteitError, InvalidInputError, Problem, figure
+from capaciteit.matching import Children, MatchWeights, Pool, Suggestions, suggest
+from capaciteit.matching.pool import (
+    CHILDREN,
+    HIDDEN,
+    NEEDS,
+    PERSPECTIVES,
+    PLACEMENTS,
+    TREDES,
+    personal,
+    redact,
+)
+from capaciteit.matching.scoring import CRITERIA, haversine_km
 from capaciteit.service import queue, reviews, security, store
 from capaciteit.service.db import (
     Job,
@@ -44,6 +58,8 @@ from capaciteit.service.db import (
     Token,
 )
 from capaciteit.service.routes import common
+from capaciteit.service.routes import matching as matching_routes
+from capaciteit.service.schemas import BatchIn
 from capaciteit.service.security import Caller, Id, Role, SessionDep, caller_of, hash_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -114,10 +130,11 @@ def install(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
-    from capaciteit.service import web_plans
+    from capaciteit.service import web_plans, web_runs
 
     app.include_router(router)
     app.include_router(web_plans.router)
+    app.include_router(web_runs.router)
 
     @app.exception_handler(_SignInError)
     async def sign_in(_: Request, __: _SignInError) -> Response:
@@ -181,11 +198,7 @@ def _scenario_list(session: Session, who: Caller) -> dict[str, Any]:
     for job in session.scalars(jobs).all():
         sid = int(job.params.get("scenario_id", 0))
         counts[sid] = counts.get(sid, 0) + 1
-    organisations = session.scalars(
-        select(Organisation)
-        .where(Organisation.id.in_(who.organisations))
-        .order_by(Organisation.name)
-    ).all()
+    organisations = _organisations(session, who)
     return {
         "scenarios": rows,
         "regions": regions,
@@ -325,7 +338,7 @@ def _plan_tables(result: dict[str, Any]) -> tuple[dict[tuple[str, str], dict[int
     return dict(sorted(providers.items())), sorted(years)
 
 
-def _show(value: dict[str, float | None] | None, fmt: str, decimals: int) -> str:
+def show_kpi(value: dict[str, float | None] | None, fmt: str, decimals: int) -> str:
     """Show a KPI's mean and 95% interval in Dutch formats; ``–`` when there is none."""
     if not value or value.get("mean") is None:
         return "–"
@@ -358,7 +371,7 @@ def _cards(result: dict[str, Any], year: int | None) -> dict[str, Any]:
         beds = (k.get("capacity_beds") or {}).get("mean") or 0
         items: list[tuple[str, str]] = [("Bedden", nl.number(beds))]
         for kpi, (label, fmt, decimals) in KPI_LABELS.items():
-            text = _show(k.get(kpi), fmt, decimals)
+            text = show_kpi(k.get(kpi), fmt, decimals)
             if kpi == "occupancy_rate" and not beds:
                 text = "geen bedden"
             elif kpi == "mean_wait_days" and text == "–":
@@ -372,7 +385,7 @@ def _cards(result: dict[str, Any], year: int | None) -> dict[str, Any]:
         judged = [
             {
                 "norm": n["description"],
-                "value": _show(n, "percent", 1) if n.get("mean") is not None else "–",
+                "value": show_kpi(n, "percent", 1) if n.get("mean") is not None else "–",
                 "verdict": VERDICTS_NL.get(n["verdict"], n["verdict"]),
                 "class": VERDICT_CLASS.get(n["verdict"], ""),
             }
@@ -418,7 +431,7 @@ def _evidence(row: dict[str, Any], prefix: str, verdict: str | None) -> dict[str
     if value["mean"] is None:
         return {"text": "–", "class": "muted"}
     return {
-        "text": f"{_show(value, 'percent', 1)}: {VERDICTS_NL.get(verdict or '', '')}",
+        "text": f"{show_kpi(value, 'percent', 1)}: {VERDICTS_NL.get(verdict or '', '')}",
         "class": VERDICT_CLASS.get(verdict or "", ""),
     }
 
@@ -454,6 +467,7 @@ def run(
         providers=providers,
         years=years,
         refresh=2 if job.status in ("queued", "running") else None,
+        time_left=common.time_left_nl(job),
     )
 
 
@@ -518,16 +532,317 @@ def compare_versions(
     return RedirectResponse(f"/plans/{a}/diff/{b}", status_code=303)
 
 
+# --- Matching: pools, suggestions for one child, batch assignments (the matcher role) ---
+
+MATCHING_TITLE = "Matching"
+CRITERIA_NL = {
+    "network": "eigen netwerkgezin",
+    "home_distance": "dicht bij huis",
+    "school_distance": "dicht bij school",
+    "experience": "ervaring met de zorgbehoeften",
+    "perspective": "biedt het perspectief",
+    "identity": "passende identiteit",
+    "own_region": "in de eigen regio",
+    "children_in_family": "weinig andere kinderen in het gezin",
+}
+"""The soft criteria of :mod:`capaciteit.matching.scoring`, as a matcher reads them."""
+if set(CRITERIA_NL) != set(CRITERIA):  # a new criterion needs its words here
+    raise RuntimeError("CRITERIA_NL does not name every matching criterion")
+BATCH_FILES = {
+    "assignment.csv": "toewijzing per kind (CSV)",
+    "unplaced.csv": "niet geplaatste kinderen met de reden (CSV)",
+    "match.json": "alles, voor andere systemen (JSON)",
+}
+"""The files of a batch assignment (:mod:`capaciteit.results.matching`), described."""
+BATCHES_LISTED = 20
+"""The newest batch assignments listed on the matching page."""
+
+
+def _file_help() -> list[dict[str, Any]]:
+    """Describe the two tables of a pool from their specifications (columns in sync)."""
+    out = []
+    for spec, what in (
+        (CHILDREN, "kind op de wachtlijst"),
+        (PLACEMENTS, "pleeggezin of gezinshuis"),
+    ):
+        out.append(
+            {
+                "file": f"{spec.name}.csv of {spec.name}.xlsx",
+                "row": what,
+                "required": [c.name for c in spec.columns if c.required],
+                "optional": [c.name for c in spec.columns if not c.required],
+            }
+        )
+    return out
+
+
+FILE_HELP = _file_help()
+FILE_VOCABULARY = {"tredes": TREDES, "needs": NEEDS, "perspective": PERSPECTIVES}
+"""The values a pool's tag columns take (from :mod:`capaciteit.matching.pool`)."""
+
+
+def _pools(session: Session, who: Caller) -> list[Any]:
+    """List the caller's pools, newest first (counts only, not the stored tables)."""
+    return list(
+        session.execute(
+            select(
+                MatchingPool.id, MatchingPool.name, MatchingPool.summary, MatchingPool.created_at
+            )
+            .where(MatchingPool.organisation_id.in_(who.organisations))
+            .order_by(MatchingPool.created_at.desc(), MatchingPool.id.desc())
+        ).all()
+    )
+
+
+def _batches(session: Session, who: Caller) -> list[Any]:
+    """List the caller's newest batch assignments (their state, not their results)."""
+    return list(
+        session.execute(
+            select(Job.id, Job.params, Job.status, Job.progress, Job.created_at)
+            .where(Job.kind.in_(matching_routes.KINDS), Job.organisation_id.in_(who.organisations))
+            .order_by(Job.created_at.desc(), Job.id.desc())
+            .limit(BATCHES_LISTED)
+        ).all()
+    )
+
+
+def _organisations(session: Session, who: Caller) -> list[Organisation]:
+    """Return the organisations a caller may upload for, by name (asked when several)."""
+    return list(
+        session.scalars(
+            select(Organisation)
+            .where(Organisation.id.in_(who.organisations))
+            .order_by(Organisation.name)
+        ).all()
+    )
+
+
+def _matching_context(session: Session, who: Caller) -> dict[str, Any]:
+    """Gather what the matching page shows besides a result: pools, batches, the forms."""
+    pools = _pools(session, who)
+    organisations = _organisations(session, who)
+    return {
+        "pools": pools,
+        "pool_names": {p.id: p.name for p in pools},
+        "batches": _batches(session, who),
+        "organisations": organisations,
+        "file_help": FILE_HELP,
+        "vocabulary": FILE_VOCABULARY,
+        "k": 5,
+        "time_limit": 30,
+        "number": nl.number,
+    }
+
+
+def _weights_legend(weights: MatchWeights) -> dict[str, Any]:
+    """Name the criteria, their weights, the most points possible and the distance scale."""
+    return {
+        "criteria": [(CRITERIA_NL[c], figure(getattr(weights, c), 1)) for c in CRITERIA],
+        "total": figure(sum(getattr(weights, c) for c in CRITERIA), 1),
+        "scale": figure(weights.distance_scale_km, 1),
+    }
+
+
+def _score_parts(row: Mapping[Any, Any], weights: MatchWeights) -> list[str]:
+    """Name the criteria that gave points, as ``dicht bij huis 14,2 van 20``."""
+    return [
+        f"{CRITERIA_NL[c]} {nl.number(row[c], 1)} van {figure(getattr(weights, c), 1)}"
+        for c in CRITERIA
+        if row.get(c) and float(row[c]) > 0
+    ]
+
+
+def _nearest_km(
+    children: Children, pool: Pool, members: list[str], family: str
+) -> tuple[float | None, float | None]:
+    """Great-circle km from a family to the nearest home and school of ``members``.
+
+    The same distance as the reasons and the scores (:func:`~capaciteit.matching.scoring.
+    haversine_km`); ``None`` when a location is not known.
+    """
+    at = int(pool.frame.index.get_indexer(pd.Index([family]))[0])
+    known = [m for m in members if m in children.frame.index]
+    if at < 0 or not known or np.isnan(pool.location[at]).any():
+        return None, None
+    positions = [children.position(m) for m in known]
+    out: list[float | None] = []
+    for points in (children.home[positions], children.school[positions]):
+        points = points[~np.isnan(points).any(axis=1)]
+        out.append(float(haversine_km(pool.location[at], points).min()) if len(points) else None)
+    return out[0], out[1]
+
+
+def _distance(km: float | None, weights: MatchWeights) -> dict[str, Any]:
+    """Show a distance in Dutch, flagged *ver weg* from where it earns no points any more."""
+    if km is None:
+        return {"text": "onbekend", "far": False}
+    far = km >= weights.distance_scale_km
+    text = f"{nl.number(km, 1)} km"
+    return {"text": f"ver weg: {text}" if far else text, "far": far}
+
+
+def _suggestion_rows(
+    children: Children, pool: Pool, result: Suggestions, weights: MatchWeights
+) -> list[dict[str, Any]]:
+    """Build the suggestion rows: distances (nearest of the unit, as the reasons) and scores."""
+    members = [result.child_id, *result.siblings]
+    rows = []
+    for r in result.table.to_dict(orient="records"):
+        home, school = _nearest_km(children, pool, members, str(r["placement_id"]))
+        rows.append(
+            {
+                "rank": int(r["rank"]),
+                "family": str(r["placement_id"]),
+                "home": _distance(home, weights),
+                "school": _distance(school, weights),
+                "score": nl.number(r["score"], 1),
+                "parts": _score_parts(r, weights),
+                "reasons": str(r["reasons"]),
+            }
+        )
+    return rows
+
+
+def _together(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Per sibling unit (its first child's id), the children of the unit in ``rows``."""
+    units: dict[str, list[str]] = {}
+    for r in rows:
+        units.setdefault(str(r.get("unit") or r["child_id"]), []).append(str(r["child_id"]))
+    return units
+
+
+def _gap_text(gap: float | None) -> str:
+    """Show the gap as a Dutch percentage that never reads as 0 when it is not."""
+    if gap is None:
+        return "onbekend"
+    if 0 < gap < 0.0001:
+        return "minder dan 0,01%"
+    return nl.percent(gap, 2)
+
+
+def _batch_view(result: dict[str, Any], built: tuple[Children, Pool] | None) -> dict[str, Any]:
+    """Build what a finished batch page shows: counts, optimality, tables with distances."""
+    weights = MatchWeights.model_validate(result.get("weights") or {})
+    assigned: list[dict[str, Any]] = list(result.get("assignment") or [])
+    unplaced: list[dict[str, Any]] = list(result.get("unplaced_children") or [])
+    units = _together(assigned) | _together(unplaced)
+    rows: list[dict[str, Any]] = []
+    for a in assigned:
+        child, family = str(a["child_id"]), str(a["placement_id"])
+        home, school = _nearest_km(*built, [child], family) if built else (None, None)
+        rows.append(
+            {
+                "child": child,
+                "with": [c for c in units.get(str(a.get("unit") or child), []) if c != child],
+                "family": family,
+                "home": _distance(home, weights),
+                "school": _distance(school, weights),
+                "score": nl.number(a.get("score"), 1),
+                "parts": _score_parts(a, weights),
+                "reasons": str(a.get("reasons") or ""),
+            }
+        )
+    left = [
+        {
+            "child": str(u["child_id"]),
+            "with": [
+                c for c in units.get(str(u.get("unit") or u["child_id"]), []) if c != u["child_id"]
+            ],
+            "reason": str(u.get("reason") or ""),
+        }
+        for u in unplaced
+    ]
+    placed, children = int(result.get("placed", len(rows))), int(result.get("children", 0))
+    most = result.get("max_placed")
+    return {
+        "placed": nl.number(placed),
+        "children": nl.number(children),
+        "placed_count": placed,
+        "max_placed": None if most is None else nl.number(most),
+        "max_reached": most is not None and int(most) == placed,
+        "fewer": None if most is None else nl.number(int(most) - placed),
+        "proven": bool(result.get("proven_optimal")),
+        "gap": _gap_text(result.get("gap")),
+        "time": nl.number(result.get("time_s"), 1),
+        "pairs": nl.number(result.get("candidate_pairs")),
+        "units": nl.number(result.get("sibling_units")),
+        "legend": _weights_legend(weights),
+        "rows": rows,
+        "unplaced": left,
+        "left": nl.number(len(left)),
+        "far": len([r for r in rows if r["home"]["far"]]),
+    }
+
+
+def _matching_page(
+    request: Request, session: Session, who: Caller, status: int = 200, **context: Any
+) -> Response:
+    """Render the matching page: its lists and forms, with ``context`` (a result) on top."""
+    response = page(
+        request,
+        "matching.html",
+        MATCHING_TITLE,
+        who,
+        **(_matching_context(session, who) | context),
+    )
+    response.status_code = status
+    return response
+
+
 @router.get("/matching", response_class=HTMLResponse)
-def matching_form(request: Request, session: SessionDep, who: WebCaller) -> Response:
-    """Show the form for suggestions for one child."""
+def matching_form(
+    request: Request,
+    session: SessionDep,
+    who: WebCaller,
+    added: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """Show the matcher's page: suggestions, the pools to assign, the upload form.
+
+    Without a pool the page says what to upload first. ``added`` names a pool just
+    uploaded (shown with its counts and chosen in the forms when it is the caller's).
+    """
     who = need_role(who, "matcher")
-    pools = session.scalars(
-        select(MatchingPool)
-        .where(MatchingPool.organisation_id.in_(who.organisations))
-        .order_by(MatchingPool.created_at.desc(), MatchingPool.id.desc())
-    ).all()
-    return page(request, "matching.html", "Matching: gezinnen voor een kind", who, pools=pools, k=5)
+    context = _matching_context(session, who)
+    new = next((p for p in context["pools"] if p.id == added), None)
+    context |= {"added": new, "pool_id": new.id if new is not None else None}
+    return page(request, "matching.html", MATCHING_TITLE, who, **context)
+
+
+@router.post("/matching/pools", response_class=HTMLResponse)
+def upload_matching_pool(
+    request: Request,
+    session: SessionDep,
+    who: WebCaller,
+    children: Annotated[UploadFile, File()],
+    placements: Annotated[UploadFile, File()],
+    name: Annotated[str, Form(max_length=200)] = "",
+    organisation_id: Annotated[int | None, Form(ge=1, le=2**31 - 1)] = None,
+) -> Response:
+    """Upload a waiting list and its families (CSV or xlsx) with the API's checks.
+
+    :func:`capaciteit.service.store.add_pool` checks them as ``POST /v1/matching/pools``
+    does (an .xlsx table too); a refused upload stores nothing and lists every problem,
+    without a value that looks personal.
+    """
+    who = need_role(who, "matcher")
+    # a plain def: validated in a worker thread, off the event loop
+    kids, places = children.file.read(), placements.file.read()
+    try:
+        try:
+            owner = who.owner(organisation_id)
+        except HTTPException as exc:
+            problem = Problem(
+                "organisatie", str(exc.detail), "Kies de organisatie in het formulier."
+            )
+            raise InvalidInputError("De upload", [problem]) from None
+        row = store.add_pool(session, name.strip() or "pool", kids, places, owner, workbooks=True)
+    except InvalidInputError as exc:
+        refused = {"what": exc.what, "problems": [redact(p) for p in exc.problems]}
+        return _matching_page(request, session, who, 422, refused=refused)
+    matching_routes._audit(
+        session, who, "pool_upload", [], pool_id=row.id, children=row.summary["children"], via="web"
+    )
+    return RedirectResponse(f"/matching?added={row.id}", status_code=303)
 
 
 @router.post("/matching", response_class=HTMLResponse)
@@ -539,30 +854,38 @@ def matching(
     child_id: Annotated[str, Form(max_length=100)],
     k: Annotated[int, Form(ge=1, le=20)] = 5,
 ) -> Response:
-    """Suggestions for one child with their reasons (audit-logged)."""
-    from capaciteit.service.routes.matching import _audit
+    """Suggestions for one child: distances, the score's make-up and reasons (audited).
 
+    A family from where closeness earns no points any more is flagged *ver weg*. An id
+    that looks like a BSN, a name or a date is not looked up and not shown back.
+    """
     who = need_role(who, "matcher")
-    pools = session.scalars(
-        select(MatchingPool)
-        .where(MatchingPool.organisation_id.in_(who.organisations))
-        .order_by(MatchingPool.created_at.desc(), MatchingPool.id.desc())
-    ).all()
-    context: dict[str, Any] = {"pools": pools, "pool_id": pool_id, "child_id": child_id, "k": k}
+    context: dict[str, Any] = {"pool_id": pool_id, "child_id": child_id.strip(), "k": k}
     owned = session.get(MatchingPool, pool_id)
     visible = owned is not None and who.sees(owned.organisation_id)
     built = store.built_pool(session, pool_id) if visible else None
-    if built is None:
+    if personal(child_id):
+        context["child_id"] = ""
+        context["error"] = (
+            f"Het kind {HIDDEN} lijkt een BSN, naam of datum; zoek met het pseudonieme "
+            "child_id uit de wachtlijst."
+        )
+    elif built is None:
         context["error"] = f"Bestand {pool_id} bestaat niet."
     else:
+        weights = MatchWeights()
         try:
-            result = suggest(built[0], built[1], child_id.strip(), k)
+            result = suggest(built[0], built[1], child_id.strip(), k, weights)
         except CapaciteitError as exc:
             problems = getattr(exc, "problems", [])
             context["error"] = problems[0].message if problems else str(exc)
         else:
-            context["result"] = result
-            _audit(
+            context |= {
+                "result": result,
+                "rows": _suggestion_rows(built[0], built[1], result, weights),
+                "legend": _weights_legend(weights),
+            }
+            matching_routes._audit(
                 session,
                 who,
                 "suggestions",
@@ -571,4 +894,66 @@ def matching(
                 families=list(result.table["placement_id"]),
                 via="web",
             )
-    return page(request, "matching.html", "Matching: gezinnen voor een kind", who, **context)
+    return _matching_page(request, session, who, **context)
+
+
+@router.post("/matching/pools/{pool_id}/batch")
+def start_matching_batch(
+    pool_id: Id,
+    session: SessionDep,
+    who: WebCaller,
+    time_limit_s: Annotated[int, Form(ge=1, le=600)] = 30,
+) -> Response:
+    """Start the batch assignment of a pool: the API's job (``POST /v1/matching/batch``)."""
+    who = need_role(who, "matcher")
+    body = BatchIn.model_validate({"pool_id": pool_id, "time_limit_s": float(time_limit_s)})
+    job = matching_routes.start_batch(body, session, who)
+    return RedirectResponse(f"/matching/batch/{job.id}", status_code=303)
+
+
+@router.get("/matching/batch/{job_id}", response_class=HTMLResponse)
+def matching_batch(request: Request, job_id: Id, session: SessionDep, who: WebCaller) -> Response:
+    """Show a batch assignment: live progress, then the counts, optimality and tables.
+
+    Read as the API reads it (another organisation's job is 404); showing the children of
+    a finished assignment is audit-logged like ``GET /v1/matching/batch/{id}/result``.
+    """
+    who = need_role(who, "matcher")
+    job = common.get_job(session, job_id, matching_routes.KINDS, who)
+    pool_id = int(job.params.get("pool_id", 0))
+    pool_name = session.scalar(select(MatchingPool.name).where(MatchingPool.id == pool_id))
+    files = sorted(session.scalars(select(JobFile.name).where(JobFile.job_id == job.id)).all())
+    view = None
+    if job.status == "done" and job.result:
+        view = _batch_view(job.result, store.built_pool(session, pool_id))
+        shown = [r["child"] for r in view["rows"]]
+        matching_routes._audit(session, who, "match_batch_read", shown, job_id=job.id, via="web")
+    return page(
+        request,
+        "matching_batch.html",
+        f"Toewijzing {job.id}",
+        who,
+        job=job,
+        pool_name=pool_name or "",
+        time_limit=nl.number(job.params.get("time_limit_s", 30.0)),
+        files=[(f, BATCH_FILES.get(f, "")) for f in files],
+        view=view,
+        refresh=2 if job.status in ("queued", "running") else None,
+    )
+
+
+@router.post("/matching/batch/{job_id}/cancel")
+def cancel_matching_batch(job_id: Id, session: SessionDep, who: WebCaller) -> Response:
+    """Cancel a batch assignment (one that has already ended just shows its page)."""
+    who = need_role(who, "matcher")
+    job = common.get_job(session, job_id, matching_routes.KINDS, who)
+    if job.status in ("queued", "running"):
+        common.cancel(session, job)
+    return RedirectResponse(f"/matching/batch/{job_id}", status_code=303)
+
+
+@router.get("/matching/batch/{job_id}/files/{name:path}")
+def matching_batch_file(job_id: Id, name: str, session: SessionDep, who: WebCaller) -> Response:
+    """Send a result file of a batch assignment, as the API does (audit-logged)."""
+    who = need_role(who, "matcher")
+    return matching_routes.batch_file(job_id, name, session, who)

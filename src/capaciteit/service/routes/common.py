@@ -27,6 +27,29 @@ def _status(job: Job) -> str:
     return STATUS_NL.get(job.status, job.status)
 
 
+def seconds_left(job: Job) -> float | None:
+    """Estimate the seconds a running job still needs, from its progress so far.
+
+    The elapsed time scaled by what is left (``elapsed × (1 − p) / p``); none before 2% is
+    done, when the first stage (reading, the first replications) says little of the rest.
+    """
+    if job.status != "running" or job.started_at is None or job.progress < 0.02:
+        return None
+    elapsed = max(0.0, (now() - job.started_at).total_seconds())
+    return round(elapsed * (1.0 - job.progress) / job.progress, 1)
+
+
+def time_left_nl(job: Job) -> str:
+    """Say how long a running job still needs, in Dutch (empty when unknown)."""
+    left = seconds_left(job)
+    if left is None:
+        return ""
+    if left < 60:
+        return "nog minder dan een minuut"
+    minutes = round(left / 60)
+    return f"nog ongeveer {minutes} {'minuut' if minutes == 1 else 'minuten'}"
+
+
 def job_public(session: Session, job: Job) -> JobPublic:
     """Show a job as the API does."""
     names = session.scalars(select(JobFile.name).where(JobFile.job_id == job.id)).all()
@@ -43,6 +66,7 @@ def job_public(session: Session, job: Job) -> JobPublic:
         finished_at=job.finished_at,
         error=job.error,
         files=sorted(names),
+        seconds_left=seconds_left(job),
     )
 
 
