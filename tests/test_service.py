@@ -1690,3 +1690,26 @@ def test_a_running_job_says_how_long_it_still_needs() -> None:
     assert seconds_left(job) is None and time_left_nl(job) == ""
     job.status, job.progress = "done", 1.0
     assert seconds_left(job) is None
+
+
+def test_minimal_beds_and_afbouw_report_a_fraction_that_only_grows() -> None:
+    """Found by users: minimal beds and afbouw runs stayed at 0% for minutes (their steps
+    came as words only). The stage words now move the fraction, never back.
+    """
+    from capaciteit.pipelines import AFBOUW_STAGES, staged
+
+    seen: list[float | None] = []
+    say = staged(lambda fraction, _: seen.append(fraction), AFBOUW_STAGES)
+    for message in (
+        "minimale bedden 2024: zoeken (1 van 8)",
+        "minimale bedden 2027: zoeken (4 van 8)",
+        "minimale bedden 2027: vastgelegd",
+        "behoefte op lange termijn: lange simulatie, ronde 1",
+        "afbouwplan: optimaliseren",
+        "minimale bedden 2024: zoeken (1 van 8)",  # a late word of an earlier stage
+        "afbouwplan: simulatie van het plan",
+    ):
+        say(message)
+    fractions = [f for f in seen if f is not None]
+    assert len(fractions) == 7 and fractions == sorted(fractions)
+    assert fractions[0] == 0.0 and 0.2 < fractions[1] < 0.3 and fractions[-1] == 0.8

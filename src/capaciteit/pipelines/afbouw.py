@@ -14,7 +14,7 @@ from pathlib import Path
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.afbouw_plan import AfbouwResult
 from capaciteit.optimisation.beds_model import SolverName
-from capaciteit.pipelines import Progress, quiet
+from capaciteit.pipelines import AFBOUW_STAGES, Progress, quiet, staged
 from capaciteit.simulation.executors import Executor
 
 
@@ -66,7 +66,7 @@ def afbouw_report(
         replications=replications,
         time_limit_s=time_limit_s,
         lp_file=lp_file,
-        progress=lambda text: progress(None, text),
+        progress=staged(progress, AFBOUW_STAGES),
         reference=agreed,
         reference_source=source.name if source is not None else "referentieplan",
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.beds_model import SolverName
 from capaciteit.optimisation.minimal_beds import MinimalBedsResult
-from capaciteit.pipelines import Progress, quiet
+from capaciteit.pipelines import BEDS_STAGES, Progress, quiet, staged
 from capaciteit.simulation.executors import Executor
 
 
@@ -48,7 +48,7 @@ def minimal_beds_report(
         replications=replications,
         max_iterations=max_iterations,
         time_limit_s=time_limit_s,
-        progress=lambda text: progress(None, text),
+        progress=staged(progress, BEDS_STAGES),
     )
     elapsed = time.perf_counter() - started
     files = write_beds(scenario, result, out)
