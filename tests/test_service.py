@@ -866,6 +866,25 @@ def test_matching_pool_with_a_name_column_is_refused(matcher: httpx.Client) -> N
     assert len(matcher.get("/matching/pools").json()) == before
 
 
+def test_a_pool_may_be_uploaded_as_workbooks(matcher: httpx.Client) -> None:
+    """The API takes .xlsx tables as the web form does (it said "save it as .xlsx" and then
+    refused the workbook as no UTF-8 text); suggestions work on the stored workbooks.
+    """
+    kids, places = synthetic_pool(8, 30, seed=6)
+    tables = {}
+    for name, frame in (("children", kids), ("placements", places)):
+        buffer = io.BytesIO()
+        frame.to_excel(buffer, index=False)
+        tables[name] = (f"{name}.xlsx", buffer.getvalue())
+    made = matcher.post("/matching/pools", files=tables)
+    assert made.status_code == 201, made.text
+    assert made.json()["summary"]["children"] == 8
+    child = str(kids["child_id"].iloc[0])
+    body = {"pool_id": made.json()["id"], "child_id": child, "k": 3}
+    answer = matcher.post("/matching/suggestions", json=body)
+    assert answer.status_code == 200, answer.text
+
+
 def test_suggestions_and_explain_are_audited(
     service: Service, matcher: httpx.Client, admin: httpx.Client, pool: UploadedPool
 ) -> None:

@@ -172,21 +172,18 @@ XLSX_MAGIC = b"PK\x03\x04"
 """The first bytes of an .xlsx workbook (a zip); no CSV UTF-8 table starts with them."""
 
 
-def _pool_tables(
-    folder: Path, children: bytes, placements: bytes, workbooks: bool
-) -> tuple[Path, Path]:
+def _pool_tables(folder: Path, children: bytes, placements: bytes) -> tuple[Path, Path]:
     """Write both tables into ``folder`` as ``children`` and ``placements`` files.
 
-    Without ``workbooks`` both are ``.csv`` (what the API has always read: a workbook is
-    then refused as no UTF-8 text). With it, a table that is a zip is written as ``.xlsx``
-    and checked against the zip limits of :func:`~capaciteit.io.archive.xlsx_problems`
-    before any reader opens it (the header check of the pool reader opens it first).
+    A table that is a zip is written as ``.xlsx`` and checked against the zip limits of
+    :func:`~capaciteit.io.archive.xlsx_problems` before any reader opens it (the header
+    check of the pool reader opens it first); anything else is read as CSV.
     """
     from capaciteit.io.archive import xlsx_problems
 
     paths = []
     for stem, content in (("children", children), ("placements", placements)):
-        workbook = workbooks and content.startswith(XLSX_MAGIC)
+        workbook = content.startswith(XLSX_MAGIC)
         path = folder / f"{stem}{'.xlsx' if workbook else '.csv'}"
         path.write_bytes(content)
         paths.append(path)
@@ -202,16 +199,14 @@ def add_pool(
     children: bytes,
     placements: bytes,
     organisation: int,
-    *,
-    workbooks: bool = False,
 ) -> MatchingPool:
     """Validate a waiting list and family pool (every problem listed) and store them.
 
-    ``workbooks``: a table may also be an .xlsx workbook (the web form; the API reads
-    CSV only, as it always has).
+    Each table is CSV or an .xlsx workbook, through the API and the web form alike; the
+    stored bytes are the upload's (the ``*_csv`` columns hold a workbook as it came).
     """
     with tempfile.TemporaryDirectory() as tmp:
-        kids_path, places_path = _pool_tables(Path(tmp), children, placements, workbooks)
+        kids_path, places_path = _pool_tables(Path(tmp), children, placements)
         kids, pool = load_pool(kids_path, places_path)
     summary = pool_summary(kids, pool)
     row = MatchingPool(
@@ -270,9 +265,7 @@ def built_pool(session: Session, pool_id: int) -> tuple[Children, Pool] | None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
         # a stored table is the CSV or the workbook that passed add_pool
-        kids_path, places_path = _pool_tables(
-            Path(tmp), row.children_csv, row.placements_csv, workbooks=True
-        )
+        kids_path, places_path = _pool_tables(Path(tmp), row.children_csv, row.placements_csv)
         built = load_pool(kids_path, places_path)
     with _LOCK:
         if len(_CACHE) >= 8:

@@ -835,7 +835,7 @@ def upload_matching_pool(
                 "organisatie", str(exc.detail), "Kies de organisatie in het formulier."
             )
             raise InvalidInputError("De upload", [problem]) from None
-        row = store.add_pool(session, name.strip() or "pool", kids, places, owner, workbooks=True)
+        row = store.add_pool(session, name.strip() or "pool", kids, places, owner)
     except InvalidInputError as exc:
         refused = {"what": exc.what, "problems": [redact(p) for p in exc.problems]}
         return _matching_page(request, session, who, 422, refused=refused)

@@ -58,8 +58,8 @@ def _known(children: Children, pool: Pool, child_id: str, placement_id: str | No
 
 @router.post("/pools", status_code=201)
 def upload_pool(
-    children: Annotated[UploadFile, File(description="children.csv (pseudonymous)")],
-    placements: Annotated[UploadFile, File(description="placements.csv")],
+    children: Annotated[UploadFile, File(description="children.csv or .xlsx (pseudonymous)")],
+    placements: Annotated[UploadFile, File(description="placements.csv or .xlsx")],
     session: SessionDep,
     who: Matcher,
     name: Annotated[str, Form(max_length=200)] = "pool",
