@@ -11,6 +11,7 @@ recomputed here from the two versions' cells; every refusal lists its problems.
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -423,3 +424,33 @@ def test_the_example_table_for_make_demo(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert any("Residentiële jeugdhulp, 2024-K2" in line for line in result["off_track"])
+
+
+def test_the_example_table_refuses_missing_inputs_without_a_traceback(tmp_path: Path) -> None:
+    """Found in review: a wrong folder gave a FileNotFoundError traceback and a half-made
+    database; now every missing input is listed in Dutch and nothing is made.
+    """
+    import subprocess
+    import sys
+
+    cli = str(Path(sys.executable).with_name("capaciteit"))
+    database = tmp_path / "dienst.db"
+    done = subprocess.run(
+        [
+            cli,
+            "voorbeeld-dienst",
+            *("--database", str(database), "--model", str(tmp_path)),
+            *("--afspraak", str(tmp_path / "geen"), "--herplan", str(tmp_path / "geen")),
+            *("--realisatie", str(tmp_path / "k1.xlsx")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    text = done.stdout + done.stderr
+    assert "Traceback" not in text
+    assert "model.yaml ontbreekt" in text and "plan.json" in text and ".xlsx" in text
+    assert not database.exists()

@@ -192,6 +192,21 @@ def test_the_ontwikkeltafel_cycle(table: Table, browser: Any, tmp_path: Path) ->
     page.wait_for_url(re.compile(r".*/plans/\d+$"))
     third_id = int(page.url.rsplit("/", 1)[-1])
 
+    # the two runs side by side say how many cells differ, recounted from their results
+    with table.api("planner") as api:
+        runs = [api.get(f"/runs/{r}/result").json()["plan"] for r in (table.ids["run"], replan)]
+    before, after = (
+        {(r["provider"], r["care_form"], int(r["year"])): int(r["beds"]) for r in rows}
+        for rows in runs
+    )
+    differ = sum(before.get(k, 0) != after.get(k, 0) for k in before.keys() | after.keys())
+    page.goto(f"{base}/plans?a={table.ids['run']}&b={replan}")
+    assert page.locator("#runs-diff").inner_text().startswith(f"{differ} cel")
+    if differ:
+        rows = page.get_by_role("table", name="Verschillen per cel (B − A)").locator("tbody tr")
+        assert rows.count() == differ
+    page.goto(f"{base}/plans/{third_id}")
+
     # the difference page shows exactly the cells that differ in the two CSVs
     page.get_by_role("link", name=re.compile("Vergelijk met de afspraak")).click()
     page.wait_for_url(f"**/plans/{first_id}/diff/{third_id}")

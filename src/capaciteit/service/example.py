@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.service import reviews, store
 from capaciteit.service.db import (
     Job,
@@ -102,6 +103,48 @@ def _run_from_folder(
     return job
 
 
+def input_problems(
+    model_dir: Path,
+    scenario_file: Path,
+    agreed_run: Path,
+    replan_run: Path,
+    realisation: list[Path],
+) -> list[Problem]:
+    """List what is missing among the inputs of :func:`seed_example` (nothing is made then)."""
+    problems: list[Problem] = []
+    if not (model_dir / "model.yaml").is_file():
+        problems.append(
+            Problem(
+                str(model_dir),
+                "is geen regiomodel (model.yaml ontbreekt).",
+                "Geef de map van het regiomodel met --model, of start in de projectmap.",
+            )
+        )
+    if not scenario_file.is_file():
+        problems.append(
+            Problem(str(scenario_file), "bestaat niet.", "Geef het scenario met --scenario.")
+        )
+    for option, folder in (("--afspraak", agreed_run), ("--herplan", replan_run)):
+        if not (folder / "plan.json").is_file():
+            problems.append(
+                Problem(
+                    str(folder),
+                    "bevat geen plan.json van 'capaciteit afbouw'.",
+                    f"Geef met {option} de uitvoermap van een afbouwberekening.",
+                )
+            )
+    for path in realisation:
+        if not path.is_file() or path.suffix.lower() != ".xlsx":
+            problems.append(
+                Problem(
+                    str(path),
+                    "is geen bestaand .xlsx-bestand.",
+                    "Geef met --realisatie een ingevuld realisatiesjabloon.",
+                )
+            )
+    return problems
+
+
 def seed_example(
     database_url: str,
     *,
@@ -115,8 +158,12 @@ def seed_example(
 
     ``agreed_run`` and ``replan_run`` are the output folders of ``capaciteit afbouw`` (the
     plan, and a re-plan with the agreed plan as reference); ``realisation`` the filled-in
-    quarterly workbooks.
+    quarterly workbooks. Missing inputs are refused, every one listed, before anything is
+    made (:class:`~capaciteit.errors.InvalidInputError`).
     """
+    problems = input_problems(model_dir, scenario_file, agreed_run, replan_run, realisation)
+    if problems:
+        raise InvalidInputError("De invoer van het voorbeeld", problems)
     migrate(database_url)
     engine = make_engine(database_url)
     try:

@@ -314,7 +314,8 @@ def start_run(
         raise HTTPException(422, f"Onbekende soort berekening '{kind}'.")
     params: dict[str, Any] = {"scenario_id": scenario_id}
     if reference_plan_id.strip() and kind == "afbouw":
-        if not reference_plan_id.strip().isdigit():
+        chosen = reference_plan_id.strip()
+        if not chosen.isdigit() or not 1 <= int(chosen) <= 2**31 - 1:
             raise HTTPException(422, "Referentieplan: kies een planversie.")
         reference = reviews.version_of(session, int(reference_plan_id), who)
         if reference.region_id != region.id:
@@ -508,6 +509,7 @@ def plans(
             continue
         providers, years = _plan_tables(job.result or {})
         sides.append({"job": job, "result": job.result, "providers": providers, "years": years})
+    runs_diff = _runs_diff(sides[0], sides[1])
     return page(
         request,
         "plans.html",
@@ -517,8 +519,25 @@ def plans(
         names=context["run_names"],
         a=sides[0],
         b=sides[1],
+        runs_diff=runs_diff,
+        number=nl.number,
         **context,
     )
+
+
+def _runs_diff(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Compare the plans of two afbouw runs: changed cells and totals (as for versions)."""
+    from capaciteit.plans.diff import diff_plans
+    from capaciteit.plans.table import plan_frame
+
+    if a is None or b is None or not a["result"].get("plan") or not b["result"].get("plan"):
+        return None
+    found = diff_plans(plan_frame(a["result"]["plan"]), plan_frame(b["result"]["plan"]))
+    return {
+        "changed": int(found.changed_cells),
+        "cells": reviews.records(found.cells[found.cells["changed"]]),
+        "totals": reviews.records(found.totals[found.totals["change_beds"] != 0]),
+    }
 
 
 @router.get("/plans/compare")
