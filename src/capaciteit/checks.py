@@ -15,7 +15,7 @@ from collections import deque
 import pandas as pd
 
 from capaciteit.core import nl
-from capaciteit.domain.model import SINKS
+from capaciteit.domain.model import AMBULANT, SINKS, VERBLIJF, WOONPLEK
 from capaciteit.errors import Problem, figure, limit
 
 SHARE_TOLERANCE = 1e-6
@@ -53,6 +53,8 @@ def consistency_check(
     _check_age(tables["age"], files["age"], forms, problems)
     _check_beds(tables["beds"], files["beds"], forms, problems)
     _check_costs(tables["costs"], tables["beds"], files["costs"], forms, problems)
+    _check_kinds(tables, files, forms, problems)
+    _check_los_provider(tables, files, form_ids, provider_ids, problems)
     return problems
 
 
@@ -96,12 +98,16 @@ def _check_forms(forms: pd.DataFrame, form_ids: set[str], fname: str, out: list[
                     id=fid,
                 )
             )
-        if f["age_out_to"] not in SINKS:
+        housing = set(forms.loc[forms["kind"] == WOONPLEK, "care_form"])
+        if f["age_out_to"] not in SINKS and f["age_out_to"] not in housing:
             out.append(
                 Problem(
                     fname,
-                    f"age_out_to '{f['age_out_to']}' is geen bestemming buiten de zorg.",
-                    "Gebruik een van: " + ", ".join(SINKS) + ".",
+                    f"age_out_to '{f['age_out_to']}' is geen bestemming buiten de zorg en geen "
+                    "woonplek (kind woonplek).",
+                    "Gebruik een van: "
+                    + ", ".join([*SINKS, *sorted(housing)])
+                    + "; of geef die zorgvorm kind woonplek.",
                     row=row,
                     column="age_out_to",
                     id=fid,
@@ -454,6 +460,19 @@ def _check_beds(beds: pd.DataFrame, fname: str, forms: pd.DataFrame, out: list[P
 def _check_costs(
     costs: pd.DataFrame, beds: pd.DataFrame, fname: str, forms: pd.DataFrame, out: list[Problem]
 ) -> None:
+    for _, r in costs.iterrows():
+        day, trajectory = r["cost_per_bed_day_eur"], r.get("cost_per_trajectory_eur")
+        if pd.notna(day) == pd.notna(trajectory):
+            out.append(
+                Problem(
+                    fname,
+                    "geef precies één tarief: cost_per_bed_day_eur of cost_per_trajectory_eur"
+                    + (" (nu allebei)." if pd.notna(day) else " (nu geen van beide)."),
+                    "Vul een tarief per dag in, of voor ambulante zorg een prijs per traject.",
+                    row=int(r["_row"]),
+                    id=str(r["care_form"]),
+                )
+            )
     defaults = set(costs.loc[costs["provider"] == "", "care_form"])
     specific = set(zip(costs["care_form"], costs["provider"], strict=True))
     known_forms = set(forms["care_form"])
@@ -467,5 +486,102 @@ def _check_costs(
                     f"Voeg een rij toe voor '{fid}' met een lege provider (alle aanbieders) of "
                     f"met '{code}'.",
                     id=str(fid),
+                )
+            )
+
+
+def _check_kinds(
+    tables: dict[str, pd.DataFrame], files: dict[str, str], forms: pd.DataFrame, out: list[Problem]
+) -> None:
+    """Ambulant and housing forms: what only they have, and that people can use and leave them."""
+    fname = files["care_forms"]
+    places = tables["beds"].groupby("care_form")["beds"].sum()
+    routing = tables["routing"]
+    for _, f in forms.iterrows():
+        row, fid, kind = int(f["_row"]), str(f["care_form"]), str(f["kind"])
+        if kind != AMBULANT and pd.notna(f["failure_share"]):
+            out.append(
+                Problem(
+                    fname,
+                    f"failure_share geldt alleen voor ambulante zorg (kind ambulant; hier {kind}).",
+                    "Maak failure_share leeg, of zet kind op ambulant.",
+                    row=row,
+                    column="failure_share",
+                    id=fid,
+                )
+            )
+        if kind != VERBLIJF and fid in places.index and int(places[fid]) == 0:
+            what = "ambulante plekken" if kind == AMBULANT else "woonplekken"
+            out.append(
+                Problem(
+                    files["beds"],
+                    f"'{fid}' ({kind}) heeft in de 0-meting geen {what}: wie erheen "
+                    "gestuurd wordt, kan er nooit terecht"
+                    + (" en blijft in het bed wachten." if kind == WOONPLEK else "."),
+                    f"Geef in {files['beds']} minstens één aanbieder plekken voor '{fid}', "
+                    "of haal de zorgvorm weg.",
+                    id=fid,
+                )
+            )
+        if kind == WOONPLEK:
+            onward = routing[(routing["from_care_form"] == fid) & (routing["share"] > 0)]
+            inside = sorted(set(onward["to"]) - set(SINKS))
+            if inside:
+                out.append(
+                    Problem(
+                        files["routing"],
+                        f"vanuit woonplek '{fid}' gaat de doorstroom terug naar zorgvormen "
+                        f"({nl.join(inside)}); een woonplek is de laatste stap.",
+                        f"Laat '{fid}' alleen doorstromen naar bestemmingen buiten de zorg "
+                        f"({nl.join(SINKS, 'of')}).",
+                        id=fid,
+                    )
+                )
+            if f["age_out_to"] not in SINKS:
+                out.append(
+                    Problem(
+                        fname,
+                        f"woonplek '{fid}' laat jongvolwassenen bij max_age_years naar "
+                        f"'{f['age_out_to']}' gaan; vanuit een woonplek kan dat alleen naar "
+                        "buiten de zorg.",
+                        "Gebruik een van: " + ", ".join(SINKS) + ".",
+                        row=row,
+                        column="age_out_to",
+                        id=fid,
+                    )
+                )
+
+
+def _check_los_provider(
+    tables: dict[str, pd.DataFrame],
+    files: dict[str, str],
+    form_ids: set[str],
+    provider_ids: set[str],
+    out: list[Problem],
+) -> None:
+    """Check that a provider's own length of stay names a pair of the 0-meting."""
+    table, fname = tables["los_provider"], files["los_provider"]
+    offered = set(zip(tables["beds"]["provider"], tables["beds"]["care_form"], strict=True))
+    for _, r in table.iterrows():
+        row, code, fid = int(r["_row"]), str(r["provider"]), str(r["care_form"])
+        if fid not in form_ids:
+            out.append(
+                _unknown(fname, row, "care_form", fid, form_ids, "zorgvorm", files["care_forms"])
+            )
+        elif code not in provider_ids:
+            out.append(
+                _unknown(
+                    fname, row, "provider", code, provider_ids, "aanbieder", files["providers"]
+                )
+            )
+        elif (code, fid) not in offered:
+            out.append(
+                Problem(
+                    fname,
+                    f"'{code}' biedt geen '{fid}' aan in de 0-meting; een eigen verblijfsduur "
+                    "zou nergens gelden.",
+                    f"Verwijder de rij, of voeg '{code}' met '{fid}' toe aan {files['beds']}.",
+                    row=row,
+                    id=code,
                 )
             )

@@ -18,6 +18,25 @@ person who needs a place in a form that is full:
     wait like ``block`` for at most ``max_wait_days``, then be placed outside the region
     (``buiten_regio``). ``max_wait_days = 0`` refuses at once (a loss system).
 
+Kinds of care form (column ``kind``): the transformation moves care "van verblijf naar
+ambulant" and needs somewhere for young adults to go, so not every form is a bed.
+
+``verblijf``
+    a bed (the default): pleegzorg, gezinshuis, residentieel, JeugdzorgPlus, crisis.
+``ambulant``
+    a place in an ambulant programme (caseload, e.g. intensive family treatment): a
+    substitution lever sends a share of the referrals to a verblijf form here *when a place
+    is free*; when it is full the referral goes to the verblijf form after all. After the
+    trajectory a share ``failure_share`` of those substituted still needs the verblijf form
+    they were referred to (they ask for it from home); the rest follow the routing.
+``woonplek``
+    18+ housing (Wmo, begeleid wonen, kamertraining) with places: a young person who ages
+    out (``age_out_to``) or is routed there and finds it full keeps the bed they are in
+    (waiting policy ``block``), counted as blocked bed-days of that bed.
+
+Ambulant and housing places never block: their clients leave the place when the
+trajectory ends and ask for a next form, if any, from home.
+
 In every policy the waiting list is served by ``priority`` of the form the young person is
 in while waiting (lower first; waiting at home counts as ``home_priority`` from
 ``model.yaml``), first come first served within a priority. This is how crisis gets
@@ -26,15 +45,20 @@ priority: children blocking a crisis bed move on first.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from capaciteit._pandas import as_float
 from capaciteit.core.tables import Column, TableSpec
 
 STANDARD_CARE_FORMS = ("pleegzorg", "gezinshuis", "residentieel", "jeugdzorgplus", "crisis")
 SINKS = ("thuis", "ambulant", "zelfstandig", "wlz", "buiten_regio")
+KINDS = ("verblijf", "ambulant", "woonplek")
+VERBLIJF, AMBULANT, WOONPLEK = KINDS
 OVERFLOW_SINK = "buiten_regio"
 WAITING_POLICIES = ("queue", "block", "overflow")
 LOS_DISTRIBUTIONS = ("exponential", "lognormal", "gamma", "empirical")
@@ -50,6 +74,23 @@ TABLES: dict[str, TableSpec] = {
             columns=(
                 Column("care_form", "id", description="care form id, e.g. pleegzorg"),
                 Column("name", "str", description="Dutch name shown in reports"),
+                Column(
+                    "kind",
+                    "str",
+                    required=False,
+                    default="verblijf",
+                    choices=KINDS,
+                    description="verblijf (a bed), ambulant (a caseload place) or woonplek (18+)",
+                ),
+                Column(
+                    "failure_share",
+                    "float",
+                    required=False,
+                    min=0,
+                    max=1,
+                    description="ambulant only: share of substituted trajectories still "
+                    "needing the verblijf form afterwards",
+                ),
                 Column(
                     "waiting_policy",
                     "str",
@@ -94,7 +135,7 @@ TABLES: dict[str, TableSpec] = {
                     "id",
                     required=False,
                     default="zelfstandig",
-                    description="where young people go when they reach max_age_years",
+                    description="where young people go at max_age_years: a sink or a woonplek",
                 ),
                 Column(
                     "max_stay_days",
@@ -235,6 +276,25 @@ TABLES: dict[str, TableSpec] = {
             ),
         ),
         TableSpec(
+            "los_provider",
+            required=False,
+            description="Optional mean length of stay per provider, overriding the form's mean "
+            "(same distribution and cv).",
+            key=("provider", "care_form"),
+            columns=(
+                Column("provider", "id", description="provider code"),
+                Column("care_form", "id", description="care form id"),
+                Column(
+                    "mean_days",
+                    "float",
+                    min=0,
+                    min_exclusive=True,
+                    unit="days",
+                    description="mean stay at this provider (trajectduur)",
+                ),
+            ),
+        ),
+        TableSpec(
             "routing",
             description="Doorstroom: where young people go after a stay (shares sum to 1).",
             key=("from_care_form", "to"),
@@ -258,7 +318,8 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec(
             "costs",
-            description="Cost per bed-day per care form; a provider row overrides the form.",
+            description="Cost per bed-day (or per trajectory) per care form; a provider row "
+            "overrides the form.",
             key=("care_form", "provider"),
             columns=(
                 Column("care_form", "id", description="care form id"),
@@ -272,9 +333,18 @@ TABLES: dict[str, TableSpec] = {
                 Column(
                     "cost_per_bed_day_eur",
                     "float",
+                    required=False,
                     min=0,
                     unit="EUR/day",
-                    description="tariff per bed-day",
+                    description="tariff per bed-day (per place-day for ambulant care)",
+                ),
+                Column(
+                    "cost_per_trajectory_eur",
+                    "float",
+                    required=False,
+                    min=0,
+                    unit="EUR",
+                    description="instead of a day tariff: price of one trajectory (ambulant)",
                 ),
             ),
         ),
@@ -315,13 +385,17 @@ class RegionModel:
         Indexed by ``care_form``: ``distribution``, ``mean_days``, ``cv``.
     los_observed
         Observed stays (``care_form``, ``los_days``) for empirical distributions.
+    los_provider
+        ``mean_days`` indexed by ``(provider, care_form)``: a provider's own mean stay;
+        empty when the model has none. Use :meth:`mean_los_days`.
     routing
         ``share`` indexed by ``(from_care_form, to)``.
     age
         Age bands at entry per care form; empty when the model has none (no age rule).
     costs
-        ``cost_per_bed_day_eur`` indexed by ``(care_form, provider)``; provider ``""`` is
-        the form's default. Use :meth:`cost_per_bed_day`.
+        ``cost_per_bed_day_eur`` or ``cost_per_trajectory_eur`` indexed by
+        ``(care_form, provider)``; provider ``""`` is the form's default. Use
+        :meth:`cost_per_bed_day`.
     """
 
     meta: ModelMeta
@@ -335,6 +409,7 @@ class RegionModel:
     routing: pd.DataFrame
     age: pd.DataFrame
     costs: pd.DataFrame
+    los_provider: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     @property
     def care_form_ids(self) -> list[str]:
@@ -355,10 +430,45 @@ class RegionModel:
         beds = self.beds["beds"].groupby(level="care_form").sum()
         return beds.reindex(self.care_forms.index, fill_value=0).astype("int64")
 
+    def kind_of(self, care_form: str) -> str:
+        """Return the kind of ``care_form``: ``verblijf``, ``ambulant`` or ``woonplek``."""
+        if "kind" not in self.care_forms.columns:
+            return VERBLIJF
+        return str(self.care_forms.at[care_form, "kind"])
+
+    def forms_of_kind(self, *kinds: str) -> list[str]:
+        """Care form ids of the given kinds, in file order."""
+        return [f for f in self.care_form_ids if self.kind_of(f) in kinds]
+
+    def form_mean_los_days(self, care_form: str) -> float:
+        """Return the form's mean stay (observed mean for an empirical distribution)."""
+        if str(self.los.at[care_form, "distribution"]) == "empirical":
+            observed = self.los_observed.loc[self.los_observed["care_form"] == care_form]
+            return float(observed["los_days"].mean())
+        return as_float(self.los.at[care_form, "mean_days"])
+
+    def mean_los_days(self, care_form: str, provider: str | None = None) -> float:
+        """Mean stay of ``care_form`` at ``provider`` (its los_provider row, else the form's)."""
+        table = self.los_provider
+        if provider is not None and not table.empty and (provider, care_form) in table.index:
+            return as_float(table.at[(provider, care_form), "mean_days"])
+        return self.form_mean_los_days(care_form)
+
     def cost_per_bed_day(self, care_form: str, provider: str) -> float | None:
-        """Tariff per bed-day of ``care_form`` at ``provider`` (its own row or the default)."""
-        cost = self.costs["cost_per_bed_day_eur"]
+        """Tariff per bed-day of ``care_form`` at ``provider`` (its own row or the default).
+
+        A price per trajectory is spread over the trajectory's mean length at that
+        provider, so a place-day costs the same on average.
+        """
         for key in ((care_form, provider), (care_form, "")):
-            if key in cost.index:
-                return float(cost.loc[key])
+            if key not in self.costs.index:
+                continue
+            day = as_float(self.costs.at[key, "cost_per_bed_day_eur"])
+            if not math.isnan(day):
+                return day
+            if "cost_per_trajectory_eur" in self.costs.columns:
+                trajectory = as_float(self.costs.at[key, "cost_per_trajectory_eur"])
+                if not math.isnan(trajectory):
+                    return trajectory / self.mean_los_days(care_form, provider or None)
+            return math.nan
         return None

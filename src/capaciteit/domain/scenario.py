@@ -13,20 +13,35 @@ year on until the next year given for the same item.
 ``substitution``
     a share of the referrals to one form that is sent to another instead (e.g. 20% of the
     referrals to ``residentieel`` go to ``pleegzorg``), from that year on.
+``provider_los_change_pct``
+    per provider, care form and year, the change of that provider's mean length of stay
+    (on top of ``los_change_pct``): a shorter trajectduur at one provider.
 ``bed_changes``
     beds added (positive) or removed (negative) at a provider for a care form on 1 January
-    of a year; changes add up over the years.
+    of a year; changes add up over the years. Ambulant and housing places change the same
+    way.
+
+A substitution to an ambulant form (kind ``ambulant``) is only as real as the ambulant
+places behind it: a referral sent there that finds every place taken goes to the form it
+was referred to after all (see :mod:`capaciteit.domain.model`).
+
+``los_targets`` (top level) are ligduur targets: the mean length of stay of a care form, or
+of one provider's part of it, at most ``max_mean_days`` from ``year`` on. They are judged
+in simulations and minimal beds, and in afbouw plans they steer beds towards providers
+with shorter stays.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from capaciteit._pandas import as_float
 from capaciteit.domain.model import RegionModel
 
 
@@ -66,14 +81,36 @@ class BedChange(BaseModel):
     change_beds: int
 
 
+class ProviderLosChange(BaseModel):
+    """Change one provider's mean stay of a care form by ``change_pct`` from ``year`` on."""
+
+    model_config = ConfigDict(extra="forbid")
+    year: int
+    provider: str
+    care_form: str
+    change_pct: float = Field(ge=-99, le=1000, allow_inf_nan=False)
+
+
 class Levers(BaseModel):
     """Policy levers per year; see the module docstring for their meaning."""
 
     model_config = ConfigDict(extra="forbid")
     instroom_change_pct: dict[str, dict[int, float]] = Field(default_factory=dict)
     los_change_pct: dict[str, dict[int, float]] = Field(default_factory=dict)
+    provider_los_change_pct: list[ProviderLosChange] = Field(default_factory=list)
     substitution: list[Substitution] = Field(default_factory=list)
     bed_changes: list[BedChange] = Field(default_factory=list)
+
+
+class LosTargetIn(BaseModel):
+    """Ligduur target: mean stay of ``care_form`` (at ``provider``) at most this, from ``year``."""
+
+    model_config = ConfigDict(extra="forbid")
+    care_form: str
+    provider: str | None = None
+    year: int
+    max_mean_days: float = Field(gt=0, le=36_500, allow_inf_nan=False)
+    label: str = ""
 
 
 class ServiceLevelIn(BaseModel):
@@ -235,6 +272,38 @@ class ReferenceIn(BaseModel):
         return value
 
 
+class BudgetIn(BaseModel):
+    """The budget path of an afbouw plan: what beds and ambulant places may cost per year.
+
+    ``neutral``: every year at most what the 0-meting's beds and places cost (the money of
+    closed beds moves to ambulant places, none is added). ``eur_per_year``: a ceiling per
+    year, holding from that year on until the next year given. Both may be given; the
+    lower ceiling holds.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    neutral: bool = False
+    eur_per_year: dict[int, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _something(self) -> BudgetIn:
+        if not self.neutral and not self.eur_per_year:
+            raise ValueError("geef neutral: true of bedragen per jaar (eur_per_year)")
+        for year, amount in self.eur_per_year.items():
+            if not 0 < amount <= 1e13 or math.isnan(amount):
+                raise ValueError(f"het budget voor {year} moet tussen 0 en 10^13 euro liggen")
+        return self
+
+
+class RatioTargetIn(BaseModel):
+    """Ambulant places per verblijf bed at least ``min_ambulant_per_verblijf`` from ``year``."""
+
+    model_config = ConfigDict(extra="forbid")
+    year: int
+    min_ambulant_per_verblijf: float = Field(gt=0, le=100, allow_inf_nan=False)
+    label: str = ""
+
+
 class AfbouwIn(BaseModel):
     """Settings of the afbouw plan (all optional)."""
 
@@ -256,6 +325,8 @@ class AfbouwIn(BaseModel):
     )
     time_limit_s: float = Field(default=30.0, gt=0, le=3600)
     reference: ReferenceIn | None = None
+    budget: BudgetIn | None = None
+    ratio_targets: list[RatioTargetIn] = Field(default_factory=list)
 
 
 class ScenarioFile(BaseModel):
@@ -280,6 +351,7 @@ class ScenarioFile(BaseModel):
     service_levels: dict[str, ServiceLevelIn] = Field(default_factory=dict)
     optimisation: OptimisationIn = Field(default_factory=OptimisationIn)
     afbouw: AfbouwIn = Field(default_factory=AfbouwIn)
+    los_targets: list[LosTargetIn] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -302,6 +374,12 @@ class Scenario:
         Settings of the minimal-beds search.
     afbouw
         Settings of the afbouw plan (validated against the model's ids).
+    los_pair_factor
+        Multiplier of a provider's mean stay against its form's, per (care_form, provider)
+        and year: the provider's own mean (``los_provider``) over the form's, times the
+        ``provider_los_change_pct`` lever. Pairs not listed have 1.
+    los_targets
+        Ligduur targets (validated against the model's ids).
     """
 
     name: str
@@ -321,8 +399,21 @@ class Scenario:
     service_levels: pd.DataFrame
     optimisation: OptimisationIn
     afbouw: AfbouwIn
+    los_pair_factor: pd.DataFrame = field(default_factory=pd.DataFrame)
+    los_targets: list[LosTargetIn] = field(default_factory=list)
 
     @property
     def years(self) -> list[int]:
         """The horizon's years."""
         return list(range(self.start_year, self.end_year + 1))
+
+    def mean_los_days(self, care_form: str, provider: str | None, year: int) -> float:
+        """Mean stay of stays starting in ``year`` (at ``provider``), levers applied."""
+        year = min(max(year, self.start_year), self.end_year)
+        mean = self.model.form_mean_los_days(care_form) * as_float(
+            self.los_factor.at[care_form, year]
+        )
+        pairs = self.los_pair_factor
+        if provider is not None and not pairs.empty and (care_form, provider) in pairs.index:
+            mean *= as_float(pairs.at[(care_form, provider), year])
+        return mean

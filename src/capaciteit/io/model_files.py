@@ -30,6 +30,7 @@ TABLES_NL = {
     "seasonality": "maandfactoren op de instroom",
     "los": "de verblijfsduur per zorgvorm",
     "los_observed": "waargenomen verblijfsduren",
+    "los_provider": "de gemiddelde verblijfsduur per aanbieder en zorgvorm",
     "routing": "de doorstroom na een verblijf, met aandelen die samen 1 zijn",
     "age": "de leeftijd bij instroom per zorgvorm",
     "costs": "het tarief per beddag per zorgvorm",
@@ -167,4 +168,5 @@ def _build(directory: Path, meta: ModelFile, t: dict[str, pd.DataFrame]) -> Regi
         routing=t["routing"].drop(columns="_row").set_index(["from_care_form", "to"]),
         age=t["age"].drop(columns="_row").reset_index(drop=True),
         costs=keyed("costs", ["care_form", "provider"]),
+        los_provider=keyed("los_provider", ["provider", "care_form"]),
     )

@@ -11,7 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from capaciteit.domain.model import RegionModel
+from capaciteit._pandas import as_float, items
+from capaciteit.domain.model import AMBULANT, VERBLIJF, WOONPLEK, RegionModel
 from capaciteit.domain.scenario import (
     DEFAULT_SERVICE_LEVELS,
     FALLBACK_SERVICE_LEVEL,
@@ -214,6 +215,11 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
                 )
 
     capacity = _capacity(parsed, model, years, fname, providers, check_form, check_year, problems)
+    _check_substitution_kinds(parsed, model, capacity, fname, problems)
+    los_pair_factor = _los_pair_factor(
+        parsed, model, capacity, years, fname, check_form, check_year, problems
+    )
+    _check_los_targets(parsed, model, fname, check_form, problems)
     service_levels = _service_levels(parsed, model, fname, check_form, problems)
     _check_afbouw(parsed, model, fname, check_form, problems)
 
@@ -256,7 +262,154 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
         service_levels=service_levels,
         optimisation=parsed.optimisation,
         afbouw=parsed.afbouw,
+        los_pair_factor=los_pair_factor,
+        los_targets=list(parsed.los_targets),
     )
+
+
+def _check_substitution_kinds(
+    parsed: ScenarioFile,
+    model: RegionModel,
+    capacity: pd.DataFrame,
+    fname: str,
+    problems: list[Problem],
+) -> None:
+    """Substitution goes from a bed to another bed or to ambulant places that exist."""
+    forms = set(model.care_form_ids)
+    places = capacity.groupby(level="care_form").sum()
+    for i, sub in enumerate(parsed.levers.substitution):
+        key = f"levers.substitution[{i}]"
+        if sub.from_care_form not in forms or sub.to not in forms:
+            continue  # reported already
+        source, target = model.kind_of(sub.from_care_form), model.kind_of(sub.to)
+        if source != VERBLIJF:
+            problems.append(
+                Problem(
+                    fname,
+                    f"substitution vanuit '{sub.from_care_form}' ({source}): alleen verwijzingen "
+                    "naar een bed (kind verblijf) kunnen elders terechtkomen.",
+                    "Kies bij from een zorgvorm met kind verblijf.",
+                    column=key + ".from",
+                    id=sub.from_care_form,
+                )
+            )
+        if target == WOONPLEK:
+            problems.append(
+                Problem(
+                    fname,
+                    f"substitution naar woonplek '{sub.to}': een woonplek is de stap ná de "
+                    "jeugdhulp, geen plaats voor een nieuwe verwijzing.",
+                    "Kies bij to een zorgvorm met kind verblijf of ambulant.",
+                    column=key + ".to",
+                    id=sub.to,
+                )
+            )
+        if target == AMBULANT and sub.share > 0:
+            later = [y for y in places.columns if int(str(y)) >= sub.year]
+            if sub.to in places.index and not (places.loc[sub.to, later] > 0).any():
+                problems.append(
+                    Problem(
+                        fname,
+                        f"substitution naar '{sub.to}' vanaf {sub.year}: die ambulante zorg heeft "
+                        "vanaf dan geen enkele plek, dus niemand kan erheen; de verwijzingen "
+                        f"blijven naar '{sub.from_care_form}' gaan.",
+                        f"Geef '{sub.to}' plekken (beds.csv of levers.bed_changes), of haal de "
+                        "substitution weg.",
+                        column=key,
+                        id=sub.to,
+                    )
+                )
+
+
+def _los_pair_factor(
+    parsed: ScenarioFile,
+    model: RegionModel,
+    capacity: pd.DataFrame,
+    years: list[int],
+    fname: str,
+    check_form: Any,
+    check_year: Any,
+    problems: list[Problem],
+) -> pd.DataFrame:
+    """Per (care_form, provider) and year: the provider's mean stay over the form's."""
+    rows: dict[tuple[str, str], list[float]] = {}
+    for (code, fid), mean in items(model.los_provider["mean_days"]):
+        ratio = as_float(mean) / model.form_mean_los_days(str(fid))
+        rows[(str(fid), str(code))] = [ratio] * len(years)
+    steps: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for i, change in enumerate(parsed.levers.provider_los_change_pct):
+        key = f"levers.provider_los_change_pct[{i}]"
+        ok = check_form(change.care_form, key + ".care_form") & check_year(
+            change.year, key + ".year"
+        )
+        pair = (change.care_form, change.provider)
+        if ok and pair not in capacity.index:
+            problems.append(
+                Problem(
+                    fname,
+                    f"'{change.provider}' heeft geen '{change.care_form}' in dit scenario; de "
+                    "verandering van de verblijfsduur zou nergens gelden.",
+                    "Kies een aanbieder en zorgvorm uit beds.csv of levers.bed_changes.",
+                    column=key,
+                    id=change.provider,
+                )
+            )
+            ok = False
+        if not ok:
+            continue
+        given = steps.setdefault(pair, [])
+        if any(y == change.year for y, _ in given):
+            problems.append(
+                Problem(
+                    fname,
+                    f"de verblijfsduur van '{change.provider}' voor '{change.care_form}' "
+                    f"verandert in {change.year} twee keer.",
+                    "Houd één regel per jaar, aanbieder en zorgvorm over.",
+                    column=key,
+                    id=change.provider,
+                )
+            )
+            continue
+        given.append((change.year, 1 + change.change_pct / 100))
+    for pair, changes in steps.items():
+        row = rows.setdefault(pair, [1.0] * len(years))
+        for k, year in enumerate(years):
+            active = [factor for y, factor in sorted(changes) if y <= year]
+            if active:
+                row[k] *= active[-1]
+    index = pd.MultiIndex.from_tuples(sorted(rows), names=["care_form", "provider"])
+    return pd.DataFrame(
+        [rows[k] for k in sorted(rows)], index=index, columns=years, dtype="float64"
+    )
+
+
+def _check_los_targets(
+    parsed: ScenarioFile,
+    model: RegionModel,
+    fname: str,
+    check_form: Any,
+    problems: list[Problem],
+) -> None:
+    """Ligduur targets name a known form (and a provider that offers it)."""
+    offered = {(str(p), str(f)) for p, f in model.beds.index} | {
+        (a.provider, a.care_form) for a in parsed.afbouw.allow_new
+    }
+    for i, target in enumerate(parsed.los_targets):
+        key = f"los_targets[{i}]"
+        if not check_form(target.care_form, key + ".care_form"):
+            continue
+        if target.provider is not None and (target.provider, target.care_form) not in offered:
+            problems.append(
+                Problem(
+                    fname,
+                    f"'{target.provider}' biedt geen '{target.care_form}'; een doel voor de "
+                    "ligduur daar kan niet worden beoordeeld.",
+                    "Kies een aanbieder uit beds.csv (of afbouw.allow_new), of laat provider weg "
+                    "voor de hele zorgvorm.",
+                    column=key + ".provider",
+                    id=target.provider,
+                )
+            )
 
 
 def _capacity(
@@ -466,6 +619,17 @@ def _check_afbouw(
                     id=pin.provider,
                 )
             )
+    if settings.ratio_targets and not model.forms_of_kind(AMBULANT):
+        problems.append(
+            Problem(
+                fname,
+                "afbouw.ratio_targets vraagt ambulante plekken per bed, maar het model heeft geen "
+                "ambulante zorgvorm.",
+                "Voeg een zorgvorm met kind ambulant toe aan care_forms.csv (met plekken in "
+                "beds.csv), of verwijder ratio_targets.",
+                column="afbouw.ratio_targets",
+            )
+        )
     if settings.end_year is not None and settings.end_year < model.meta.baseline_year:
         problems.append(
             Problem(
