@@ -40,7 +40,7 @@ def check_stays(spec: SimSpec, stays: pd.DataFrame) -> list[str]:
     # reaching the limit of the form asked for, or of the form whose bed was kept
     to_asked = forms["age_out_to"].reindex(s.loc[aged, "care_form"].astype(str)).to_numpy()
     held = s.loc[aged, "waited_in"].astype(str)
-    to_held = held.map(forms["age_out_to"]).fillna("").to_numpy()
+    to_held = held.map(forms["age_out_to"]).astype(object).fillna("").to_numpy()
     nxt = s.loc[aged, "next"].astype(str).to_numpy()
     if s.loc[aged, "start_day"].notna().any() or ((nxt != to_asked) & (nxt != to_held)).any():
         errors.append("aged out while waiting, but admitted or not sent to age_out_to")
@@ -85,6 +85,7 @@ def check_stays(spec: SimSpec, stays: pd.DataFrame) -> list[str]:
         if (np.abs(prev_end - nxt_req) > EPS).any():
             errors.append(f"person {person}: next request not at the end of the previous stay")
             break
+    errors += _check_places(spec, s)
     # age rule
     if not spec.age_bands.empty:
         max_age = forms["max_age_years"].reindex(s["care_form"].astype(str)).to_numpy()
@@ -94,9 +95,55 @@ def check_stays(spec: SimSpec, stays: pd.DataFrame) -> list[str]:
     return errors
 
 
+def _check_places(spec: SimSpec, s: pd.DataFrame) -> list[str]:
+    """Rules of ambulant places and housing: only beds block; diverted only when full."""
+    errors: list[str] = []
+    forms = spec.care_forms
+    kind = forms["kind"] if "kind" in forms.columns else pd.Series("verblijf", index=forms.index)
+    form = s["care_form"].astype(str)
+    nxt = s["next"].astype(str)
+    ended = s["start_day"].notna() & s["end_day"].notna() & s["service_end_day"].notna()
+    blocked = ended & (s["end_day"] > s["service_end_day"] + EPS)
+    if (blocked & form.map(kind).ne("verblijf")).any():
+        errors.append("an ambulant or housing place was kept while waiting for the next form")
+    if (blocked & nxt.map(kind).eq("ambulant")).any():
+        errors.append("a bed was kept while waiting for ambulant care")
+    diverted = s["outcome"] == "diverted"
+    d = s[diverted]
+    if len(d):
+        if d["start_day"].notna().any() or (d["end_day"] - d["requested_day"]).abs().max() > EPS:
+            errors.append("a diverted request was admitted or took time")
+        if (form[diverted].map(kind) != "ambulant").any():
+            errors.append("a request was diverted from a form that is not ambulant")
+        if (nxt[diverted].map(kind) != "verblijf").any():
+            errors.append("a diverted request did not go to a bed")
+        bounds = spec.year_start_day.to_numpy()
+        beds = spec.capacity.groupby(level="care_form").sum()
+        for fid, group in d.groupby(form[diverted]):
+            admitted = s[(form == fid) & s["start_day"].notna()]
+            starts = np.sort(admitted["start_day"].to_numpy())
+            ends = np.sort(admitted["end_day"].fillna(math.inf).to_numpy())
+            for t in group["requested_day"].to_numpy():
+                occupied = np.searchsorted(starts, t, side="right") - np.searchsorted(
+                    ends, t, side="right"
+                )
+                k = min(
+                    max(int(np.searchsorted(bounds, t, side="right")) - 1, 0), len(spec.years) - 1
+                )
+                if occupied < int(beds.at[fid, spec.years[k]]):
+                    errors.append(f"{fid}: diverted at {t} with a free place")
+                    break
+    return errors
+
+
 def conservation(stays: pd.DataFrame, sinks: tuple[str, ...]) -> tuple[int, int, int, int]:
-    """(persons, in a bed, waiting, gone) at the end of a run, from the stays only."""
-    last = stays.sort_values(["person", "requested_day"]).groupby("person").tail(1)
+    """(persons, in a bed, waiting, gone) at the end of a run, from the stays only.
+
+    A diverted request (ambulant care full) is an attempt, not a place: the same person's
+    request for the bed follows at the same moment.
+    """
+    tried = stays[stays["outcome"] != "diverted"]
+    last = tried.sort_values(["person", "requested_day"]).groupby("person").tail(1)
     in_bed = last["start_day"].notna() & last["end_day"].isna()
     waiting = last["outcome"] == "waiting"
     gone = last["next"].isin(list(sinks))

@@ -926,7 +926,8 @@ def test_stricter_crisis_target_never_costs_less_coupled(
     strict = min(loose + tighten * (1 - loose), 0.995)
     cost_loose, _ = coupled_optimum(crisis / 365, pleeg / 365, share, crisis_rules(loose))
     cost_strict, _ = coupled_optimum(crisis / 365, pleeg / 365, share, crisis_rules(strict))
-    assert cost_strict >= cost_loose
+    # the same optimum summed in another order may differ in the last bit
+    assert cost_strict >= cost_loose * (1 - 1e-12)
 
 
 def test_more_arrivals_in_the_scenario_never_need_fewer_beds(tmp_path: Path) -> None:

@@ -145,6 +145,10 @@ DEFAULT_SERVICE_LEVELS: dict[str, dict[str, float]] = {
 }
 """Defaults a planner would accept; other care forms default to 80% placed in 28 days."""
 FALLBACK_SERVICE_LEVEL: dict[str, float] = {"placed_within_days": 28, "placed_share_min": 0.80}
+KIND_SERVICE_LEVELS: dict[str, dict[str, float]] = {
+    "woonplek": {"placed_within_days": 90, "placed_share_min": 0.80},
+}
+"""Defaults by kind: a young adult should have a housing place within three months."""
 SERVICE_LEVEL_FIELDS = tuple(ServiceLevelIn.model_fields)
 
 

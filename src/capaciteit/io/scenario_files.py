@@ -16,6 +16,7 @@ from capaciteit.domain.model import AMBULANT, VERBLIJF, WOONPLEK, RegionModel
 from capaciteit.domain.scenario import (
     DEFAULT_SERVICE_LEVELS,
     FALLBACK_SERVICE_LEVEL,
+    KIND_SERVICE_LEVELS,
     SERVICE_LEVEL_FIELDS,
     Scenario,
     ScenarioFile,
@@ -487,7 +488,8 @@ def _service_levels(
     """Defaults per care form, overridden field by field by the scenario (null removes)."""
     rows: dict[str, dict[str, float]] = {}
     for fid in model.care_form_ids:
-        rows[fid] = dict(DEFAULT_SERVICE_LEVELS.get(fid, FALLBACK_SERVICE_LEVEL))
+        fallback = KIND_SERVICE_LEVELS.get(model.kind_of(fid), FALLBACK_SERVICE_LEVEL)
+        rows[fid] = dict(DEFAULT_SERVICE_LEVELS.get(fid, fallback))
     for fid, given in parsed.service_levels.items():
         if not check_form(fid, f"service_levels.{fid}"):
             continue

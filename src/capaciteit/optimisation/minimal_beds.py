@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,7 @@ import pandas as pd
 
 from capaciteit._pandas import as_float, as_int, items
 from capaciteit.core import nl
+from capaciteit.domain.model import AMBULANT, WOONPLEK
 from capaciteit.domain.norms import STAY, Norm, norms_of
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.beds_model import (
@@ -92,6 +93,10 @@ from capaciteit.simulation.stepping import (
 )
 
 DEFAULT_SPAN = 12
+FIXED_NOTE = (
+    "niet gezocht: ambulante plekken en woonplekken komen uit het scenario (de bedden zijn "
+    "gezocht met deze plekken erbij)"
+)
 COUPLING_FACTORS = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
 DOWNSTREAM_FORMS = ("pleegzorg", "gezinshuis")
 LONG_RUN_YEARS = 5
@@ -147,6 +152,9 @@ class MinimalBedsResult:
     search
         The per-year search: ``evaluations`` (candidates simulated), ``replications``,
         ``time_s``.
+    los_targets
+        Ligduur targets per year against the minimal beds spread over providers
+        (:func:`los_targets_at`).
     """
 
     status: str
@@ -162,6 +170,7 @@ class MinimalBedsResult:
     solution: Solution
     per_provider: pd.DataFrame
     search: dict[str, float]
+    los_targets: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
 
 def cost_per_bed_day(scenario: Scenario) -> pd.Series:
@@ -179,6 +188,84 @@ def cost_per_bed_day(scenario: Scenario) -> pd.Series:
     series = pd.Series(out, dtype="float64")
     series.index = series.index.set_names(["care_form", "year"])
     return series
+
+
+def harmonic_mean_los(beds: Mapping[str, float], los_days: Mapping[str, float]) -> float:
+    """Mean stay over the stays of a form whose beds are spread over providers.
+
+    A provider with ``b`` beds (equally full) and mean stay ``L`` has ``b / L`` stays per
+    bed-day, so the mean over all stays is ``sum b / sum (b / L)``: the bed-weighted
+    harmonic mean of the providers' stays (NaN without beds).
+    """
+    total = sum(b for b in beds.values())
+    if total <= 0:
+        return math.nan
+    return total / sum(b / los_days[p] for p, b in beds.items() if b > 0)
+
+
+def los_targets_at(scenario: Scenario, per_provider: pd.DataFrame) -> pd.DataFrame:
+    """Ligduur targets judged against the beds ``per_provider`` (care_form, provider x year).
+
+    The expected mean stay per year follows from the providers' own mean stays (levers
+    applied) and their share of the beds (:func:`harmonic_mean_los`); a provider's target
+    is its own mean stay. Both are inputs of the scenario, so judged exactly.
+    """
+    rows = []
+    for t in scenario.los_targets:
+        for year in scenario.years:
+            if year < t.year or t.care_form not in per_provider.index.get_level_values(0):
+                continue
+            part = per_provider.xs(t.care_form, level="care_form")[year]
+            los = {str(p): scenario.mean_los_days(t.care_form, str(p), year) for p in part.index}
+            if t.provider is not None:
+                mean = los.get(t.provider, math.nan)
+            else:
+                mean = harmonic_mean_los({str(p): float(b) for p, b in part.items()}, los)
+            rows.append(
+                {
+                    "target": t.label,
+                    "care_form": t.care_form,
+                    "provider": t.provider or "",
+                    "year": year,
+                    "max_mean_days": t.max_mean_days,
+                    "expected_mean_days": mean,
+                    "met": bool(mean <= t.max_mean_days + 1e-9) if not math.isnan(mean) else None,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "target",
+            "care_form",
+            "provider",
+            "year",
+            "max_mean_days",
+            "expected_mean_days",
+            "met",
+        ],
+    )
+
+
+def _ligduur_explanations(targets: pd.DataFrame, names: dict[str, str]) -> list[str]:
+    """Say in Dutch which ligduur targets the minimal beds miss, and which lever helps."""
+    out = []
+    missed = targets[targets["met"] == False]  # noqa: E712 (None = no beds: not judged)
+    for (form, provider), group in missed.groupby(["care_form", "provider"], sort=False):
+        first = group.iloc[0]
+        where = f" bij {provider}" if provider else ""
+        lever = (
+            "levers.provider_los_change_pct"
+            if provider
+            else "levers.los_change_pct of levers.provider_los_change_pct (de langste eerst)"
+        )
+        out.append(
+            f"{names.get(str(form), str(form))}{where}: de gemiddelde ligduur is in "
+            f"{int(first['year'])} {nl.number(float(first['expected_mean_days']))} dagen, het "
+            f"doel is hoogstens {nl.number(float(first['max_mean_days']))} "
+            f"(niet gehaald in {nl.years([int(y) for y in group['year']])}). Meer of minder "
+            f"bedden veranderen dat niet; kort de verblijven in met {lever}."
+        )
+    return out
 
 
 def split_over_providers(beds: pd.Series, reference: pd.DataFrame) -> pd.DataFrame:
@@ -308,6 +395,9 @@ def stationary_scenario(
     years = list(range(year, year + measure_years))
     instroom = pd.DataFrame({y: scenario.instroom[year] for y in years})
     los_factor = pd.DataFrame({y: scenario.los_factor[year] for y in years})
+    pair_factor = scenario.los_pair_factor
+    if not pair_factor.empty:
+        pair_factor = pd.DataFrame({y: pair_factor[year] for y in years})
     sub = scenario.substitution
     if not sub.empty and year in sub.index.get_level_values("year"):
         this = sub.xs(year, level="year")
@@ -325,6 +415,7 @@ def stationary_scenario(
         end_year=years[-1],
         instroom=instroom,
         los_factor=los_factor,
+        los_pair_factor=pair_factor,
         substitution=sub,
         capacity=capacity,
         warm_up_days=warm_up_days,
@@ -398,14 +489,18 @@ def _long_run(
     executor: Executor,
     rounds: int,
     say: Progress,
+    fixed: set[str] | None = None,
 ) -> tuple[pd.Series, pd.DataFrame, list[list[tuple[str, int]]]]:
     """Check the long-run beds in long stationary simulations (see the module docstring).
+
+    Forms in ``fixed`` (ambulant and housing places) keep the candidate's places.
 
     Years with the same parameters and analytic beds share one simulation (a *regime*).
     Returns the beds, the norms as measured at those beds (per year) and the form-years
     raised per round.
     """
     forms = list(scenario.model.care_form_ids)
+    fixed = fixed or set()
     years = scenario.years
     seeds = np.random.SeedSequence([scenario.seed, 1]).spawn(replications)
     longest = max(demand.value(f, y, "stay_days") for f in forms for y in years)
@@ -477,7 +572,9 @@ def _long_run(
             if r in pending:
                 continue  # never met: nothing to trim
             trial = [
-                b - 1 if b > 0 and i not in kept[r] and settles(i, r, b - 1) else b
+                b - 1
+                if b > 0 and i not in kept[r] and forms[i] not in fixed and settles(i, r, b - 1)
+                else b
                 for i, b in enumerate(current[r])
             ]
             if trial != current[r]:
@@ -579,7 +676,10 @@ def minimal_beds(
     )
     solution = solve(problem, solver, time_limit_s)
     log = [_log_row(1, solution, [])]
-    norms = norms_of(scenario)
+    # Ambulant and housing places are levers of the scenario (and of the afbouw plan), not
+    # searched: substitution counts on them. Only beds are searched, their norms judged.
+    fixed = set(scenario.model.forms_of_kind(AMBULANT, WOONPLEK))
+    norms = [n for n in norms_of(scenario) if n.care_form not in fixed]
     if solution.beds is None:
         table = _table(scenario, analytic, None, None, costs, None)
         return MinimalBedsResult(
@@ -598,17 +698,23 @@ def minimal_beds(
             search={},
         )
     long_reps = max(4, replications // 2)
+    candidate = solution.beds.copy()
+    scenario_places = scenario.capacity.groupby(level="care_form").sum()
+    for f in fixed:
+        for y in years:
+            candidate[(f, y)] = as_int(scenario_places.at[f, y])
     long_run, long_levels, raised = _long_run(
         scenario,
         demand,
         model_rules,
         norms,
         stay_norm_off,
-        solution.beds,
+        candidate,
         long_reps,
         executor,
         max_iterations,
         say,
+        fixed,
     )
     log[0]["raised"] = "; ".join(f"{f} {y}" for f, y in raised[0])
     for i, r in enumerate(raised[1:], start=2):
@@ -641,6 +747,7 @@ def minimal_beds(
         shards=shards_for(executor),
         off=off,
         progress=say,
+        searched=[f for f in forms if f not in fixed],
     )
     unreachable = unreachable + [n for n in transient.notes if not _already(n, stay_norm_off)]
     table = _table(scenario, analytic, long_run, transient, costs, transient.evidence)
@@ -649,6 +756,11 @@ def minimal_beds(
     levels["significantly_missed"] = levels["verdict"] == "missed"
     status = "verified" if bool(transient.evidence["reached"].all()) else "not_reached"
     explanations = _explanations(scenario, demand, table, names)
+    per_provider = split_over_providers(transient.beds, scenario.capacity)
+    for f in fixed:
+        per_provider.loc[f] = scenario.capacity.loc[f].to_numpy()
+    ligduur = los_targets_at(scenario, per_provider)
+    explanations += _ligduur_explanations(ligduur, names)
     return MinimalBedsResult(
         status=status,
         message=_message(status, solution, transient, unreachable, scenario, raised),
@@ -661,7 +773,8 @@ def minimal_beds(
         iterations=pd.DataFrame(log),
         coupling=coupling_table(scenario, demand, model_rules, long_run, stay_norm_off),
         solution=solution,
-        per_provider=split_over_providers(transient.beds, scenario.capacity),
+        per_provider=per_provider,
+        los_targets=ligduur,
         search={
             "evaluations": float(transient.evaluations),
             "replications": float(transient.replications),
@@ -710,9 +823,14 @@ def _table(
     for (fid, year), beds_now in items(current):
         fid, year = str(fid), int(year)
         per_bed_year = as_float(costs[(fid, year)]) * (366.0 if is_leap(year) else 365.0)
-        need = as_int(transient.beds[(fid, year)]) if transient is not None else None
-        base = int(baseline.get(fid, 0))
+        need = None
         reached, text = why.get((fid, year), (None, None))
+        if transient is not None and (fid, year) in transient.beds.index:
+            need = as_int(transient.beds[(fid, year)])
+        elif transient is not None:
+            # ambulant and housing places are the scenario's, not searched
+            need, text = int(beds_now), FIXED_NOTE
+        base = int(baseline.get(fid, 0))
         rows.append(
             {
                 "care_form": fid,

@@ -164,9 +164,13 @@ class _YearSearch:
         weights: dict[str, np.ndarray],
         caps: dict[str, int],
         year: int,
+        all_forms: list[str] | None = None,
     ) -> None:
         self.shards = shards
         self.forms = forms
+        # positions of the searched forms among the run's forms (blocking is per run form)
+        self.position = [(all_forms or forms).index(f) for f in forms]
+        self.all_forms = all_forms or forms
         self.names = names
         self.norms = norms
         self.weights = weights
@@ -202,7 +206,7 @@ class _YearSearch:
             if by_themselves is None or not meets(by_themselves, "max", norm.target):
                 out.append((k, None))  # too long without any waiting: beds cannot help
                 continue
-            blocked = e.blocking[self.forms.index(norm.care_form)]
+            blocked = e.blocking[self.all_forms.index(norm.care_form)][self.position]
             out.append((k, int(np.argmax(blocked)) if blocked.sum() > 0 else None))
         return out
 
@@ -335,8 +339,13 @@ def transient_minimal_beds(
     shards: Callable[[SimSpec, Sequence[np.random.SeedSequence]], Shards] | None = None,
     off: dict[int, set[int]] | None = None,
     progress: Progress | None = None,
+    searched: list[str] | None = None,
 ) -> TransientResult:
     """Search the minimal beds per care form and year (see the module docstring).
+
+    ``searched`` limits the search to those forms (default: all); the others keep the
+    spec's beds or places (ambulant care and housing are levers, not searched), and
+    ``norms`` must then be norms of searched forms only.
 
     ``spec`` carries the scenario's beds, which weigh how a form's beds are spread over its
     providers (and the beds of a warm-up); ``start`` is the first year's start per form;
@@ -345,7 +354,8 @@ def transient_minimal_beds(
     """
     say = progress or (lambda _: None)
     started = time.perf_counter()
-    forms = [str(f) for f in spec.care_forms.index]
+    all_forms = [str(f) for f in spec.care_forms.index]
+    forms = searched if searched is not None else all_forms
     seeds = np.random.SeedSequence(seed).spawn(replications)
     pool = (shards or LocalShards)(spec, seeds)
     capacity = spec.capacity
@@ -361,7 +371,7 @@ def transient_minimal_beds(
             weights = {
                 f: capacity.xs(f, level="care_form")[year].to_numpy(dtype="float64") for f in forms
             }
-            search = _YearSearch(pool, forms, names, norms, weights, caps, year)
+            search = _YearSearch(pool, forms, names, norms, weights, caps, year, all_forms)
             search.off |= (off or {}).get(k, set())
             x = search.bracket(x)
             x = search.raise_until_met(x)

@@ -110,6 +110,9 @@ def until_year(spec: SimSpec, last_year: int) -> SimSpec:
         year_start_day=spec.year_start_day.loc[[*years, last_year + 1]],
         arrival_segments=segments.reset_index(drop=True),
         los_factor=spec.los_factor[years],
+        los_pair_factor=spec.los_pair_factor[years]
+        if not spec.los_pair_factor.empty
+        else spec.los_pair_factor,
         capacity=spec.capacity[years],
     )
 

@@ -110,6 +110,7 @@ def beds_json(scenario: Scenario, result: MinimalBedsResult) -> dict[str, Any]:
         },
         "beds": records(beds_table(result)),
         "service_levels": records(result.service_levels),
+        "los_targets": records(result.los_targets),
         "long_run_service_levels": records(result.long_run_levels),
         "coupling": records(result.coupling),
     }
@@ -188,6 +189,9 @@ def write_beds(scenario: Scenario, result: MinimalBedsResult, out: Path) -> dict
         per_provider = pd.Series(result.per_provider.stack()).reset_index()
         per_provider.columns = pd.Index(["care_form", "provider", "year", "minimal_beds"])
         write_csv(per_provider, files["per_provider"])
+    if not result.los_targets.empty:
+        files["los_targets"] = out / "los_targets.csv"
+        write_csv(result.los_targets, files["los_targets"])
     files["coupling"] = out / "coupling.csv"
     write_csv(result.coupling, files["coupling"])
     files["json"] = out / "beds.json"

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from capaciteit._pandas import as_int
 from capaciteit.core import nl
-from capaciteit.core.stats import VERDICTS_NL
+from capaciteit.core.stats import VERDICTS_NL, at_least, verdict
 from capaciteit.domain.norms import Norm, norms_of
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.afbouw_plan import targets_of
@@ -78,6 +79,81 @@ def missed_targets(targets: pd.DataFrame, names: dict[str, str]) -> str:
     return " ".join(out)
 
 
+def los_targets(scenario: Scenario, result: SimulationResult) -> pd.DataFrame:
+    """Ligduur targets judged per year against the simulated mean stay (95% interval).
+
+    The mean stay of a year is that of the stays that ended in it, bed blocking included
+    (the bed is taken all that time), per care form or, for a provider's target, of the
+    stays at that provider.
+    """
+    columns = [
+        "target",
+        "care_form",
+        "provider",
+        "year",
+        "max_mean_days",
+        "mean",
+        "ci_low",
+        "ci_high",
+        "verdict",
+    ]
+    if not scenario.los_targets:
+        return pd.DataFrame(columns=columns)
+    stays = result.stays
+    ended = stays[stays["start_day"].notna() & stays["end_day"].notna()]
+    bounds = result.spec.year_start_day.to_numpy(dtype="float64")
+    year_of = np.searchsorted(bounds, ended["end_day"].to_numpy(), side="right") - 1
+    los = (ended["end_day"] - ended["start_day"]).to_numpy(dtype="float64")
+    rows = []
+    for t in scenario.los_targets:
+        mask = (ended["care_form"] == t.care_form).to_numpy()
+        if t.provider is not None:
+            mask &= (ended["provider"] == t.provider).to_numpy()
+        for k, year in enumerate(scenario.years):
+            if year < t.year:
+                continue
+            in_year = mask & (year_of == k)
+            reps = ended["replication"].to_numpy()[in_year]
+            values = np.array(
+                [
+                    los[in_year][reps == r].mean() if (reps == r).any() else np.nan
+                    for r in range(result.replications)
+                ]
+            )
+            est = at_least(values, 0.0)
+            where = f" bij {t.provider}" if t.provider else ""
+            rows.append(
+                {
+                    "target": t.label
+                    or f"gemiddelde ligduur {t.care_form}{where} hoogstens "
+                    f"{nl.number(t.max_mean_days)} dagen vanaf {t.year}",
+                    "care_form": t.care_form,
+                    "provider": t.provider or "",
+                    "year": year,
+                    "max_mean_days": t.max_mean_days,
+                    "mean": est.mean,
+                    "ci_low": est.low,
+                    "ci_high": est.high,
+                    "verdict": verdict(est, "max", t.max_mean_days),
+                }
+            )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def missed_los_targets(targets: pd.DataFrame) -> str:
+    """Say which ligduur targets the simulation shows missed, in Dutch (empty if none)."""
+    if targets.empty:
+        return ""
+    out = []
+    for label, group in targets[targets["verdict"] == "missed"].groupby("target", sort=False):
+        first = group.iloc[0]
+        out.append(
+            f"Doel '{label}' niet gehaald in {nl.years([int(y) for y in group['year']])}: "
+            f"gemiddeld {nl.number(float(first['mean']))} dagen in {int(first['year'])}."
+        )
+    return " ".join(out)
+
+
 def judgement(scenario: Scenario, result: SimulationResult) -> dict[str, Any]:
     """Norms and targets judged per year, and what is missed in plain Dutch."""
     names = {str(k): str(v) for k, v in scenario.model.care_forms["name"].items()}
@@ -86,11 +162,18 @@ def judgement(scenario: Scenario, result: SimulationResult) -> dict[str, Any]:
     judged["description"] = [Norm.of_row(r).describe() for r in judged.to_dict("records")]
     judged["verdict_nl"] = judged["verdict"].map(VERDICTS_NL)
     targets = bed_targets(scenario)
-    missed = " ".join(t for t in (missed_norms(judged, names), missed_targets(targets, names)) if t)
+    ligduur = los_targets(scenario, result)
+    said = (
+        missed_norms(judged, names),
+        missed_targets(targets, names),
+        missed_los_targets(ligduur),
+    )
+    missed = " ".join(t for t in said if t)
     return {
         "missed": missed,
         "target_years": target_years(scenario),
         "norms": records(judged),
         "bed_targets": records(targets),
+        "los_targets": records(ligduur),
         "verdicts_nl": VERDICTS_NL,
     }

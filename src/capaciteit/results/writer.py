@@ -17,6 +17,13 @@ Files written (``FORMAT`` is ``csv`` or ``parquet``):
 ``occupancy_daily.FORMAT``, ``occupancy_daily_total.FORMAT``, ``queues_daily.FORMAT``
     occupied beds per provider and day, and per form and day; waiting lists and blocked
     beds per form and day.
+``blocking.FORMAT``
+    blocked bed-days per bed (care form, provider), form waited for and year (mean and
+    95% interval): which beds are kept by whom, e.g. young adults waiting for housing.
+``transformation.FORMAT``
+    models with ambulant or housing forms: ambulant places and young people in ambulant
+    care per verblijf bed, diverted referrals, 18+ waiting for housing, their blocked
+    bed-days and costs per year (:mod:`capaciteit.simulation.transformation`).
 ``occupancy.png``
     occupancy against beds and waiting lists per care form.
 """
@@ -40,6 +47,13 @@ from capaciteit.results.judgement import judgement
 from capaciteit.results.tables import daily_occupancy, daily_occupancy_totals, daily_queues
 from capaciteit.simulation.kpis import KPI_COLUMNS
 from capaciteit.simulation.replications import SimulationResult
+from capaciteit.simulation.transformation import (
+    blocking_per_replication,
+    has_transformation,
+    summarise_blocking,
+    summarise_transformation,
+    transformation_per_replication,
+)
 
 Format = Literal["csv", "parquet"]
 
@@ -64,6 +78,19 @@ def stays_table(result: SimulationResult) -> pd.DataFrame:
     return s
 
 
+def transformation_tables(result: SimulationResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Blocked bed-days per bed and form waited for, and the transformation figures.
+
+    The second table is empty for a model without ambulant or housing forms.
+    """
+    blocking = blocking_per_replication(result.spec, result.stays)
+    summary = summarise_blocking(blocking, result.replications)
+    if not has_transformation(result.spec):
+        return summary, pd.DataFrame(columns=["year", "kpi", "mean", "ci_low", "ci_high"])
+    per_replication = transformation_per_replication(result.spec, result.kpis, blocking)
+    return summary, summarise_transformation(per_replication)
+
+
 def summary_dict(scenario: Scenario, result: SimulationResult) -> dict[str, Any]:
     """Return the content of ``summary.json``."""
     kpis: dict[str, dict[str, dict[str, dict[str, float | None]]]] = {}
@@ -74,6 +101,12 @@ def summary_dict(scenario: Scenario, result: SimulationResult) -> dict[str, Any]
         }
     model = scenario.model
     judged = judgement(scenario, result)
+    _, transformation = transformation_tables(result)
+    per_year: dict[str, dict[str, dict[str, float | None]]] = {}
+    for row in transformation.to_dict(orient="records"):
+        per_year.setdefault(str(row["year"]), {})[str(row["kpi"])] = {
+            key: clean(float(row[key])) for key in ("mean", "ci_low", "ci_high")
+        }
     return {
         "capaciteit_version": __version__,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -104,8 +137,12 @@ def summary_dict(scenario: Scenario, result: SimulationResult) -> dict[str, Any]
         "target_years": judged["target_years"],
         "norms": judged["norms"],
         "bed_targets": judged["bed_targets"],
+        "los_targets": judged["los_targets"],
         "verdicts_nl": judged["verdicts_nl"],
         "kpis": kpis,
+        "care_form_kinds": {str(k): model.kind_of(str(k)) for k in model.care_forms.index},
+        # ambulant : verblijf, 18+ waiting for housing (empty without such forms)
+        "transformation": per_year,
     }
 
 
@@ -152,6 +189,10 @@ def write_results(
     files["occupancy_daily"] = _write(occupancy, out / "occupancy_daily", fmt)
     files["occupancy_daily_total"] = _write(totals, out / "occupancy_daily_total", fmt)
     files["queues_daily"] = _write(queues, out / "queues_daily", fmt)
+    blocking, transformation = transformation_tables(result)
+    files["blocking"] = _write(blocking, out / "blocking", fmt)
+    if not transformation.empty:
+        files["transformation"] = _write(transformation, out / "transformation", fmt)
     files["chart"] = occupancy_chart(
         totals,
         queues,

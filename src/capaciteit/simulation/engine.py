@@ -23,6 +23,17 @@ Concepts
     stays (:data:`STAY_COLUMNS`): occupancy, waiting lists and blocked bed-days are all
     derived from them (:mod:`capaciteit.results`), so the outputs cannot disagree.
 
+*Ambulant places and housing*
+    Forms of kind ``ambulant`` and ``woonplek`` are pools of places like beds, with two
+    differences. A referral that substitution sends to an ambulant form takes a place only
+    if one is free at that moment; otherwise it asks for the form it was referred to after
+    all (recorded as a ``diverted`` request of the ambulant form), so substitution is only
+    as real as the ambulant capacity. After a substituted trajectory a share
+    ``failure_share`` still asks for that form (from home). And nobody keeps an ambulant or
+    housing place while waiting for the next form, nor keeps a bed to wait for ambulant
+    care: only beds block. A young adult who ages out into full housing waits in the bed
+    (the housing form's ``block`` policy), and the bed's own age limit no longer applies.
+
 *Same moment*
     Freeing a bed can admit someone who frees a bed elsewhere, and so on (a blocked chain
     moving up). Admissions are put on a work list and handled one after the other at the
@@ -51,14 +62,14 @@ import pandas as pd
 import simpy
 
 from capaciteit._pandas import as_float
-from capaciteit.domain.model import OVERFLOW_SINK, SINKS
+from capaciteit.domain.model import AMBULANT, OVERFLOW_SINK, SINKS, VERBLIJF, WOONPLEK
 from capaciteit.simulation.spec import SimSpec
 
 DAYS_PER_YEAR = 365.25
 HOME = -1
 INITIAL = -2
-ADMITTED, OVERFLOW, WAITING, AGED_OUT = 0, 1, 2, 3
-OUTCOMES = ("admitted", "overflow", "waiting", "aged_out")
+ADMITTED, OVERFLOW, WAITING, AGED_OUT, DIVERTED = 0, 1, 2, 3, 4
+OUTCOMES = ("admitted", "overflow", "waiting", "aged_out", "diverted")
 _EXPIRED_WAIT, _EXPIRED_AGE = -1, -2
 _NAN = math.nan
 STAY_COLUMNS = (
@@ -196,6 +207,10 @@ class BedPool:
                 best, best_free = i, free
         return best
 
+    def has_room(self) -> bool:
+        """Whether :meth:`take_now` would give a bed."""
+        return not self.n_waiting and self.free_slot() >= 0
+
     def take_now(self) -> int:
         """Take a bed at once if one is free and nobody waits; -1 otherwise."""
         if self.n_waiting:
@@ -260,7 +275,11 @@ class _Run:
         self.max_wait = [float(x) if pd.notna(x) else math.inf for x in cf["max_wait_days"]]
         self.max_queue = [int(x) if pd.notna(x) else 1 << 62 for x in cf["max_queue_length"]]
         self.priority = [int(x) for x in cf["priority"]]
-        self.age_out = [self.sink_index[str(s)] for s in cf["age_out_to"]]
+        self.age_out = [self._dest(str(s)) for s in cf["age_out_to"]]
+        kinds = cf["kind"] if "kind" in cf.columns else pd.Series(VERBLIJF, index=cf.index)
+        self.kind = [str(k) for k in kinds]
+        failure = cf["failure_share"] if "failure_share" in cf.columns else kinds * 0
+        self.failure = [float(x) if pd.notna(x) else 0.0 for x in failure]
         self.sib_share = [float(x) for x in cf["sibling_group_share"]]
         self.sib_size = [int(x) for x in cf["sibling_group_size"]]
         self.has_age = not spec.age_bands.empty
@@ -268,7 +287,7 @@ class _Run:
         self.years = spec.years
         self.year_bounds = [float(x) for x in spec.year_start_day.iloc[1:-1]]
 
-        streams = _children(seed, 6)
+        streams = _children(seed, 7)
         arrival_seeds = _children(streams[0], self.n_forms)
         los_seeds = _children(streams[1], self.n_forms)
         self.arrival_rngs = [np.random.default_rng(s) for s in arrival_seeds]
@@ -276,8 +295,9 @@ class _Run:
         self.subst_u = _Draws(np.random.default_rng(streams[3]), _UNIFORM)
         self.age_u = _Draws(np.random.default_rng(streams[4]), _UNIFORM)
         self.initial_rng = np.random.default_rng(streams[5])
+        self.fail_u = _Draws(np.random.default_rng(streams[6]), _UNIFORM)
 
-        self.los_mean: list[list[float]] = []
+        form_mean: list[list[float]] = []
         self.los_draws: list[_Draws] = []
         for i, fid in enumerate(forms):
             observed = spec.los_observed.get(fid)
@@ -292,7 +312,7 @@ class _Run:
             cv = cv_value if not math.isnan(cv_value) else 1.0
             rng = np.random.default_rng(los_seeds[i])
             self.los_draws.append(_Draws(rng, _Sampler(dist, cv, observed)))
-            self.los_mean.append([mean * as_float(spec.los_factor.at[fid, y]) for y in self.years])
+            form_mean.append([mean * as_float(spec.los_factor.at[fid, y]) for y in self.years])
 
         self.routes: list[tuple[list[float], list[int]]] = []
         for fid in forms:
@@ -349,6 +369,20 @@ class _Run:
             self.capacity_by_year[i].append(cap_row)
             self.initial_by_slot[i].append(occupied)
 
+        # Mean stay per form, slot (provider) and year: a provider's own mean and levers.
+        pair_factor = spec.los_pair_factor
+        self.los_mean: list[list[list[float]]] = []
+        for f, fid in enumerate(forms):
+            per_slot = []
+            for provider in self.slot_provider[f]:
+                key = (fid, self.providers[provider])
+                if not pair_factor.empty and key in pair_factor.index:
+                    factors = [as_float(pair_factor.at[key, y]) for y in self.years]
+                    per_slot.append([m * k for m, k in zip(form_mean[f], factors, strict=True)])
+                else:
+                    per_slot.append(form_mean[f])
+            self.los_mean.append(per_slot)
+
         self.env = _Env(initial_time=-spec.warm_up_days)
         self.pending: deque[tuple[_Person, int]] = deque()
         self.pools = [
@@ -384,8 +418,8 @@ class _Run:
         lo, hi = spans[bisect.bisect_right(cum, self.age_u.next())]
         return lo + (hi - lo) * self.age_u.next()
 
-    def sample_los(self, form: int, year: int) -> float:
-        return self.los_draws[form].next() * self.los_mean[form][year]
+    def sample_los(self, form: int, slot: int, year: int) -> float:
+        return self.los_draws[form].next() * self.los_mean[form][slot][year]
 
     # ------------------------------------------------------------------ events
     def start_arrivals(self) -> None:
@@ -439,11 +473,25 @@ class _Run:
             # the child is the one referred; only the place changes (substitution)
             age = self.sample_age(referred_to)
             person = _Person(self, next(self.person_ids), group, now - age * DAYS_PER_YEAR)
-            self.request(person, f)
+            if f == referred_to or self.kind[f] != AMBULANT:
+                self.request(person, f)
+            elif self.pools[f].has_room():
+                person.origin = referred_to
+                self.request(person, f)
+            else:
+                self.divert(person, f, referred_to)
         self.next_arrival = i + 1
         if i + 1 < len(self.arrival_times):
             self.env.timeout(self.arrival_times[i + 1] - now).callbacks.append(self.arrive)
         self.drain()
+
+    def divert(self, p: _Person, form: int, referred_to: int) -> None:
+        """Record that ambulant ``form`` was full for ``p``, who asks for ``referred_to``."""
+        now = self.env.now
+        age = (now - p.t_birth) / DAYS_PER_YEAR
+        rec = [p.id, p.group, form, -1, HOME, now, _NAN, _NAN, now, referred_to, DIVERTED, age]
+        self.stays.append(rec)
+        self.request(p, referred_to)
 
     def start_yearly_capacity(self) -> None:
         """Schedule each year's beds for 1 January.
@@ -519,7 +567,8 @@ class _Run:
         # the age limit of the form asked for, or of the form whose bed they keep.
         to_age = (self.max_age[form] - rec[11]) * DAYS_PER_YEAR
         age_out_to = self.age_out[form]
-        if p.held is not None:
+        if p.held is not None and self.kind[form] != WOONPLEK:
+            # (a young adult waiting for housing is past the bed's age limit: that is why)
             to_held_limit = (self.max_age[p.held_form] - rec[11]) * DAYS_PER_YEAR
             if to_held_limit <= to_age:
                 to_age, age_out_to = to_held_limit, self.age_out[p.held_form]
@@ -548,7 +597,7 @@ class _Run:
         p.held, p.held_form = None, -1
         p.rec[3] = slot
         p.rec[6] = now
-        self.start_stay(p, self.sample_los(p.form, self.year_idx(now)))
+        self.start_stay(p, self.sample_los(p.form, slot, self.year_idx(now)))
 
     def swap(self, p: _Person) -> bool:
         """Swap beds with someone waiting for ``p``'s form in the form ``p`` wants.
@@ -594,12 +643,19 @@ class _Run:
             self.drain()
 
     def give_up(self, p: _Person, outcome: int, destination: int) -> None:
-        """End the request without a bed: placed outside the region, or aged out."""
+        """End the request without a bed: placed outside the region, or aged out.
+
+        Aged out into housing (``age_out_to`` a housing form), the young adult asks for it
+        at once, from the bed they keep (if any) or from home.
+        """
         now = self.env.now
         rec = p.rec
         rec[8] = now
         rec[9] = destination
         rec[10] = outcome
+        if destination < self.n_forms:
+            self.request(p, destination)
+            return
         if p.held is not None:
             self.leave(p.held, p.held_form, now, destination)
             p.held, p.held_form = None, -1
@@ -614,7 +670,7 @@ class _Run:
         rec = p.rec
         rec[3] = slot
         rec[6] = now
-        self.start_stay(p, self.sample_los(form, self.year_idx(now)))
+        self.start_stay(p, self.sample_los(form, slot, self.year_idx(now)))
 
     def start_stay(self, p: _Person, los: float, aged_out: bool | None = None) -> None:
         """Schedule the end of ``p``'s stay: its length, or earlier at the age limit.
@@ -632,15 +688,23 @@ class _Run:
         now = self.env.now
         rec, form = p.rec, p.form
         rec[7] = now
+        origin, p.origin = p.origin, -1
         if p.aged_out:
             nxt = self.age_out[form]
         else:
-            cum, targets = self.routes[form]
-            nxt = targets[bisect.bisect_right(cum, self.route_u.next())]
+            if origin >= 0 and self.fail_u.next() < self.failure[form]:
+                nxt = origin  # the ambulant trajectory did not suffice: the bed after all
+            else:
+                cum, targets = self.routes[form]
+                nxt = targets[bisect.bisect_right(cum, self.route_u.next())]
             if nxt < self.n_forms and (now - p.t_birth) / DAYS_PER_YEAR >= self.max_age[nxt]:
                 nxt = self.age_out[form]
         if nxt >= self.n_forms:
             self.leave(rec, form, now, nxt)
+        elif self.kind[form] != VERBLIJF or self.kind[nxt] == AMBULANT:
+            # only beds block: leave the place and ask for the next form from home
+            self.leave(rec, form, now, nxt)
+            self.request(p, nxt)
         else:
             p.held, p.held_form = rec, form
             self.request(p, nxt)
@@ -676,17 +740,30 @@ class _Run:
                 lo = np.array([s[0] for s in spans])[band]
                 hi = np.array([s[1] for s in spans])[band]
                 entry_age = lo + (hi - lo) * rng.random(n)
-            drawn = np.array([self.los_draws[f].next() for _ in range(n)]) * self.los_mean[f][0]
-            stay = np.minimum(drawn, (self.max_age[f] - entry_age) * DAYS_PER_YEAR)
-            cut = drawn > stay
-            pick = rng.choice(n, size=count, p=stay / stay.sum())
-            elapsed = stay[pick] * rng.random(count)
-            k = 0
-            pool = self.pools[f]
+            unit = np.array([self.los_draws[f].next() for _ in range(n)])
+            # slots with the same mean stay share one length-biased draw (usually all)
+            means = [m[0] for m in self.los_mean[f]]
+            groups: dict[float, list[int]] = {}
             for slot, occupants in enumerate(self.initial_by_slot[f]):
-                for _ in range(occupants):
-                    j = int(pick[k])
-                    done = float(elapsed[k])
+                if occupants:
+                    groups.setdefault(means[slot], []).append(slot)
+            chosen: dict[int, list[tuple[int, float, np.ndarray, np.ndarray]]] = {}
+            for mean, slots in groups.items():
+                drawn = unit * mean
+                stay = np.minimum(drawn, (self.max_age[f] - entry_age) * DAYS_PER_YEAR)
+                cut = drawn > stay
+                size = sum(self.initial_by_slot[f][s] for s in slots)
+                pick = rng.choice(n, size=size, p=stay / stay.sum())
+                elapsed = stay[pick] * rng.random(size)
+                k = 0
+                for slot in slots:
+                    chosen[slot] = []
+                    for _ in range(self.initial_by_slot[f][slot]):
+                        chosen[slot].append((int(pick[k]), float(elapsed[k]), stay, cut))
+                        k += 1
+            pool = self.pools[f]
+            for slot in range(len(self.initial_by_slot[f])):
+                for j, done, stay, cut in chosen.get(slot, []):
                     age_now = float(entry_age[j]) + done / DAYS_PER_YEAR
                     p = _Person(self, next(self.person_ids), -1, now - age_now * DAYS_PER_YEAR)
                     p.form = f
@@ -708,7 +785,6 @@ class _Run:
                     self.stays.append(p.rec)
                     pool.occupied[slot] += 1
                     self.start_stay(p, float(stay[j]) - done, aged_out=bool(cut[j]))
-                    k += 1
 
     def start(self) -> None:
         """Fill the 0-meting's beds and schedule the referrals and the yearly beds (once)."""
@@ -769,6 +845,7 @@ class _Run:
                 held = old.held
                 found.held = None if held is None else record(held)
                 found.held_form = old.held_form
+                found.origin = old.origin
             return found
 
         def record(old: list[Any]) -> list[Any]:
@@ -844,10 +921,11 @@ class _Run:
         new.capacity_by_year = [[list(row) for row in form] for form in self.capacity_by_year]
         new.person_ids = _Counter(self.person_ids.value)
         new.group_ids = _Counter(self.group_ids.value)
-        new.route_u, new.subst_u, new.age_u = (
+        new.route_u, new.subst_u, new.age_u, new.fail_u = (
             self.route_u.fork(),
             self.subst_u.fork(),
             self.age_u.fork(),
+            self.fail_u.fork(),
         )
         new.los_draws = [d.fork() for d in self.los_draws]
         return new
@@ -880,7 +958,18 @@ def _is_dead_timer(event: simpy.Event) -> bool:
 class _Person:
     """A young person's state between events; called by SimPy when a stay is over."""
 
-    __slots__ = ("aged_out", "form", "group", "held", "held_form", "id", "rec", "run", "t_birth")
+    __slots__ = (
+        "aged_out",
+        "form",
+        "group",
+        "held",
+        "held_form",
+        "id",
+        "origin",
+        "rec",
+        "run",
+        "t_birth",
+    )
 
     def __init__(self, run: _Run, person_id: int, group: int, t_birth: float) -> None:
         self.run = run
@@ -892,6 +981,7 @@ class _Person:
         self.held: list[Any] | None = None
         self.held_form = -1
         self.aged_out = False
+        self.origin = -1  # the bed a substituted ambulant trajectory stands in for
 
     def stay_over(self, _: simpy.Event) -> None:
         self.run.stay_over(self)

@@ -32,6 +32,12 @@ Definitions (per care form, per calendar year of the horizon, per replication):
     while waiting (e.g. 18 on the residential waiting list).
 ``waiting_mean``
     time-average length of the waiting list (at home and in other beds).
+``waiting_in_bed_mean``
+    the part of ``waiting_mean`` that waits in a bed of another form (bed blocking); for
+    a housing form (kind ``woonplek``) this is "18+ wachtend op woonplek".
+``diverted_count``
+    ambulant forms: referrals substitution sent here that found every place taken and
+    went to the form they were referred to after all.
 ``blocked_bed_days``
     bed-days of young people whose stay was over and who waited in this bed for the next.
 ``mean_los_days``
@@ -78,6 +84,8 @@ KPI_COLUMNS = (
     "refused_share",
     "aged_out_waiting_count",
     "waiting_mean",
+    "waiting_in_bed_mean",
+    "diverted_count",
     "blocked_bed_days",
     "mean_los_days",
     "stays_over_max_share",
@@ -115,6 +123,12 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
     outcome_code = stays["outcome"].cat.codes.to_numpy()
     overflow_all = outcome_code == outcome_cats.index("overflow")
     aged_out_all = outcome_code == outcome_cats.index("aged_out")
+    diverted_all = outcome_code == outcome_cats.index("diverted")
+    waited_cats = [str(c) for c in stays["waited_in"].cat.categories]
+    waited_code = stays["waited_in"].cat.codes.to_numpy()
+    in_bed_all = ~np.isin(
+        waited_code, [waited_cats.index(c) for c in ("home", "initial") if c in waited_cats]
+    )
     requested_all = stays["requested_day"].to_numpy()
     start_all = stays["start_day"].to_numpy()
     service_end_all = stays["service_end_day"].to_numpy()
@@ -130,6 +144,7 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
         start, end = start_all[m], end_all[m]
         service_end, requested = service_end_all[m], requested_all[m]
         providers, overflow, aged_out = provider_code[m], overflow_all[m], aged_out_all[m]
+        diverted, in_bed = diverted_all[m], in_bed_all[m]
         admitted = ~np.isnan(start)
         bed_end = np.where(np.isnan(end), np.inf, end)
 
@@ -153,6 +168,7 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
         # waiting list: from request until admission / departure / end of run
         wait_end = np.where(admitted, start, bed_end)
         waiting = mean_count(requested, wait_end, bounds)
+        waiting_in_bed = mean_count(requested[in_bed], wait_end[in_bed], bounds)
         at_year_end = count_at(requested, wait_end, bounds[1:] - 1e-9)
         has_block = admitted & ~np.isnan(service_end)
         blocked = np.maximum(np.diff(area(service_end[has_block], bed_end[has_block], bounds)), 0.0)
@@ -165,6 +181,7 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
         admissions = _per_year(_year_index(start, bounds), admitted, n_years)
         overflow_n = _per_year(resolved_y, overflow, n_years)
         aged_out_n = _per_year(resolved_y, aged_out, n_years)
+        diverted_n = _per_year(resolved_y, diverted, n_years)
         norm = as_float(max_stay[fid])
         admitted_y = _year_index(start, bounds)
         for k, year in enumerate(years):
@@ -196,6 +213,8 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
                     "refused_share": int(overflow_n[k]) / n_res if n_res else math.nan,
                     "aged_out_waiting_count": int(aged_out_n[k]),
                     "waiting_mean": waiting[k],
+                    "waiting_in_bed_mean": waiting_in_bed[k],
+                    "diverted_count": int(diverted_n[k]),
                     "blocked_bed_days": blocked[k],
                     "mean_los_days": float(stay_lengths.mean()) if n_ended else math.nan,
                     "stays_over_max_share": stays_over(sf, norm, a, b)[0]

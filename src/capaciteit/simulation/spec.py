@@ -40,6 +40,10 @@ class SimSpec:
         Observed stays per care form with an empirical distribution.
     los_factor
         Multiplier of the mean length of stay for stays starting in a year.
+    los_pair_factor
+        Multiplier of a provider's mean stay against its form's, per
+        ``(care_form, provider)`` and year (its own ``los_provider`` mean and the
+        ``provider_los_change_pct`` lever); pairs not listed have 1.
     routing
         Doorstroom shares indexed by ``(from_care_form, to)``.
     substitution
@@ -72,6 +76,7 @@ class SimSpec:
     initial_occupied: pd.Series
     age_bands: pd.DataFrame
     cost_per_bed_day: pd.Series
+    los_pair_factor: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     @property
     def years(self) -> list[int]:
@@ -180,6 +185,7 @@ def compile_spec(scenario: Scenario) -> SimSpec:
         initial_occupied=occupied,
         age_bands=model.age,
         cost_per_bed_day=costs,
+        los_pair_factor=scenario.los_pair_factor,
     )
 
 
