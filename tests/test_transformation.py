@@ -708,3 +708,26 @@ def test_a_housing_form_gets_three_months_as_its_default_norm() -> None:
     row = scenario.service_levels.loc["begeleid_wonen"]
     assert row["placed_within_days"] == 90
     assert not any(math.isnan(v) for v in (row["placed_within_days"], row["placed_share_min"]))
+
+
+def test_forks_and_steps_go_on_as_one_run_with_ambulant_places_and_housing() -> None:
+    """A paused run copied (the minimal-beds search) carries origins and failure draws."""
+    from capaciteit.simulation.replications import replication_seeds
+    from tests.test_forks import check_fork, check_stepped
+
+    from capaciteit.realisation.band import until_year
+
+    spec = until_year(compile_spec(load_scenario(OMBOUW)), 2025)
+    seed = replication_seeds(7, 1)[0]
+    check_stepped(spec, seed)
+    check_fork(spec, seed, 1, compact=True)
+
+
+def test_the_same_seed_gives_the_same_results_on_every_executor() -> None:
+    from capaciteit.simulation.executors import make_executor
+
+    spec = compile_spec(load_scenario(OMBOUW))
+    serial = run_replications(spec, 3, 17)
+    processes = run_replications(spec, 3, 17, make_executor("processes", workers=2))
+    pd.testing.assert_frame_equal(serial.stays, processes.stays)
+    pd.testing.assert_frame_equal(serial.summary, processes.summary)

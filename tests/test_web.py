@@ -287,11 +287,15 @@ def _figures_are_possible(text: str) -> None:
         assert 0.0 <= a <= b, (low, high)
 
 
-def _upload_transformatie(server: Server) -> int:
+def _upload_transformatie(
+    server: Server,
+    model_name: str = "voorbeeldregio",
+    scenario_name: str = "voorbeeldregio-transformatie",
+) -> int:
     """The example model and its transformation scenario, uploaded over the API."""
-    model = ROOT / "models" / "voorbeeldregio"
+    model = ROOT / "models" / model_name
     files = [("files", (p.name, p.read_bytes())) for p in sorted(model.iterdir()) if p.is_file()]
-    text = (ROOT / "simulations" / "voorbeeldregio-transformatie.yaml").read_text("utf-8")
+    text = (ROOT / "simulations" / f"{scenario_name}.yaml").read_text("utf-8")
     with server.api("planner") as api:
         region = api.post("/v1/regions", files=files)
         assert region.status_code == 201, region.text
@@ -356,6 +360,33 @@ def test_simulation_and_minimal_beds_pages_show_only_possible_judged_figures(
     _figures_are_possible(page.inner_text("main"))
     _accessible(page, "minimale bedden")
     page.screenshot(path=str(ARTIFACTS / "7-minimal-beds.png"), full_page=True)
+
+
+def test_the_ombouw_simulation_page_shows_ambulant_places_housing_and_ligduur(
+    server: Server, browser: Any
+) -> None:
+    scenario_id = _upload_transformatie(
+        server, "voorbeeldregio-ombouw", "voorbeeldregio-transformatie-ombouw"
+    )
+    page = _sign_in(browser, server, "planner")
+    page.wait_for_url("**/scenarios")
+    _run_from_the_scenario_page(page, server, scenario_id, "simulate", "3")
+    assert "Kerncijfers 2025" in page.content()
+    housing = page.get_by_role("region", name="Begeleid wonen en kamertraining (18+)")
+    assert "Plekken" in housing.inner_text() and "18+ wachtend in een bed" in housing.inner_text()
+    ambulant = page.get_by_role("region", name="Intensieve ambulante gezinsbehandeling")
+    assert "Vol: toch naar een bed" in ambulant.inner_text()
+    ombouw = page.get_by_role("table", name="Ombouw en 18+ in 2025 (gemiddelde en 95%-interval)")
+    text = ombouw.inner_text()
+    for label in ("Ambulante plekken per bed", "18+ wachtend op een woonplek, in een bed"):
+        assert label in text
+    assert "€" in text  # costs in Dutch euros
+    ligduur = page.locator("#ligduur").inner_text()
+    assert "ligduur residentieel" in ligduur
+    assert any(v in ligduur for v in ("gehaald", "niet te onderscheiden van de norm"))
+    _figures_are_possible(page.inner_text("main"))
+    _accessible(page, "simulatie ombouw 2025")
+    page.screenshot(path=str(ARTIFACTS / "8-simulation-ombouw-2025.png"), full_page=True)
 
 
 # --- a matching coordinator in the browser: upload, suggestions, batch assignment ---

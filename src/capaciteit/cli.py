@@ -281,6 +281,7 @@ def simulate(
     _print_norms(summary, names)
     for year in dict.fromkeys([*summary["target_years"], scenario.end_year]):
         _print_headlines(summary, year, names)
+    _print_transformation(summary)
     console.print(
         f"{nl.plural(scenario.replications, 'replicatie', 'replicaties')} met samen "
         f"{nl.number(len(result.stays))} verblijven gesimuleerd in {nl.number(elapsed, 1)} s. "
@@ -929,6 +930,40 @@ def _print_norms(summary: dict[str, object], names: dict[str, str]) -> None:
     console.print(table)
 
 
+TRANSFORMATION_NL = {
+    "verblijf_beds": ("bedden", 0),
+    "ambulant_places": ("ambulante\nplekken", 0),
+    "ambulant_per_verblijf_places": ("ambulant\nper bed", 2),
+    "ambulant_per_verblijf_in_care": ("in zorg:\nambulant\nper bed", 2),
+    "diverted_count": ("ambulant\nvol: naar\neen bed", 1),
+    "housing_waiting_in_bed": ("18+ wachtend\nop woonplek\n(in bed)", 1),
+    "housing_blocked_bed_days": ("beddagen\nbezet door\n18+", 0),
+}
+"""Columns of the ombouw table: the transformation figures, in Dutch."""
+
+
+def _print_transformation(summary: dict[str, object]) -> None:
+    """Ambulant against verblijf and 18+ waiting for housing per year (means)."""
+    per_year = summary.get("transformation")
+    if not isinstance(per_year, dict) or not per_year:
+        return
+    table = Table(
+        title="Ombouw en 18+ per jaar (gemiddelde)",
+        caption="95%-intervallen: transformation.csv; geblokkeerde bedden per aanbieder: "
+        "blocking.csv",
+    )
+    table.add_column("jaar")
+    for label, _ in TRANSFORMATION_NL.values():
+        table.add_column(label, justify="right")
+    for year, figures in per_year.items():
+        cells = []
+        for key, (_, digits) in TRANSFORMATION_NL.items():
+            value = figures.get(key, {}).get("mean")
+            cells.append("–" if value is None else nl.number(value, digits))
+        table.add_row(str(year), *cells)
+    console.print(table)
+
+
 def _print_headlines(summary: dict[str, object], year: int, names: dict[str, str]) -> None:
     """Key figures of one year (means; the 95% intervals are in summary.json)."""
     kpis = summary["kpis"]
@@ -939,7 +974,7 @@ def _print_headlines(summary: dict[str, object], year: int, names: dict[str, str
     )
     for col in (
         "zorgvorm",
-        "bedden",
+        "bedden/\nplekken",
         "bezet",
         "bezettings-\ngraad",
         "boven\ncapaciteit",

@@ -89,6 +89,25 @@ KPI_LABELS = {
     "stays_over_max_share": ("Verblijf langer dan het maximum", "percent", 0),
 }
 """KPIs on the cards: label, format and decimals (the beds are shown without interval)."""
+KIND_KPI_LABELS = {
+    "ambulant": {"diverted_count": ("Vol: toch naar een bed", "number", 1)},
+    "woonplek": {"waiting_in_bed_mean": ("18+ wachtend in een bed", "number", 1)},
+}
+"""Extra KPIs on the cards of ambulant and housing forms."""
+TRANSFORMATION_LABELS = {
+    "verblijf_beds": ("Bedden (verblijf)", "number", 0),
+    "ambulant_places": ("Ambulante plekken", "number", 0),
+    "ambulant_per_verblijf_places": ("Ambulante plekken per bed", "number", 2),
+    "ambulant_per_verblijf_in_care": ("In zorg: ambulant per jongere in een bed", "number", 2),
+    "ambulant_started": ("Ambulante trajecten gestart", "number", 0),
+    "diverted_count": ("Ambulant vol: toch naar een bed", "number", 1),
+    "housing_waiting_in_bed": ("18+ wachtend op een woonplek, in een bed", "number", 1),
+    "housing_waiting_at_home": ("18+ wachtend op een woonplek, thuis", "number", 1),
+    "housing_blocked_bed_days": ("Beddagen bezet door 18+ die wachten", "number", 0),
+    "verblijf_cost_eur": ("Kosten bedden", "euro", 0),
+    "ambulant_cost_eur": ("Kosten ambulante zorg", "euro", 0),
+}
+"""The transformation figures of a year (ombouw and 18+) on a simulation's page."""
 VERDICT_CLASS = {"met": "ok", "missed": "bad", "undecided": "unsure", "no_data": "muted"}
 
 router = APIRouter(include_in_schema=False)
@@ -344,7 +363,7 @@ def show_kpi(value: dict[str, float | None] | None, fmt: str, decimals: int) -> 
     if not value or value.get("mean") is None:
         return "–"
     mean = value["mean"]
-    show = nl.percent if fmt == "percent" else nl.number
+    show = {"percent": nl.percent, "euro": nl.euro}.get(fmt, nl.number)
     text = show(mean, decimals)
     low, high = value.get("ci_low"), value.get("ci_high")
     if low is not None and high is not None and show(low, decimals) != show(high, decimals):
@@ -360,9 +379,17 @@ def _cards(result: dict[str, Any], year: int | None) -> dict[str, Any]:
     """
     kpis: dict[str, dict[str, dict[str, dict[str, float | None]]]] = result.get("kpis", {})
     names: dict[str, str] = result.get("care_form_names", {})
+    kinds: dict[str, str] = result.get("care_form_kinds", {})
     years = sorted({int(y) for by_year in kpis.values() for y in by_year})
     if not years:
-        return {"years": [], "year": None, "cards": {}, "targets": []}
+        return {
+            "years": [],
+            "year": None,
+            "cards": {},
+            "targets": [],
+            "transformation": [],
+            "ligduur": [],
+        }
     marked = [int(y) for y in result.get("target_years", [])]
     chosen = year if year in years else (marked[0] if marked else years[-1])
     norms = [n for n in result.get("norms", []) if int(n["year"]) == chosen]
@@ -370,8 +397,11 @@ def _cards(result: dict[str, Any], year: int | None) -> dict[str, Any]:
     for form, by_year in kpis.items():
         k = by_year.get(str(chosen), {})
         beds = (k.get("capacity_beds") or {}).get("mean") or 0
-        items: list[tuple[str, str]] = [("Bedden", nl.number(beds))]
-        for kpi, (label, fmt, decimals) in KPI_LABELS.items():
+        kind = kinds.get(form, "verblijf")
+        items: list[tuple[str, str]] = [
+            ("Bedden" if kind == "verblijf" else "Plekken", nl.number(beds))
+        ]
+        for kpi, (label, fmt, decimals) in {**KPI_LABELS, **KIND_KPI_LABELS.get(kind, {})}.items():
             text = show_kpi(k.get(kpi), fmt, decimals)
             if kpi == "occupancy_rate" and not beds:
                 text = "geen bedden"
@@ -395,7 +425,31 @@ def _cards(result: dict[str, Any], year: int | None) -> dict[str, Any]:
         ]
         cards[names.get(form, form)] = {"items": items, "norms": judged}
     targets = [t for t in result.get("bed_targets", []) if int(t["year"]) == chosen]
-    return {"years": years, "year": chosen, "marked": marked, "cards": cards, "targets": targets}
+    figures = result.get("transformation", {}).get(str(chosen), {})
+    transformation = [
+        (label, show_kpi(figures.get(key), fmt, decimals))
+        for key, (label, fmt, decimals) in TRANSFORMATION_LABELS.items()
+        if key in figures
+    ]
+    ligduur = [
+        {
+            "target": t["target"],
+            "value": show_kpi(t, "number", 0),
+            "verdict": VERDICTS_NL.get(t["verdict"], t["verdict"]),
+            "class": VERDICT_CLASS.get(t["verdict"], ""),
+        }
+        for t in result.get("los_targets", [])
+        if int(t["year"]) == chosen
+    ]
+    return {
+        "years": years,
+        "year": chosen,
+        "marked": marked,
+        "cards": cards,
+        "targets": targets,
+        "transformation": transformation,
+        "ligduur": ligduur,
+    }
 
 
 def _beds_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
