@@ -108,6 +108,21 @@ def _check_places(spec: SimSpec, s: pd.DataFrame) -> list[str]:
         errors.append("an ambulant or housing place was kept while waiting for the next form")
     if (blocked & nxt.map(kind).eq("ambulant")).any():
         errors.append("a bed was kept while waiting for ambulant care")
+    # where a stay can lead: its routing, an age limit (its own or of the form asked next),
+    # outside the region (a full next form), and for an ambulant form the bed it replaced
+    routes = spec.routing[spec.routing > 0]
+    allowed: dict[str, set[str]] = {str(f): set() for f in forms.index}
+    for src, dst in routes.index:
+        allowed[str(src)].add(str(dst))
+    anywhere = {str(x) for x in forms["age_out_to"]} | {"buiten_regio"}
+    if not spec.substitution.empty:
+        for _, src, dst in spec.substitution[spec.substitution > 0].index:
+            allowed[str(dst)].add(str(src))
+    went = s[s["end_day"].notna() & s["start_day"].notna()]
+    for fid, group in went.groupby(form[went.index]):
+        wrong = set(group["next"].astype(str)) - allowed[str(fid)] - anywhere
+        if wrong:
+            errors.append(f"{fid}: stays went to {sorted(wrong)}, which nothing allows")
     diverted = s["outcome"] == "diverted"
     d = s[diverted]
     if len(d):

@@ -712,10 +712,9 @@ def test_a_housing_form_gets_three_months_as_its_default_norm() -> None:
 
 def test_forks_and_steps_go_on_as_one_run_with_ambulant_places_and_housing() -> None:
     """A paused run copied (the minimal-beds search) carries origins and failure draws."""
+    from capaciteit.realisation.band import until_year
     from capaciteit.simulation.replications import replication_seeds
     from tests.test_forks import check_fork, check_stepped
-
-    from capaciteit.realisation.band import until_year
 
     spec = until_year(compile_spec(load_scenario(OMBOUW)), 2025)
     seed = replication_seeds(7, 1)[0]
@@ -731,3 +730,61 @@ def test_the_same_seed_gives_the_same_results_on_every_executor() -> None:
     processes = run_replications(spec, 3, 17, make_executor("processes", workers=2))
     pd.testing.assert_frame_equal(serial.stays, processes.stays)
     pd.testing.assert_frame_equal(serial.summary, processes.summary)
+
+
+def test_ligduur_of_beds_spread_over_providers_is_their_harmonic_mean() -> None:
+    from capaciteit.optimisation.minimal_beds import los_targets_at
+
+    scenario = load_scenario(OMBOUW)
+    per_provider = scenario.capacity.copy()
+    table = los_targets_at(scenario, per_provider)
+    assert set(table["year"]) == set(range(2025, 2031))
+    for row in table.to_dict("records"):
+        beds = per_provider.xs("residentieel", level="care_form")[row["year"]]
+        # stays per day at each provider: beds / mean stay; the mean over all stays
+        los = {
+            "P04": 240.0,
+            "P05": 320.0 * (0.8 if row["year"] >= 2025 else 0.9),
+            "P06": 250.0,
+            "P07": 255.0,
+        }
+        # the form's lever: -10% from 2024, -15% from 2025 (los_change_pct)
+        factor = 0.85
+        stays_per_day = sum(b / (los[p] * factor) for p, b in beds.items())
+        expected = beds.sum() / stays_per_day
+        assert row["expected_mean_days"] == pytest.approx(expected, rel=1e-12)
+        assert row["met"] == (expected <= 250)
+
+
+def test_minimal_beds_search_beds_and_keep_the_scenarios_places(tmp_path: Path) -> None:
+    from capaciteit.optimisation.minimal_beds import minimal_beds
+
+    data = yaml.safe_load(OMBOUW.read_text(encoding="utf-8"))
+    data["model"] = str(OMBOUW_MODEL)
+    data["horizon"] = {"start_year": 2023, "end_year": 2024}
+    data["replications"] = 3
+    levers = data["levers"]
+    levers["instroom_change_pct"] = {
+        f: {y: v for y, v in by.items() if y <= 2024}
+        for f, by in levers["instroom_change_pct"].items()
+    }
+    levers["instroom_change_pct"] = {f: by for f, by in levers["instroom_change_pct"].items() if by}
+    levers["los_change_pct"] = {
+        f: {y: v for y, v in by.items() if y <= 2024} for f, by in levers["los_change_pct"].items()
+    }
+    for key in ("substitution", "bed_changes", "provider_los_change_pct"):
+        levers[key] = [x for x in levers[key] if x["year"] <= 2024]
+    data["los_targets"] = [{"care_form": "residentieel", "year": 2024, "max_mean_days": 200}]
+    data["afbouw"] = {}
+    path = tmp_path / "kort.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    scenario = load_scenario(path)
+    result = minimal_beds(scenario, replications=3)
+    for form in ("ambulant_gezin", "ambulant_spoed", "begeleid_wonen"):
+        kept = result.per_provider.loc[form]
+        pd.testing.assert_frame_equal(kept, scenario.capacity.loc[form], check_dtype=False)
+        assert (result.table.loc[form, "why_not_one_fewer"].str.startswith("niet gezocht")).all()
+    searched = set(result.evidence.index.get_level_values("care_form"))
+    assert searched == {"pleegzorg", "gezinshuis", "residentieel", "jeugdzorgplus", "crisis"}
+    assert not result.los_targets.empty and not result.los_targets["met"].any()
+    assert any("ligduur" in e and "provider_los_change_pct" in e for e in result.explanations)
