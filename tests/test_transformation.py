@@ -628,6 +628,7 @@ def test_the_example_ombouw_model_is_valid() -> None:
         ),
         ("costs.csv", "ambulant_gezin,,,15000", "ambulant_gezin,,80,15000", "precies één tarief"),
         ("los_provider.csv", "P05,residentieel,320", "P01,residentieel,320", "biedt geen"),
+        ("los_provider.csv", "P05,residentieel,320", "P99,residentieel,320", "is onbekend"),
     ],
 )
 def test_new_tables_are_refused_with_the_reason(

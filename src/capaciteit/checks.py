@@ -145,6 +145,7 @@ def _check_refs(
         ("routing", "from_care_form"),
         ("age", "care_form"),
         ("costs", "care_form"),
+        ("los_provider", "care_form"),
     ):
         for _, r in tables[table].iterrows():
             if r[column] not in form_ids:
@@ -159,7 +160,7 @@ def _check_refs(
                         files["care_forms"],
                     )
                 )
-    for table in ("beds", "costs"):
+    for table in ("beds", "costs", "los_provider"):
         for _, r in tables[table].iterrows():
             code = r["provider"]
             if code and code not in provider_ids:
@@ -559,22 +560,15 @@ def _check_los_provider(
     provider_ids: set[str],
     out: list[Problem],
 ) -> None:
-    """Check that a provider's own length of stay names a pair of the 0-meting."""
+    """Check that a provider's own length of stay names a pair of the 0-meting.
+
+    Unknown forms and providers are reported by the reference check.
+    """
     table, fname = tables["los_provider"], files["los_provider"]
     offered = set(zip(tables["beds"]["provider"], tables["beds"]["care_form"], strict=True))
     for _, r in table.iterrows():
         row, code, fid = int(r["_row"]), str(r["provider"]), str(r["care_form"])
-        if fid not in form_ids:
-            out.append(
-                _unknown(fname, row, "care_form", fid, form_ids, "zorgvorm", files["care_forms"])
-            )
-        elif code not in provider_ids:
-            out.append(
-                _unknown(
-                    fname, row, "provider", code, provider_ids, "aanbieder", files["providers"]
-                )
-            )
-        elif (code, fid) not in offered:
+        if fid in form_ids and code in provider_ids and (code, fid) not in offered:
             out.append(
                 Problem(
                     fname,
