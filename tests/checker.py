@@ -138,9 +138,15 @@ def _check_places(spec: SimSpec, s: pd.DataFrame) -> list[str]:
             admitted = s[(form == fid) & s["start_day"].notna()]
             starts = np.sort(admitted["start_day"].to_numpy())
             ends = np.sort(admitted["end_day"].fillna(math.inf).to_numpy())
-            for t in group["requested_day"].to_numpy():
-                occupied = np.searchsorted(starts, t, side="right") - np.searchsorted(
-                    ends, t, side="right"
+            # a sibling group goes to ambulant care only together: all need a free place
+            size = group.groupby(["sibling_group", "requested_day"]).size()
+            for t, sib in zip(group["requested_day"], group["sibling_group"], strict=True):
+                k_group = int(size[(sib, t)]) if sib >= 0 else 1
+                occupied = (
+                    np.searchsorted(starts, t, side="right")
+                    - np.searchsorted(ends, t, side="right")
+                    + k_group
+                    - 1
                 )
                 k = min(
                     max(int(np.searchsorted(bounds, t, side="right")) - 1, 0), len(spec.years) - 1

@@ -242,27 +242,16 @@ def housing_chain(c1: int, c2: int, lam: float, mu1: float, mu2: float) -> dict[
 
 
 def test_housing_chain_by_hand() -> None:
-    # one bed, one housing place: states (0,0,0) (0,0,1) (1,0,0) (1,0,1) (1,1,1)
-    lam, mu1, mu2 = 1.0, 2.0, 1.0
-    exact = housing_chain(1, 1, lam, mu1, mu2)
-    # balance solved by hand: pi = (2, 3, 1, 2, 2) / 10... checked against the generator
-    q = {
-        (0, 0, 0): {(1, 0, 0): lam},
-        (0, 0, 1): {(1, 0, 1): lam, (0, 0, 0): mu2},
-        (1, 0, 0): {(0, 0, 1): mu1},
-        (1, 0, 1): {(1, 1, 1): mu1, (1, 0, 0): mu2},
-        (1, 1, 1): {(0, 0, 1): mu2},
-    }
-    order = list(q)
-    m = np.zeros((5, 5))
-    for s, out in q.items():
-        for t, r in out.items():
-            m[order.index(s), order.index(t)] = r
-    np.fill_diagonal(m, -m.sum(axis=1))
-    null = np.linalg.svd(m.T)[2][-1]
-    pi = null / null.sum()
-    assert exact["blocked"] == pytest.approx(pi[order.index((1, 1, 1))])
-    assert exact["refused"] == pytest.approx(pi[2] + pi[3] + pi[4])
+    """One bed, one housing place, lam = 1, mu1 = 2, mu2 = 1, solved on paper.
+
+    States (beds taken, blocked, housing taken): a (0,0,0), b (0,0,1), c (1,0,0),
+    d (1,0,1), e (1,1,1). Balance: a: 1 a = 1 b; c: 2 c = 1 a + 1 d; d: 3 d = 1 b;
+    e: 1 e = 2 d; so with b = 3: a = 3, d = 1, e = 2, c = 2 and pi = (3, 3, 2, 1, 2) / 11.
+    """
+    exact = housing_chain(1, 1, 1.0, 2.0, 1.0)
+    assert exact["blocked"] == pytest.approx(2 / 11)  # e
+    assert exact["refused"] == pytest.approx((2 + 1 + 2) / 11)  # the bed taken: c, d, e
+    assert exact["housing"] == pytest.approx((3 + 1 + 2) / 11)  # b, d, e
 
 
 def test_housing_that_is_full_blocks_beds_as_the_markov_chain_says(tmp_path: Path) -> None:
@@ -517,29 +506,44 @@ def test_transformation_figures_recount_from_kpis_and_stays(
             np.minimum(until, b) - np.maximum(g["requested_day"].to_numpy(), a), 0, None
         )
         assert row["housing_waiting_in_bed"] == pytest.approx(inside.sum() / (b - a), abs=1e-9)
-    # housing blocked bed-days: beds kept after the stay by someone who asked for housing
-    # when the stay ended (the request made at that moment); recounted per stay
-    for (r, y), row in table.iterrows():
-        k_year = spec.years.index(y)
-        a, b = bounds[k_year], bounds[k_year + 1]
-        g = s[(s["replication"] == r) & s["start_day"].notna() & s["service_end_day"].notna()]
-        total = 0.0
-        asks = {
-            (p, t): str(f)
-            for p, t, f in zip(
-                s.loc[s["replication"] == r, "person"],
-                s.loc[s["replication"] == r, "requested_day"],
-                s.loc[s["replication"] == r, "care_form"],
-                strict=True,
-            )
-        }
-        for person, stop, end in zip(g["person"], g["service_end_day"], g["end_day"], strict=True):
-            waits_for = asks.get((person, stop), "")
-            if waits_for != "begeleid_wonen":
+    # housing blocked bed-days: from each request for housing made from a bed after its
+    # stay, until the next request from that bed or leaving it; recounted with plain loops
+    for r in sorted(set(s["replication"])):
+        one = s[s["replication"] == r]
+        from_bed: dict[tuple[int, str], list[tuple[float, str]]] = {}
+        for person, held, at, form in zip(
+            one["person"],
+            one["waited_in"].astype(str),
+            one["requested_day"],
+            one["care_form"],
+            strict=True,
+        ):
+            from_bed.setdefault((person, held), []).append((at, str(form)))
+        totals = dict.fromkeys(spec.years, 0.0)
+        kept = one[one["start_day"].notna() & one["service_end_day"].notna()]
+        for person, form, stop, end in zip(
+            kept["person"],
+            kept["care_form"].astype(str),
+            kept["service_end_day"],
+            kept["end_day"],
+            strict=True,
+        ):
+            left = math.inf if math.isnan(end) else end
+            if left <= stop:
                 continue
-            until = b if math.isnan(end) else min(end, b)
-            total += max(0.0, until - max(stop, a))
-        assert row["housing_blocked_bed_days"] == pytest.approx(total, rel=1e-9, abs=1e-6)
+            asks = sorted(
+                (at, f) for at, f in from_bed.get((person, form), []) if stop <= at <= left
+            )
+            for n, (at, f) in enumerate(asks):
+                until = asks[n + 1][0] if n + 1 < len(asks) else left
+                if f != "begeleid_wonen":
+                    continue
+                for k_year, y in enumerate(spec.years):
+                    a, b = bounds[k_year], bounds[k_year + 1]
+                    totals[y] += max(0.0, min(until, b) - max(at, a))
+        for y in spec.years:
+            got = table.loc[(r, y), "housing_blocked_bed_days"]
+            assert got == pytest.approx(totals[y], rel=1e-9, abs=1e-6), (r, y)
 
 
 def test_simulate_writes_the_transformation(tmp_path: Path) -> None:
@@ -601,13 +605,7 @@ def test_the_example_ombouw_model_is_valid() -> None:
 @pytest.mark.parametrize(
     ("file", "old", "new", "says"),
     [
-        ("beds.csv", "P01,ambulant_spoed,6,3", "P01,ambulant_spoed,0,0", "nooit terecht"),
-        (
-            "beds.csv",
-            "P09,begeleid_wonen,60,57",
-            "P09,begeleid_wonen,0,0",
-            "blijft in het bed wachten",
-        ),
+        ("care_forms.csv", "woonplek,,block,,,1,27,", "woonplek,,block,,,1,21,", "geen dag"),
         (
             "routing.csv",
             "begeleid_wonen,zelfstandig,1.0",
@@ -717,10 +715,11 @@ def test_forks_and_steps_go_on_as_one_run_with_ambulant_places_and_housing() -> 
     from capaciteit.simulation.replications import replication_seeds
     from tests.test_forks import check_fork, check_stepped
 
-    spec = until_year(compile_spec(load_scenario(OMBOUW)), 2025)
+    # forked on 1 January 2025, a year into substitution: trajectories with an origin run
+    spec = until_year(compile_spec(load_scenario(OMBOUW)), 2026)
     seed = replication_seeds(7, 1)[0]
     check_stepped(spec, seed)
-    check_fork(spec, seed, 1, compact=True)
+    check_fork(spec, seed, 2, compact=True)
 
 
 def test_the_same_seed_gives_the_same_results_on_every_executor() -> None:
@@ -789,3 +788,26 @@ def test_minimal_beds_search_beds_and_keep_the_scenarios_places(tmp_path: Path) 
     assert searched == {"pleegzorg", "gezinshuis", "residentieel", "jeugdzorgplus", "crisis"}
     assert not result.los_targets.empty and not result.los_targets["met"].any()
     assert any("ligduur" in e and "provider_los_change_pct" in e for e in result.explanations)
+
+
+def test_ambulant_or_housing_without_a_place_in_any_year_is_refused_by_the_scenario(
+    ombouw_copy: Path, tmp_path: Path
+) -> None:
+    # none in the 0-meting is allowed (a programme may open later) ...
+    edit(ombouw_copy / "beds.csv", "P09,begeleid_wonen,60,57", "P09,begeleid_wonen,0,0")
+    load_model(ombouw_copy)
+    data = yaml.safe_load(OMBOUW.read_text(encoding="utf-8"))
+    data["model"] = str(ombouw_copy)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert load_scenario(path).capacity.loc["begeleid_wonen"].sum().max() > 0  # opened later
+    # ... but a scenario that never opens one, while young people are sent there, is not
+    data["levers"]["bed_changes"] = [
+        c for c in data["levers"]["bed_changes"] if c["care_form"] != "begeleid_wonen"
+    ]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InvalidInputError) as caught:
+        load_scenario(path)
+    said = [p for p in caught.value.problems if p.id == "begeleid_wonen"]
+    assert said and "in geen enkel jaar een plek" in said[0].message
+    assert "blijven in hun bed wachten" in said[0].message and said[0].fix

@@ -15,7 +15,7 @@ from collections import deque
 import pandas as pd
 
 from capaciteit.core import nl
-from capaciteit.domain.model import AMBULANT, SINKS, VERBLIJF, WOONPLEK
+from capaciteit.domain.model import AMBULANT, SINKS, WOONPLEK
 from capaciteit.errors import Problem, figure, limit
 
 SHARE_TOLERANCE = 1e-6
@@ -496,7 +496,6 @@ def _check_kinds(
 ) -> None:
     """Ambulant and housing forms: what only they have, and that people can use and leave them."""
     fname = files["care_forms"]
-    places = tables["beds"].groupby("care_form")["beds"].sum()
     routing = tables["routing"]
     for _, f in forms.iterrows():
         row, fid, kind = int(f["_row"]), str(f["care_form"]), str(f["kind"])
@@ -511,30 +510,37 @@ def _check_kinds(
                     id=fid,
                 )
             )
-        if kind != VERBLIJF and fid in places.index and int(places[fid]) == 0:
-            what = "ambulante plekken" if kind == AMBULANT else "woonplekken"
-            out.append(
-                Problem(
-                    files["beds"],
-                    f"'{fid}' ({kind}) heeft in de 0-meting geen {what}: wie erheen "
-                    "gestuurd wordt, kan er nooit terecht"
-                    + (" en blijft in het bed wachten." if kind == WOONPLEK else "."),
-                    f"Geef in {files['beds']} minstens één aanbieder plekken voor '{fid}', "
-                    "of haal de zorgvorm weg.",
-                    id=fid,
-                )
-            )
+        # (no places in the 0-meting is allowed: a scenario may open them later; a scenario
+        # whose ambulant or housing form never has a place is refused there)
         if kind == WOONPLEK:
             onward = routing[(routing["from_care_form"] == fid) & (routing["share"] > 0)]
-            inside = sorted(set(onward["to"]) - set(SINKS))
-            if inside:
+            back = onward[~onward["to"].isin(list(SINKS))]
+            if len(back):
                 out.append(
                     Problem(
                         files["routing"],
                         f"vanuit woonplek '{fid}' gaat de doorstroom terug naar zorgvormen "
-                        f"({nl.join(inside)}); een woonplek is de laatste stap.",
+                        f"({nl.join(sorted(set(back['to'])))}); een woonplek is de laatste stap.",
                         f"Laat '{fid}' alleen doorstromen naar bestemmingen buiten de zorg "
                         f"({nl.join(SINKS, 'of')}).",
+                        row=int(back["_row"].min()),
+                        id=fid,
+                    )
+                )
+            feeding = forms[forms["age_out_to"] == fid]
+            young = feeding[feeding["max_age_years"] >= f["max_age_years"]]
+            if len(young):
+                out.append(
+                    Problem(
+                        fname,
+                        f"woonplek '{fid}' houdt op bij max_age_years "
+                        f"{limit(f['max_age_years'])}, maar "
+                        f"{nl.join(sorted(young['care_form']))} laat jongeren er pas bij "
+                        f"{limit(young['max_age_years'].max())} jaar heen gaan: ze zouden er "
+                        "geen dag blijven.",
+                        f"Verhoog max_age_years van '{fid}' (bijvoorbeeld 23 of 27).",
+                        row=row,
+                        column="max_age_years",
                         id=fid,
                     )
                 )

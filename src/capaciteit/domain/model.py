@@ -454,6 +454,19 @@ class RegionModel:
             return as_float(table.at[(provider, care_form), "mean_days"])
         return self.form_mean_los_days(care_form)
 
+    def trajectory_price(self, care_form: str, provider: str) -> float | None:
+        """Price per trajectory of ``care_form`` at ``provider``, if priced that way."""
+        for key in ((care_form, provider), (care_form, "")):
+            if key not in self.costs.index:
+                continue
+            if not math.isnan(as_float(self.costs.at[key, "cost_per_bed_day_eur"])):
+                return None
+            if "cost_per_trajectory_eur" in self.costs.columns:
+                price = as_float(self.costs.at[key, "cost_per_trajectory_eur"])
+                return None if math.isnan(price) else price
+            return None
+        return None
+
     def cost_per_bed_day(self, care_form: str, provider: str) -> float | None:
         """Tariff per bed-day of ``care_form`` at ``provider`` (its own row or the default).
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from capaciteit._pandas import as_float, items
+from capaciteit.core import nl
 from capaciteit.domain.model import AMBULANT, VERBLIJF, WOONPLEK, RegionModel
 from capaciteit.domain.scenario import (
     DEFAULT_SERVICE_LEVELS,
@@ -217,10 +218,11 @@ def resolve_scenario(parsed: ScenarioFile, model: RegionModel, file: Path | None
 
     capacity = _capacity(parsed, model, years, fname, providers, check_form, check_year, problems)
     _check_substitution_kinds(parsed, model, capacity, fname, problems)
+    _check_places_exist(model, capacity, instroom, fname, problems)
     los_pair_factor = _los_pair_factor(
         parsed, model, capacity, years, fname, check_form, check_year, problems
     )
-    _check_los_targets(parsed, model, fname, check_form, problems)
+    _check_los_targets(parsed, capacity, fname, check_form, check_year, problems)
     service_levels = _service_levels(parsed, model, fname, check_form, problems)
     _check_afbouw(parsed, model, fname, check_form, problems)
 
@@ -322,6 +324,43 @@ def _check_substitution_kinds(
                 )
 
 
+def _check_places_exist(
+    model: RegionModel,
+    capacity: pd.DataFrame,
+    instroom: pd.DataFrame,
+    fname: str,
+    problems: list[Problem],
+) -> None:
+    """Refuse ambulant or housing forms people are sent to that never have a place."""
+    places = capacity.groupby(level="care_form").sum()
+    routing = model.routing["share"]
+    for fid in model.forms_of_kind(AMBULANT, WOONPLEK):
+        if fid in places.index and (places.loc[fid] > 0).any():
+            continue
+        sent = [
+            str(src)
+            for (src, dst), share in items(routing)
+            if str(dst) == fid and float(share) > 0 and str(src) != fid
+        ]
+        sent += [str(f) for f, to in model.care_forms["age_out_to"].items() if to == fid]
+        direct = fid in instroom.index and bool((instroom.loc[fid] > 0).any())
+        if not sent and not direct:
+            continue
+        kind = model.kind_of(fid)
+        who = nl.join(sorted(set(sent))) if sent else "nieuwe verwijzingen (instroom)"
+        problems.append(
+            Problem(
+                fname,
+                f"'{fid}' ({kind}) heeft in geen enkel jaar een plek, maar {who} "
+                "stuurt er jongeren heen: zij kunnen er nooit terecht"
+                + (" en blijven in hun bed wachten." if kind == WOONPLEK else "."),
+                f"Geef '{fid}' plekken in beds.csv van het model of met levers.bed_changes.",
+                column="levers.bed_changes",
+                id=fid,
+            )
+        )
+
+
 def _los_pair_factor(
     parsed: ScenarioFile,
     model: RegionModel,
@@ -386,18 +425,21 @@ def _los_pair_factor(
 
 def _check_los_targets(
     parsed: ScenarioFile,
-    model: RegionModel,
+    capacity: pd.DataFrame,
     fname: str,
     check_form: Any,
+    check_year: Any,
     problems: list[Problem],
 ) -> None:
-    """Ligduur targets name a known form (and a provider that offers it)."""
-    offered = {(str(p), str(f)) for p, f in model.beds.index} | {
+    """Ligduur targets name a known form in a horizon year (and a provider that offers it)."""
+    offered = {(str(p), str(f)) for f, p in capacity.index} | {
         (a.provider, a.care_form) for a in parsed.afbouw.allow_new
     }
     for i, target in enumerate(parsed.los_targets):
         key = f"los_targets[{i}]"
-        if not check_form(target.care_form, key + ".care_form"):
+        if not check_form(target.care_form, key + ".care_form") or not check_year(
+            target.year, key + ".year"
+        ):
             continue
         if target.provider is not None and (target.provider, target.care_form) not in offered:
             problems.append(

@@ -82,9 +82,11 @@ def missed_targets(targets: pd.DataFrame, names: dict[str, str]) -> str:
 def los_targets(scenario: Scenario, result: SimulationResult) -> pd.DataFrame:
     """Ligduur targets judged per year against the simulated mean stay (95% interval).
 
-    The mean stay of a year is that of the stays that ended in it, bed blocking included
-    (the bed is taken all that time), per care form or, for a provider's target, of the
-    stays at that provider.
+    The mean stay of a year is that of the stays whose treatment ended in it, from
+    admission to the end of the stay itself, per care form or, for a provider's target, of
+    the stays at that provider: the same quantity minimal beds and afbouw plans judge (a
+    provider's mean stay). Waiting in the bed afterwards for a place elsewhere is not
+    counted here; it is in ``blocking.csv`` and the KPI ``mean_los_days``.
     """
     columns = [
         "target",
@@ -100,10 +102,10 @@ def los_targets(scenario: Scenario, result: SimulationResult) -> pd.DataFrame:
     if not scenario.los_targets:
         return pd.DataFrame(columns=columns)
     stays = result.stays
-    ended = stays[stays["start_day"].notna() & stays["end_day"].notna()]
+    ended = stays[stays["start_day"].notna() & stays["service_end_day"].notna()]
     bounds = result.spec.year_start_day.to_numpy(dtype="float64")
-    year_of = np.searchsorted(bounds, ended["end_day"].to_numpy(), side="right") - 1
-    los = (ended["end_day"] - ended["start_day"]).to_numpy(dtype="float64")
+    year_of = np.searchsorted(bounds, ended["service_end_day"].to_numpy(), side="right") - 1
+    los = (ended["service_end_day"] - ended["start_day"]).to_numpy(dtype="float64")
     rows = []
     for t in scenario.los_targets:
         mask = (ended["care_form"] == t.care_form).to_numpy()

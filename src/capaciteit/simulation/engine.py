@@ -207,9 +207,11 @@ class BedPool:
                 best, best_free = i, free
         return best
 
-    def has_room(self) -> bool:
-        """Whether :meth:`take_now` would give a bed."""
-        return not self.n_waiting and self.free_slot() >= 0
+    def free_places(self) -> int:
+        """Beds free for a newcomer now: none while anyone waits."""
+        if self.n_waiting:
+            return 0
+        return sum(max(0, c - o) for c, o in zip(self.capacity, self.occupied, strict=True))
 
     def take_now(self) -> int:
         """Take a bed at once if one is free and nobody waits; -1 otherwise."""
@@ -314,13 +316,31 @@ class _Run:
             self.los_draws.append(_Draws(rng, _Sampler(dist, cv, observed)))
             form_mean.append([mean * as_float(spec.los_factor.at[fid, y]) for y in self.years])
 
+        # Housing is for young adults: its youngest age band (else 18) is its minimum age.
+        # (without ages in the model there are no age rules at all)
+        self.min_age = [0.0] * self.n_forms
+        for i, fid in enumerate(forms):
+            if self.kind[i] == WOONPLEK and self.has_age:
+                bands = spec.age_bands[spec.age_bands["care_form"] == fid]
+                self.min_age[i] = float(bands["age_min_years"].min()) if len(bands) else 18.0
         self.routes: list[tuple[list[float], list[int]]] = []
+        self.young_routes: list[tuple[list[float], list[int]]] = []
         for fid in forms:
             shares = spec.routing.loc[fid]
             targets = [self._dest(str(t)) for t in shares.index]
             cum = np.cumsum(shares.to_numpy(dtype="float64")).tolist()
             cum[-1] = 1.0 + 1e-12
             self.routes.append((cum, targets))
+            # the routing without housing, for those too young for it
+            keep = [t >= self.n_forms or self.kind[t] != WOONPLEK for t in targets]
+            young = shares.to_numpy(dtype="float64")[keep]
+            if young.sum() > 0:
+                young_cum = np.cumsum(young / young.sum()).tolist()
+                young_cum[-1] = 1.0 + 1e-12
+                young_targets = [t for t, k in zip(targets, keep, strict=True) if k]
+            else:  # only housing: home
+                young_cum, young_targets = [1.0 + 1e-12], [self.sink_index["thuis"]]
+            self.young_routes.append((young_cum, young_targets))
 
         self.subst: list[list[tuple[list[float], list[int]] | None]] = []
         for y in self.years:
@@ -469,13 +489,17 @@ class _Run:
                 f = dst[j]
         group = next(self.group_ids) if k > 1 else -1
         now = self.env.now
+        # siblings go together (samen, tenzij): ambulant care takes the group only if a
+        # place is free for each of them, else they all go to the bed
+        ambulant = f != referred_to and self.kind[f] == AMBULANT
+        room = ambulant and self.pools[f].free_places() >= k
         for _child in range(k):
             # the child is the one referred; only the place changes (substitution)
             age = self.sample_age(referred_to)
             person = _Person(self, next(self.person_ids), group, now - age * DAYS_PER_YEAR)
-            if f == referred_to or self.kind[f] != AMBULANT:
+            if not ambulant:
                 self.request(person, f)
-            elif self.pools[f].has_room():
+            elif room:
                 person.origin = referred_to
                 self.request(person, f)
             else:
@@ -697,6 +721,11 @@ class _Run:
             else:
                 cum, targets = self.routes[form]
                 nxt = targets[bisect.bisect_right(cum, self.route_u.next())]
+                age = (now - p.t_birth) / DAYS_PER_YEAR
+                if nxt < self.n_forms and age < self.min_age[nxt]:
+                    # too young for housing: one of the other ways out, in their proportions
+                    cum, targets = self.young_routes[form]
+                    nxt = targets[bisect.bisect_right(cum, self.route_u.next())]
             if nxt < self.n_forms and (now - p.t_birth) / DAYS_PER_YEAR >= self.max_age[nxt]:
                 nxt = self.age_out[form]
         if nxt >= self.n_forms:

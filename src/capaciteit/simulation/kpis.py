@@ -47,7 +47,8 @@ Definitions (per care form, per calendar year of the horizon, per replication):
     of the stays decided that year (ended, or reached ``max_stay_days``), the share longer
     than the form's ``max_stay_days`` (crisis: 28).
 ``cost_eur``
-    occupied bed-days x tariff, or for availability-funded forms beds x days x tariff.
+    occupied bed-days x tariff, or for availability-funded forms beds x days x tariff, or
+    for a form priced per trajectory (ambulant) the trajectories started x the price.
 
 Across replications, each KPI gets a mean and a 95% interval that stays within what the
 KPI can be (:mod:`capaciteit.core.stats`): shares get the Wilson interval on the effective
@@ -163,7 +164,20 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
             used = np.maximum(np.diff(area(start[mask], bed_end[mask], bounds)), 0.0)
             bed_days += used
             tariff = as_float(spec.cost_per_bed_day.at[(fid, provider)])
-            cost += (cap_row * days if funding[fid] == "availability" else used) * tariff
+            price = (
+                as_float(spec.trajectory_price.get((fid, provider)))
+                if len(spec.trajectory_price)
+                else math.nan
+            )
+            if funding[fid] == "availability":
+                cost += cap_row * days * tariff
+            elif not math.isnan(price):  # paid per trajectory started
+                cost += (
+                    _per_year(_year_index(start[mask], bounds), np.ones(mask.sum(), bool), n_years)
+                    * price
+                )
+            else:
+                cost += used * tariff
 
         # waiting list: from request until admission / departure / end of run
         wait_end = np.where(admitted, start, bed_end)
@@ -177,7 +191,8 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
         los = end - start
         resolved_y = _year_index(resolved_at, bounds)
         ended_y = _year_index(np.where(admitted, end, np.nan), bounds)
-        requests = _per_year(_year_index(requested, bounds), np.ones_like(admitted), n_years)
+        # a diverted attempt (ambulant care full) is counted on its own, not as a request
+        requests = _per_year(_year_index(requested, bounds), ~diverted, n_years)
         admissions = _per_year(_year_index(start, bounds), admitted, n_years)
         overflow_n = _per_year(resolved_y, overflow, n_years)
         aged_out_n = _per_year(resolved_y, aged_out, n_years)
@@ -186,7 +201,7 @@ def replication_kpis(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
         admitted_y = _year_index(start, bounds)
         for k, year in enumerate(years):
             a, b = float(bounds[k]), float(bounds[k + 1])
-            res = resolved_y == k
+            res = (resolved_y == k) & ~diverted
             n_res = int(res.sum())
             w_admitted = wait[admitted_y == k]
             ended = ended_y == k

@@ -29,7 +29,7 @@ from capaciteit.domain.norms import OCCUPANCY, PLACED, REFUSED, STAY, Norm
 
 # raw record columns of the engine (see capaciteit.simulation.engine.STAY_COLUMNS)
 _FORM, _WAITED_IN, _REQUESTED, _START, _SERVICE_END, _END, _OUTCOME = 2, 4, 5, 6, 7, 8, 10
-_INITIAL, _OVERFLOW = -2, 1
+_INITIAL, _OVERFLOW, _DIVERTED = -2, 1, 4
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,13 @@ class StayColumns:
     service_end: np.ndarray
     end: np.ndarray
     refused: np.ndarray
+    diverted: np.ndarray | None = None
+    """Attempts at a full ambulant form that went to the bed (not requests of the form)."""
+
+    def requests(self) -> np.ndarray:
+        """Which records are requests of their form (not 0-meting occupants or diversions)."""
+        req = ~self.initial
+        return req if self.diverted is None else req & ~self.diverted
 
     @staticmethod
     def from_records(records: Sequence[list[Any]]) -> StayColumns:
@@ -69,6 +76,7 @@ class StayColumns:
             service_end=table[:, _SERVICE_END],
             end=table[:, _END],
             refused=table[:, _OUTCOME] == _OVERFLOW,
+            diverted=table[:, _OUTCOME] == _DIVERTED,
         )
 
     @staticmethod
@@ -89,6 +97,7 @@ class StayColumns:
             service_end=stays["service_end_day"].to_numpy(dtype="float64"),
             end=stays["end_day"].to_numpy(dtype="float64"),
             refused=(stays["outcome"] == "overflow").to_numpy(),
+            diverted=(stays["outcome"] == "diverted").to_numpy(),
         )
 
     def of_form(self, f: int) -> StayColumns:
@@ -103,12 +112,13 @@ class StayColumns:
             self.service_end[m],
             self.end[m],
             self.refused[m],
+            None if self.diverted is None else self.diverted[m],
         )
 
 
 def placed_within(s: StayColumns, days: float, a: float, b: float) -> tuple[float, int]:
     """Share of requests decided in ``[a, b)`` that got a bed within ``days`` days."""
-    req = ~s.initial
+    req = s.requests()
     admitted = ~np.isnan(s.start)
     resolved = np.where(admitted, s.start, s.end)  # nan while waiting
     decided = np.fmin(resolved, s.requested + days)
@@ -123,7 +133,7 @@ def placed_within(s: StayColumns, days: float, a: float, b: float) -> tuple[floa
 def refused(s: StayColumns, a: float, b: float) -> tuple[float, int]:
     """Share of requests resolved in ``[a, b)`` that were placed outside the region."""
     resolved = np.where(np.isnan(s.start), s.end, s.start)
-    inside = ~s.initial & (resolved >= a) & (resolved < b)
+    inside = s.requests() & (resolved >= a) & (resolved < b)
     n = int(inside.sum())
     if n == 0:
         return math.nan, 0

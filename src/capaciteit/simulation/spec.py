@@ -40,6 +40,10 @@ class SimSpec:
         Observed stays per care form with an empirical distribution.
     los_factor
         Multiplier of the mean length of stay for stays starting in a year.
+    trajectory_price
+        Price per trajectory per ``(care_form, provider)`` where a form is priced that way
+        (NaN otherwise): such a form costs the price per admission, whatever the levers
+        do to the trajectory's length.
     los_pair_factor
         Multiplier of a provider's mean stay against its form's, per
         ``(care_form, provider)`` and year (its own ``los_provider`` mean and the
@@ -77,6 +81,7 @@ class SimSpec:
     age_bands: pd.DataFrame
     cost_per_bed_day: pd.Series
     los_pair_factor: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    trajectory_price: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=float))
 
     @property
     def years(self) -> list[int]:
@@ -186,6 +191,11 @@ def compile_spec(scenario: Scenario) -> SimSpec:
         age_bands=model.age,
         cost_per_bed_day=costs,
         los_pair_factor=scenario.los_pair_factor,
+        trajectory_price=pd.Series(
+            [model.trajectory_price(f, p) for f, p in capacity.index],
+            index=capacity.index,
+            dtype="float64",
+        ),
     )
 
 

@@ -82,9 +82,10 @@ def has_transformation(spec: SimSpec) -> bool:
 def blocking_per_replication(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame:
     """Blocked bed-days per replication, bed (form, provider), form waited for, and year.
 
-    A stay blocks its bed from the end of its service to leaving the bed. The form waited
-    for is that of the young person's request made when the service ended (what they
-    waited for, even if they went elsewhere in the end, e.g. outside the region).
+    A stay blocks its bed from the end of its service until it leaves the bed. While
+    blocking, the young person may ask for more than one form in turn (a foster child
+    waiting for a gezinshuis turns 18 and then waits for housing): each request made from
+    that bed owns the time from when it was made until the next one or the bed is left.
     """
     bounds = spec.year_start_day.to_numpy(dtype="float64")
     blocked = stays[stays["start_day"].notna() & stays["service_end_day"].notna()]
@@ -93,35 +94,60 @@ def blocking_per_replication(spec: SimSpec, stays: pd.DataFrame) -> pd.DataFrame
     ]
     if blocked.empty:
         return pd.DataFrame(columns=list(BLOCKING_COLUMNS))
-    requests = stays.loc[
-        stays["waited_in"].isin(list(spec.care_forms.index)),
-        ["replication", "person", "requested_day", "care_form"],
-    ].astype({"care_form": "object"})
-    keys = blocked[["replication", "person", "service_end_day"]].rename(
-        columns={"service_end_day": "requested_day"}
-    )
-    found = keys.reset_index().merge(
-        requests, on=["replication", "person", "requested_day"], how="left"
-    )
-    matched = found.drop_duplicates("index").set_index("index")["care_form"]
-    waiting_for = matched.reindex(blocked.index).fillna(STILL_WAITING)
-    frame = pd.DataFrame(
+    beds = pd.DataFrame(
         {
+            "stay": np.arange(len(blocked)),
             "replication": blocked["replication"].to_numpy(),
-            "care_form": blocked["care_form"].astype("object").to_numpy(),
-            "provider": blocked["provider"].astype("object").to_numpy(),
-            "waiting_for": waiting_for.astype(str).to_numpy(),
+            "person": blocked["person"].to_numpy(),
+            "care_form": blocked["care_form"].astype(str).to_numpy(),
+            "provider": blocked["provider"].astype(str).to_numpy(),
             "from": blocked["service_end_day"].to_numpy(dtype="float64"),
             "to": blocked["end_day"].fillna(np.inf).to_numpy(dtype="float64"),
         }
     )
-    rows = []
-    for key, group in frame.groupby(
-        ["replication", "care_form", "provider", "waiting_for"], sort=True
-    ):
-        days = np.maximum(
-            np.diff(area(group["from"].to_numpy(), group["to"].to_numpy(), bounds)), 0
+    asked = stays.loc[
+        stays["waited_in"].isin(list(spec.care_forms.index)),
+        ["replication", "person", "waited_in", "requested_day", "care_form"],
+    ]
+    asked = pd.DataFrame(
+        {
+            "replication": asked["replication"].to_numpy(),
+            "person": asked["person"].to_numpy(),
+            "held": asked["waited_in"].astype(str).to_numpy(),
+            "at": asked["requested_day"].to_numpy(dtype="float64"),
+            "waiting_for": asked["care_form"].astype(str).to_numpy(),
+        }
+    )
+    segments = beds.merge(
+        asked,
+        left_on=["replication", "person", "care_form"],
+        right_on=["replication", "person", "held"],
+        how="left",
+    )
+    inside = (segments["at"] >= segments["from"] - 1e-9) & (segments["at"] <= segments["to"])
+    segments = segments[inside].sort_values(["stay", "at"], kind="stable")
+    # each request owns the time until the next request from the same bed, or the end
+    following = segments.groupby("stay")["at"].shift(-1)
+    segments = segments.assign(
+        begin=np.maximum(segments["at"].to_numpy(), segments["from"].to_numpy()),
+        until=following.fillna(segments["to"]).to_numpy(),
+    )
+    unmatched = beds[~beds["stay"].isin(segments["stay"])]
+    if len(unmatched):  # no request from the bed recorded (should not happen): say so
+        segments = pd.concat(
+            [
+                segments,
+                unmatched.assign(
+                    waiting_for=STILL_WAITING, begin=unmatched["from"], until=unmatched["to"]
+                ),
+            ],
+            ignore_index=True,
         )
+    rows = []
+    keys = ["replication", "care_form", "provider", "waiting_for"]
+    for key, group in segments.groupby(keys, sort=True):
+        days = np.diff(area(group["begin"].to_numpy(), group["until"].to_numpy(), bounds))
+        days = np.maximum(days, 0.0)
         for k, year in enumerate(spec.years):
             if days[k] > 0:
                 rows.append((*key, year, float(days[k])))
