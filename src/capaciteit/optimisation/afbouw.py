@@ -16,7 +16,7 @@ elastic (a slack that costs a penalty; its value is the explanation)
     families and gezinshuis parents that cannot be found cannot take children, so the limit
     ranks above the needs); capacity ``sum_p x[p,f,y] >= need[f,y]`` (``NEED_PENALTY`` per
     bed: the needs of children come before targets); targets ``sum_{p, f in F} x <= bound``
-    or ``>= bound`` from their year on (``TARGET_PENALTY``).
+    or ``>= bound`` from their year on (``TARGET_PENALTY``); and the ombouw rules below.
 objective (euros)
     bed-days x tariff + opening and closing costs per bed + stability per bed changed +
     fairness per bed of deviation from proportional afbouw + the reference weight per bed
@@ -45,9 +45,55 @@ Re-planning close to an agreed plan
     without fairness, the agreement included: fair shares are of the totals the re-plan
     would choose, so keeping agreed totals is not counted as unfair.
 
+Ombouw: beds and ambulant places in one plan
+    The transformation moves care "van verblijf naar ambulant": the money of a closed bed
+    pays for ambulant places. So the plan decides the places of *ambulant* care forms per
+    provider and year too (``kinds``; an ambulant pair is an ordinary pair of the model:
+    0-meting, change per year, recruitment, need), while 18+ housing (``woonplek``) is no
+    part of it (the Wmo pays for it; it keeps the scenario's places). Three elastic rules
+    tie the forms together, all in whole numbers so that both solvers stay exact:
+
+    budget path (``budget``, ``BUDGET_PENALTY`` per euro)
+        ``sum_{p,f} cost_per_bed_year[p,f] x[p,f,y] - s_y <= budget_y`` for every later
+        year with a ceiling; ``s_y`` is the euros over it. Tariffs per bed-year are whole
+        euros already, so ``s_y`` is a whole number of euros. Ranked below the needs and
+        above the targets: a child who needs a bed gets it even when the budget is short
+        (the explanation says by how much), but no target is bought with money the
+        region does not have. With tariffs between €1.000 and €1.000.000 per bed-year
+        (€2,74-€2.740 a day) the ranking holds bed by bed: a bed short of a need costs
+        ``NEED_PENALTY`` = 10^11, more than the at most 10^6 x 10^5 euros of budget
+        penalty its bed-year adds; a bed of a target costs ``TARGET_PENALTY`` = 10^8, less
+        than the more than 10^3 x 10^5 of budget penalty a bed-year over the budget adds.
+        Below one bed's tariff the euros weigh less: a bed of a target weighs as €1.000
+        over the budget, so a plan may go up to €1.000 per target bed it keeps over the
+        budget rather than miss that bed (the explanation says so). A strict order would
+        need a penalty per euro above 10^8 and then a need penalty above 10^14: past what
+        CBC's doubles resolve to the euro in these objectives.
+    ratio ambulant : verblijf (``ratio_targets``, ``TARGET_PENALTY`` per place)
+        ``den x sum_amb x + s >= num x sum_verblijf x`` from the target's year on, with
+        the ratio as the fraction ``num/den`` (denominator at most ``RATIO_DENOMINATOR``,
+        exact for ratios with up to four decimals: 0,1 = 1/10); ``s`` is the shortfall
+        in 1/den of an ambulant place and costs ``TARGET_PENALTY / den`` a unit
+        (:func:`ratio_unit_penalty`). Pro rata rather than in whole places: a whole-place
+        slack is a staircase in the beds (one step per ``den / num`` beds) that the LP
+        bound cannot see, and proving such plans optimal took minutes instead of seconds.
+    ligduur (``los_targets``, ``TARGET_PENALTY`` per unit)
+        the mean stay of a form over its providers, where a provider with ``x`` beds and
+        mean stay ``los_p`` has ``x / los_p`` stays per day in the long run, is the
+        bed-weighted harmonic mean ``sum_p x_p / sum_p (x_p / los_p)``; "mean <= T" is
+        the linear ``sum_p x_p (1 - T / los_p) <= 0``. Scaled to whole numbers:
+        ``sum_p c_p x_p - LOS_SCALE x s <= 0`` with ``c_p = round(LOS_SCALE x (los_p - T)
+        / los_p)`` (Python's ``round``: to the nearest, halves to even) and ``s`` in whole
+        units of ``LOS_SCALE`` (one bed's worth). The rounding moves the verdict only for
+        a mean within ``T / (2 x LOS_SCALE - 1)`` of ``T`` (0,0125 days at 250 days);
+        :func:`los_coefficient` is the rule, and the checker applies the same one. A
+        provider's own target cannot be steered by beds (only the levers change a stay);
+        :mod:`capaciteit.optimisation.ombouw` judges those.
+
 Care forms that share no target are independent problems (needs, recruitment, costs and
 the rules are per form): :func:`solve_plan` solves each group of forms linked by targets
-on its own and adds the results up, which gives the same optimum in less time.
+on its own and adds the results up, which gives the same optimum in less time. A budget
+links every form of the plan, a ratio target every verblijf and ambulant form.
 
 The penalties dominate every euro of cost, so a plan with zero slack is found whenever one
 exists; a plan with slack is the closest to feasible, and the slack says which targets or
@@ -62,6 +108,7 @@ import itertools
 import math
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -77,7 +124,42 @@ RELATIVE_GAP = 0.0
 RECRUITMENT_PENALTY = 10**13
 NEED_PENALTY = 10**11
 TARGET_PENALTY = 10**8
+BUDGET_PENALTY = 10**5
+"""Per euro over a year's budget: below a bed of need, above a bed of a target (module)."""
+RATIO_DENOMINATOR = 10_000
+"""The largest denominator of a ratio target's fraction (exact up to four decimals)."""
+LOS_SCALE = 10_000
+"""Ligduur coefficients in 1/LOS_SCALE of a bed (see :func:`los_coefficient`)."""
+VERBLIJF, AMBULANT = "verblijf", "ambulant"
 SolverName = Literal["ortools", "pulp"]
+
+
+def ratio_fraction(ratio: float) -> tuple[int, int]:
+    """Return a ratio as the whole numbers ``(num, den)`` of the plan's rule.
+
+    The shortest decimal that reads as the float (``0.1`` -> 1/10), as a fraction with a
+    denominator of at most :data:`RATIO_DENOMINATOR`.
+    """
+    value = Fraction(repr(float(ratio))).limit_denominator(RATIO_DENOMINATOR)
+    return value.numerator, value.denominator
+
+
+def ratio_unit_penalty(target: RatioTarget) -> int:
+    """Return the penalty per 1/den ambulant place short: ``TARGET_PENALTY / den``, rounded.
+
+    A whole place short costs ``TARGET_PENALTY`` (to within 1/20.000 for a denominator
+    that does not divide 10^8), as a bed of a target does.
+    """
+    return round(TARGET_PENALTY / target.fraction[1])
+
+
+def los_coefficient(los_days: float, max_mean_days: float) -> int:
+    """Return ``round(LOS_SCALE x (los - T) / los)``: a bed's weight in a ligduur rule.
+
+    ``sum_p c_p x_p <= 0`` is "the bed-weighted harmonic mean stay is at most T" up to the
+    rounding (see the module).
+    """
+    return round(LOS_SCALE * (los_days - max_mean_days) / los_days)
 
 
 @dataclass(frozen=True)
@@ -118,6 +200,61 @@ class Target:
 
 
 @dataclass(frozen=True)
+class RatioTarget:
+    """At least ``min_ambulant_per_verblijf`` ambulant places per verblijf bed from ``year``."""
+
+    year: int
+    min_ambulant_per_verblijf: float
+    label: str = ""
+
+    @property
+    def fraction(self) -> tuple[int, int]:
+        """The ratio as ``(num, den)`` (:func:`ratio_fraction`)."""
+        return ratio_fraction(self.min_ambulant_per_verblijf)
+
+    def required_places(self, verblijf_beds: int) -> int:
+        """Ambulant places the target asks for next to ``verblijf_beds`` beds (rounded up)."""
+        num, den = self.fraction
+        return -(-num * verblijf_beds // den)
+
+    def describe(self) -> str:
+        """Describe the target in Dutch words: ``1 ambulante plek per 10 bedden``."""
+        num, den = self.fraction
+        if num == 1:
+            per = f"1 ambulante plek per {nl.number(den)} bedden"
+        else:
+            per = f"{nl.number(self.min_ambulant_per_verblijf, 4).rstrip('0').rstrip(',')} "
+            per += "ambulante plekken per bed"
+        return f"minstens {per} vanaf {self.year}"
+
+
+@dataclass(frozen=True)
+class LosTarget:
+    """Mean stay of ``care_form`` over its providers at most ``max_mean_days`` from ``year``.
+
+    ``los_days`` holds the mean stay per (provider, year) the plan weighs its beds with
+    (the scenario's, levers applied), for every provider of the form and later year.
+    """
+
+    care_form: str
+    year: int
+    max_mean_days: float
+    label: str
+    los_days: dict[tuple[str, int], float]
+
+    def coefficient(self, provider: str, year: int) -> int:
+        """Return a bed's weight in the rule (:func:`los_coefficient`)."""
+        return los_coefficient(self.los_days[(provider, year)], self.max_mean_days)
+
+    def describe(self) -> str:
+        """Describe the target in Dutch words."""
+        return (
+            f"gemiddelde ligduur {self.care_form} hoogstens "
+            f"{nl.number(self.max_mean_days)} dagen vanaf {self.year}"
+        )
+
+
+@dataclass(frozen=True)
 class PlanData:
     """Integer data of the afbouw model.
 
@@ -148,6 +285,18 @@ class PlanData:
         of later years count.
     reference_max_change
         At most this many beds between a cell and its reference (a hard rule), or None.
+    kinds
+        The kind of each care form: ``verblijf`` (beds) or ``ambulant`` (places); a form
+        not named is ``verblijf``. 18+ housing (``woonplek``) is never in the plan.
+    budget
+        The most the plan's beds and places may cost per later year (whole euros); years
+        not named have no ceiling.
+    budget_neutral_eur
+        With a budget-neutral path: what the 0-meting's beds and places cost a year.
+    ratio_targets
+        At least so many ambulant places per verblijf bed, from a year on.
+    los_targets
+        Ligduur targets on a care form of the plan (a provider's own are judged elsewhere).
     """
 
     pairs: pd.DataFrame
@@ -161,6 +310,25 @@ class PlanData:
     days: dict[int, int] = field(default_factory=dict)
     reference: dict[tuple[str, str, int], int] = field(default_factory=dict)
     reference_max_change: int | None = None
+    kinds: dict[str, str] = field(default_factory=dict)
+    budget: dict[int, int] = field(default_factory=dict)
+    budget_neutral_eur: int | None = None
+    ratio_targets: list[RatioTarget] = field(default_factory=list)
+    los_targets: list[LosTarget] = field(default_factory=list)
+
+    def kind(self, care_form: str) -> str:
+        """Return the kind of ``care_form`` (``verblijf`` unless :attr:`kinds` says otherwise)."""
+        return self.kinds.get(care_form, VERBLIJF)
+
+    @property
+    def verblijf_forms(self) -> list[str]:
+        """Care forms of the plan with beds."""
+        return [f for f in self.forms if self.kind(f) == VERBLIJF]
+
+    @property
+    def ambulant_forms(self) -> list[str]:
+        """Care forms of the plan with ambulant places."""
+        return [f for f in self.forms if self.kind(f) == AMBULANT]
 
     @property
     def reference_weight(self) -> int:
@@ -187,7 +355,10 @@ class Plan:
 
     ``beds`` is indexed by (provider, care_form, year); ``need_slack`` by (care_form, year)
     (beds short of the need); ``target_slack`` per target index (beds beyond the bound);
-    ``recruitment_slack`` by (care_form, year).
+    ``recruitment_slack`` by (care_form, year); ``budget_slack`` by year (euros over the
+    budget); ``ratio_slack`` and ``los_slack`` by ``index x 10 000 + year`` (the
+    shortfall ``num x beds - den x places`` in 1/den ambulant places, see
+    :class:`RatioTarget`; whole units of :data:`LOS_SCALE` over the ligduur rule).
     """
 
     solver: str
@@ -200,6 +371,9 @@ class Plan:
     need_slack: dict[tuple[str, int], int]
     target_slack: dict[int, int]
     recruitment_slack: dict[tuple[str, int], int]
+    budget_slack: dict[int, int] = field(default_factory=dict)
+    ratio_slack: dict[int, int] = field(default_factory=dict)
+    los_slack: dict[int, int] = field(default_factory=dict)
 
     @property
     def has_plan(self) -> bool:
@@ -215,6 +389,9 @@ class Plan:
                 *self.need_slack.values(),
                 *self.target_slack.values(),
                 *self.recruitment_slack.values(),
+                *self.budget_slack.values(),
+                *self.ratio_slack.values(),
+                *self.los_slack.values(),
             )
         )
 
@@ -250,9 +427,10 @@ class _CpSat:
 
 
 class _Pulp:
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         import pulp
 
+        self.threads = threads
         self.pulp = pulp
         self.prob = pulp.LpProblem("afbouw", pulp.LpMinimize)
 
@@ -279,6 +457,9 @@ class _Built:
     penalty: Any
     cost: Any
     fairness: Any
+    budget_slack: dict[int, Any] = field(default_factory=dict)
+    ratio_slack: dict[int, Any] = field(default_factory=dict)
+    los_slack: dict[int, Any] = field(default_factory=dict)
 
 
 def fair_range(beds0: int, total0: int, reference: int) -> tuple[int, int]:
@@ -311,6 +492,7 @@ def _build(
     table = data.table
     ref_weight = data.reference_weight
     ref_limit = data.reference_max_change
+    top_beds: dict[tuple[str, str, int], int] = {}
     for (p, f), row in table.items():
         if f not in forms:
             continue
@@ -346,7 +528,11 @@ def _build(
                         b.add(dev >= agreed - var)
                         cost_terms.append(ref_weight * dev)
             x[(p, f, y)] = var
-            if y != first:
+            if y == first:
+                top_beds[(p, f, y)] = beds0
+            else:
+                pin = data.pins.get((p, f, y))
+                top_beds[(p, f, y)] = pin if pin is not None else (upper if allowed else 0)
                 cost_terms.append(per_bed_year * var)
         for prev, y in itertools.pairwise(years):
             up = b.int_var(0, change, f"inc_{p}_{f}_{y}")
@@ -401,10 +587,14 @@ def _build(
             else:
                 b.add(total + s >= t.bound_beds)
             target_slack[i * 10_000 + y] = s
+    budget_slack, ratio_slack, los_slack = _ombouw_rules(data, b, forms, x, top_beds, pairs_of)
     penalty = b.total(
         [NEED_PENALTY * s for s in need_slack.values()]
         + [TARGET_PENALTY * s for s in target_slack.values()]
         + [RECRUITMENT_PENALTY * s for s in recruitment_slack.values()]
+        + [BUDGET_PENALTY * s for s in budget_slack.values()]
+        + [ratio_unit_penalty(data.ratio_targets[k // 10_000]) * s for k, s in ratio_slack.items()]
+        + [TARGET_PENALTY * s for s in los_slack.values()]
     )
     return _Built(
         b,
@@ -415,18 +605,101 @@ def _build(
         penalty,
         b.total(cost_terms),
         b.total(fair_terms),
+        budget_slack,
+        ratio_slack,
+        los_slack,
     )
+
+
+def _ombouw_rules(
+    data: PlanData,
+    b: _Backend,
+    forms: tuple[str, ...],
+    x: dict[tuple[str, str, int], Any],
+    most: dict[tuple[str, str, int], int],
+    pairs_of: dict[str, list[str]],
+) -> tuple[dict[int, Any], dict[int, Any], dict[int, Any]]:
+    """Add the budget path, the ratio and the ligduur targets (elastic); return the slacks.
+
+    A rule is added only when every form it sums over is in ``forms`` (:func:`linked_forms`
+    puts them in one group).
+    """
+    later = data.years[1:]
+    table = data.table
+    present = set(forms)
+    budget_slack: dict[int, Any] = {}
+    if data.budget and set(data.forms) <= present:
+        for y in later:
+            ceiling = data.budget.get(y)
+            if ceiling is None:
+                continue
+            cells = [(p, f) for f in forms for p in pairs_of[f]]
+            top = sum(table[c]["cost_per_bed_year"] * most[(*c, y)] for c in cells)
+            s = b.int_var(0, max(0, top - ceiling), f"budget_slack_{y}")
+            # the beds of one tariff summed first: the budget row is a knapsack, and
+            # branching on (and cutting with) a tariff's total beats doing so on many
+            # providers with the same tariff, which are interchangeable in it (example
+            # with an unreachable ratio target and a binding budget: CP-SAT 5-11 s instead
+            # of 19-22 s, CBC 1.4 s instead of 9-12 s)
+            by_tariff: dict[int, list[tuple[str, str]]] = {}
+            for c in cells:
+                by_tariff.setdefault(table[c]["cost_per_bed_year"], []).append(c)
+            terms = []
+            for tariff, group in sorted(by_tariff.items()):
+                if len(group) == 1:
+                    terms.append(tariff * x[(*group[0], y)])
+                    continue
+                most_beds = sum(most[(*c, y)] for c in group)
+                total = b.int_var(0, most_beds, f"budget_beds_{tariff}_{y}")
+                b.add(total == b.total([x[(*c, y)] for c in group]))
+                terms.append(tariff * total)
+            b.add(b.total(terms) - s <= ceiling)
+            budget_slack[y] = s
+    ratio_slack: dict[int, Any] = {}
+    verblijf, ambulant = data.verblijf_forms, data.ambulant_forms
+    if data.ratio_targets and set(verblijf) | set(ambulant) <= present:
+        for i, r in enumerate(data.ratio_targets):
+            num, den = r.fraction
+            for y in later:
+                if y < r.year:
+                    continue
+                beds = [x[(p, f, y)] for f in verblijf for p in pairs_of[f]]
+                places = [x[(p, f, y)] for f in ambulant for p in pairs_of[f]]
+                top = sum(most[(p, f, y)] for f in verblijf for p in pairs_of[f])
+                s = b.int_var(0, num * top, f"ratio_slack_{i}_{y}")
+                b.add(den * b.total(places) + s >= num * b.total(beds))
+                ratio_slack[i * 10_000 + y] = s
+    los_slack: dict[int, Any] = {}
+    for i, t in enumerate(data.los_targets):
+        f = t.care_form
+        if f not in present:
+            continue
+        for y in later:
+            if y < t.year:
+                continue
+            weights = {p: t.coefficient(p, y) for p in pairs_of[f]}
+            top = sum(max(0, c) * most[(p, f, y)] for p, c in weights.items())
+            s = b.int_var(0, -(-top // LOS_SCALE), f"los_slack_{i}_{y}")
+            b.add(b.total([c * x[(p, f, y)] for p, c in weights.items()]) - LOS_SCALE * s <= 0)
+            los_slack[i * 10_000 + y] = s
+    return budget_slack, ratio_slack, los_slack
 
 
 def linked_forms(data: PlanData) -> list[tuple[str, ...]]:
     """Group the care forms linked by targets; each group is an independent problem.
 
     Needs, recruitment limits, costs and the rules are per care form; only a target on
-    several forms (pleegzorg + gezinshuis) ties forms together.
+    several forms (pleegzorg + gezinshuis), a budget (every form) or a ratio target (every
+    verblijf and ambulant form) ties forms together.
     """
     group: dict[str, set[str]] = {f: {f} for f in data.forms}
-    for t in data.targets:
-        merged = set(t.care_forms).union(*(group.get(f, set()) for f in t.care_forms))
+    links = [set(t.care_forms) for t in data.targets]
+    if data.budget:
+        links.append(set(data.forms))
+    if data.ratio_targets:
+        links.append(set(data.verblijf_forms) | set(data.ambulant_forms))
+    for link in links:
+        merged = link.union(*(group.get(f, set()) for f in link))
         for f in merged:
             group[f] = merged
     order = {f: i for i, f in enumerate(group)}
@@ -443,6 +716,7 @@ def solve_plan(
     lp_file: Path | None = None,
     gap: float = RELATIVE_GAP,
     workers: int = 2,
+    cbc_threads: int = 1,
 ) -> Plan:
     """Solve the afbouw model; ``lp_file`` writes the PuLP model for review.
 
@@ -450,7 +724,8 @@ def solve_plan(
     in proportion to its number of (provider, care form) pairs; the plan is their union,
     its objective and bound their sums, optimal when every group is. ``gap`` is the
     relative optimality gap at which the solvers stop (0: prove optimal). ``workers``:
-    CP-SAT's search workers (CBC runs on one thread; benchmarks compare at one each).
+    CP-SAT's search workers; ``cbc_threads``: CBC's threads (benchmarks pass the same
+    number to both).
     """
     started = time.perf_counter()
     groups = linked_forms(data)
@@ -462,7 +737,7 @@ def solve_plan(
         remaining = time_limit_s - (time.perf_counter() - started)
         share = size[group] / sum(size[g] for g in groups[i:])
         limit = max(0.1, remaining * share)
-        part, reference = _solve_group(data, group, solver, limit, gap, workers)
+        part, reference = _solve_group(data, group, solver, limit, gap, workers, cbc_threads)
         if part.beds is None:
             return dataclasses.replace(part, time_s=time.perf_counter() - started)
         parts.append(part)
@@ -489,6 +764,9 @@ def solve_plan(
         {k: v for p in parts for k, v in p.need_slack.items()},
         {k: v for p in parts for k, v in p.target_slack.items()},
         {k: v for p in parts for k, v in p.recruitment_slack.items()},
+        {k: v for p in parts for k, v in p.budget_slack.items()},
+        {k: v for p in parts for k, v in p.ratio_slack.items()},
+        {k: v for p in parts for k, v in p.los_slack.items()},
     )
 
 
@@ -499,6 +777,7 @@ def _solve_group(
     limit: float,
     gap: float,
     workers: int = 2,
+    cbc_threads: int = 1,
 ) -> tuple[Plan, dict[tuple[str, int], int] | None]:
     """Solve one group of linked forms; also return the fairness reference used."""
     started = time.perf_counter()
@@ -507,14 +786,14 @@ def _solve_group(
         # The fairness reference: each form's total in the plan that is best without it
         # (an agreed plan included: the shares are of the totals the re-plan would choose).
         free = dataclasses.replace(data, weights={**data.weights, "fairness": 0})
-        first, _ = _solve_group(free, forms, solver, limit / 2, gap, workers)
+        first, _ = _solve_group(free, forms, solver, limit / 2, gap, workers, cbc_threads)
         if first.beds is None:
             return dataclasses.replace(first, time_s=time.perf_counter() - started), None
         fair_totals = form_totals(first.beds)
         if unfair_beds(data, first.beds, fair_totals) == 0:
             # already fair: no plan can cost less, and its fairness term is 0
             return dataclasses.replace(first, time_s=time.perf_counter() - started), fair_totals
-    backend: _Backend = _CpSat(workers) if solver == "ortools" else _Pulp()
+    backend: _Backend = _CpSat(workers) if solver == "ortools" else _Pulp(cbc_threads)
     built = _build(data, backend, fair_totals, forms)
     stages = (
         [built.penalty + built.cost + built.fairness]
@@ -556,6 +835,9 @@ def _solve_group(
         {k: round(values[v]) for k, v in built.need_slack.items()},
         {k: round(values[v]) for k, v in built.target_slack.items()},
         {k: round(values[v]) for k, v in built.recruitment_slack.items()},
+        {k: round(values[v]) for k, v in built.budget_slack.items()},
+        {k: round(values[v]) for k, v in built.ratio_slack.items()},
+        {k: round(values[v]) for k, v in built.los_slack.items()},
     )
     return plan, fair_totals
 
@@ -601,6 +883,9 @@ def _solve_stage(
         *built.need_slack.values(),
         *built.target_slack.values(),
         *built.recruitment_slack.values(),
+        *built.budget_slack.values(),
+        *built.ratio_slack.values(),
+        *built.los_slack.values(),
     ]
     if isinstance(backend, _CpSat):
         model = backend.model
@@ -629,7 +914,15 @@ def _solve_stage(
     pulp = backend.pulp
     prob = backend.prob
     prob.setObjective(objective)
-    prob.solve(cbc_solver(limit, gap))
+    cbc = cbc_solver(limit, gap)
+    if backend.threads > 1:
+        cbc.optionsDict["threads"] = backend.threads
+    if built.budget_slack:
+        # CBC's preprocessing loses its way on a budget row that fits to the euro (a
+        # knapsack over every tariff): the example with a binding budget was not proven
+        # in 30 s with it, and in 0.1 s without; without a budget it helps (bench/README)
+        cbc.options = [*cbc.options, "preprocess off"]
+    prob.solve(cbc)
     name = pulp.LpStatus[prob.status]
     if name == "Optimal" and prob.sol_status == pulp.LpSolutionOptimal:
         status = "optimal"

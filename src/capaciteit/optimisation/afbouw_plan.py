@@ -25,6 +25,7 @@ import pandas as pd
 
 from capaciteit._pandas import as_float, as_int, items
 from capaciteit.core import nl
+from capaciteit.domain.model import AMBULANT, VERBLIJF, WOONPLEK
 from capaciteit.domain.norms import norms_of
 from capaciteit.domain.scenario import (
     DEFAULT_REFERENCE_WEIGHT_EUR_PER_BED,
@@ -34,8 +35,10 @@ from capaciteit.domain.scenario import (
 )
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.optimisation.afbouw import (
+    LosTarget,
     Plan,
     PlanData,
+    RatioTarget,
     SolverName,
     Target,
     beds_by_form,
@@ -49,6 +52,16 @@ from capaciteit.optimisation.afbouw_reference import (
     rule_conflicts,
 )
 from capaciteit.optimisation.minimal_beds import cost_per_bed_day, minimal_beds
+from capaciteit.optimisation.ombouw import (
+    explain_ombouw,
+    explain_unsteered,
+    ligduur_judged,
+    ligduur_table,
+    ombouw_providers,
+    ombouw_totals,
+    ratio_judged,
+    ratio_table,
+)
 from capaciteit.simulation.executors import Executor
 from capaciteit.simulation.judge import judge_norms, missed_norms
 from capaciteit.simulation.replications import run_replications
@@ -76,7 +89,10 @@ class AfbouwResult:
     service_levels
         Simulated service levels of the plan per care form and year (95% CIs).
     ombouw
-        Per year: beds closed against the 0-meting and the yearly budget they free.
+        Per plan year, the region (:func:`~capaciteit.optimisation.ombouw.ombouw_totals`):
+        beds closed and opened, ``budget_freed_eur`` (the closed beds' tariff),
+        ``freed_eur``, ambulant places added, ``respent_eur``, ``remaining_eur``, the
+        spend at the 0-meting and that year, the budget and the euros over it.
     need_source
         Where the needs came from: ``minimal_beds``, ``none`` or the table's path.
     need
@@ -88,6 +104,18 @@ class AfbouwResult:
         in Dutch, joined by ``; ``). Empty without a reference or without changes.
     reference_source
         The agreed plan's file name, or None.
+    ombouw_providers
+        Per provider and plan year: freed, re-spent and remaining euros, beds closed and
+        ambulant places added (:func:`~capaciteit.optimisation.ombouw.ombouw_providers`).
+    ratio
+        Per plan year: verblijf beds, ambulant places and places per bed.
+    ratio_targets
+        Each ratio target per later year from its year on: required places and ``met``.
+    ligduur
+        Per verblijf form and plan year: beds and the plan's mean stay over the stays.
+    ligduur_targets
+        Each ligduur target per later year from its year on: mean, ``met`` and
+        ``steered_by`` (``plan`` or ``scenario``: a provider's own, changed by levers only).
     """
 
     status: str
@@ -103,6 +131,11 @@ class AfbouwResult:
     need: pd.DataFrame = field(default_factory=pd.DataFrame)
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)
     reference_source: str | None = None
+    ombouw_providers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ratio: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ratio_targets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ligduur: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ligduur_targets: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def targets_of(scenario: Scenario) -> list[Target]:
@@ -160,13 +193,22 @@ def plan_data(
     ``afbouw.reference`` weight and limit (defaults when the scenario has none); cells of
     years outside the plan are ignored, and a provider and care form the plan does not
     have is refused (InvalidInputError naming ``reference_source``).
+
+    The plan's pairs are the verblijf beds and the ambulant places of the model (18+
+    housing keeps the scenario's places and is left out). An ambulant form's need for a
+    year ``need`` does not name is the scenario's places of that form that year: the
+    verblijf need was computed (minimal beds) with those places in the region, so it only
+    holds when the plan keeps at least them. The budget path, the ratio targets and the
+    ligduur targets on a form of the plan come from the scenario (see
+    :class:`~capaciteit.optimisation.afbouw.PlanData`).
     """
     model = scenario.model
     settings = scenario.afbouw
     years = plan_years(scenario)
     beds0 = model.beds["beds"]
-    allowed = {(a.provider, a.care_form) for a in settings.allow_new}
-    keys = [(str(p), str(f)) for p, f in beds0.index]
+    forms = set(model.forms_of_kind(VERBLIJF, AMBULANT))
+    allowed = {(a.provider, a.care_form) for a in settings.allow_new if a.care_form in forms}
+    keys = [(str(p), str(f)) for p, f in beds0.index if str(f) in forms]
     offered = set(keys)
     keys += [k for k in sorted(allowed) if k not in offered]
     tariffs = cost_per_bed_day(scenario)
@@ -193,7 +235,8 @@ def plan_data(
             }
         )
     pairs = pd.DataFrame(rows).set_index(["provider", "care_form"])
-    _check_pins(settings, offered, allowed, beds0, years)
+    _check_pins(settings, offered, allowed, beds0, years, set(model.forms_of_kind(WOONPLEK)))
+    _check_housing_targets(scenario)
     w = settings.weights
     agreed = (
         _reference_cells(reference, set(keys), years, reference_source)
@@ -202,12 +245,13 @@ def plan_data(
     )
     given = settings.reference
     weight = given.weight_eur_per_bed if given is not None else DEFAULT_REFERENCE_WEIGHT_EUR_PER_BED
+    spend0 = int((pairs["beds0"] * pairs["cost_per_bed_year"]).sum())
     return PlanData(
         pairs=pairs,
         years=years,
-        need={k: v for k, v in need.items() if k[1] in years[1:]},
+        need=_plan_need(scenario, need, years, forms),
         targets=targets_of(scenario),
-        recruitment=dict(settings.recruitment_per_year),
+        recruitment={f: n for f, n in settings.recruitment_per_year.items() if f in forms},
         pins={(pin.provider, pin.care_form, pin.year): pin.beds for pin in settings.pinned},
         weights={
             "opening": round(w.opening_eur_per_bed),
@@ -220,7 +264,87 @@ def plan_data(
         mode=settings.mode,
         reference=agreed,
         reference_max_change=given.max_change_beds if given is not None and agreed else None,
+        kinds={f: model.kind_of(f) for f in model.care_form_ids if f in forms},
+        budget=_budget_path(scenario, years, spend0),
+        budget_neutral_eur=(
+            spend0 if settings.budget is not None and settings.budget.neutral else None
+        ),
+        ratio_targets=[
+            RatioTarget(t.year, float(t.min_ambulant_per_verblijf), t.label)
+            for t in settings.ratio_targets
+        ],
+        los_targets=_los_targets(scenario, keys, years, forms),
     )
+
+
+def _plan_need(
+    scenario: Scenario,
+    need: Mapping[tuple[str, int], int],
+    years: list[int],
+    forms: set[str],
+) -> dict[tuple[str, int], int]:
+    """Return the need per plan form and later year; an ambulant form's is its places.
+
+    The verblijf need (the minimal beds of ``capaciteit beds``) is computed by simulating
+    the scenario with its ambulant places: fewer places send more referrals to the beds,
+    so that need only holds when the plan keeps at least those places. An ambulant form
+    the mapping does not name for a year therefore needs the scenario's places that year
+    (all providers together). 18+ housing is not planned: its rows are left out.
+    """
+    out = {(str(f), int(y)): int(v) for (f, y), v in need.items() if f in forms and y in years[1:]}
+    capacity = scenario.capacity
+    for f in scenario.model.forms_of_kind(AMBULANT):
+        if f not in capacity.index.get_level_values("care_form"):
+            continue
+        places = capacity.xs(f, level="care_form")
+        for y in years[1:]:
+            column = min(max(y, scenario.start_year), scenario.end_year)
+            out.setdefault((f, y), int(places[column].sum()))
+    return out
+
+
+def _budget_path(scenario: Scenario, years: list[int], spend0: int) -> dict[int, int]:
+    """Return the budget ceiling per later year in whole euros (rounded down).
+
+    ``neutral``: what the 0-meting's beds and places of the plan cost a year (``spend0``);
+    ``eur_per_year``: the amount of the latest year given up to that year. With both, the
+    lower ceiling holds.
+    """
+    given = scenario.afbouw.budget
+    if given is None:
+        return {}
+    out: dict[int, int] = {}
+    for y in years[1:]:
+        ceilings = [spend0] if given.neutral else []
+        earlier = [amount for year, amount in sorted(given.eur_per_year.items()) if year <= y]
+        if earlier:
+            ceilings.append(math.floor(earlier[-1]))
+        if ceilings:
+            out[y] = min(ceilings)
+    return out
+
+
+def _los_targets(
+    scenario: Scenario, keys: list[tuple[str, str]], years: list[int], forms: set[str]
+) -> list[LosTarget]:
+    """Ligduur targets on a care form of the plan, with each provider's mean stay per year.
+
+    A provider's own target, and one on a form outside the plan, is judged by
+    :func:`~capaciteit.optimisation.ombouw.ligduur_judged` instead: beds cannot move it.
+    """
+    out = []
+    for t in scenario.los_targets:
+        if t.provider is not None or t.care_form not in forms:
+            continue
+        providers = [p for p, f in keys if f == t.care_form]
+        los = {
+            (p, y): scenario.mean_los_days(t.care_form, p, y)
+            for p in providers
+            for y in years[1:]
+            if y >= t.year
+        }
+        out.append(LosTarget(t.care_form, t.year, float(t.max_mean_days), t.label, los))
+    return out
 
 
 def _reference_cells(
@@ -257,19 +381,46 @@ def _reference_cells(
     return out
 
 
+def _check_housing_targets(scenario: Scenario) -> None:
+    """Refuse bed targets on 18+ housing: the plan does not decide those places."""
+    housing = set(scenario.model.forms_of_kind(WOONPLEK))
+    given = scenario.afbouw.targets or []
+    problems = [
+        Problem(
+            "scenario",
+            f"doel op woonplek(ken) {nl.join(sorted(set(t.care_forms) & housing))}: 18+ "
+            "woonplekken staan niet in het afbouwplan (de Wmo betaalt ze); het plan houdt de "
+            "plaatsen van het scenario.",
+            "Haal de woonplek uit het doel; verander de plaatsen met levers.bed_changes.",
+            column=f"afbouw.targets[{i}]",
+        )
+        for i, t in enumerate(given)
+        if set(t.care_forms) & housing
+    ]
+    if problems:
+        raise InvalidInputError("De afbouwinstellingen", problems)
+
+
 def _check_pins(
     settings: Any,
     offered: set[tuple[str, str]],
     allowed: set[tuple[str, str]],
     beds0: pd.Series,
     years: list[int],
+    housing: set[str] | None = None,
 ) -> None:
     """Refuse pins the plan could only honour by ignoring them."""
     problems = []
     for i, pin in enumerate(settings.pinned):
         key = f"afbouw.pinned[{i}]"
         pair = (pin.provider, pin.care_form)
-        if pair not in offered and pair not in allowed:
+        if pin.care_form in (housing or set()):
+            message = (
+                f"'{pin.care_form}' is een 18+ woonplek: die staan niet in het afbouwplan, "
+                "dus er valt niets vast te leggen."
+            )
+            fix = "Verander woonplekken met levers.bed_changes, of verwijder de afspraak."
+        elif pair not in offered and pair not in allowed:
             message = (
                 f"'{pin.provider}' biedt '{pin.care_form}' niet aan en kan dus niet op "
                 f"{nl.number(pin.beds)} plaatsen worden vastgelegd."
@@ -390,9 +541,15 @@ def explain(data: PlanData, solution: Plan, names: dict[str, str] | None = None)
             else "het aantal plaatsen per aanbieder per jaar beperkt kan groeien (de maximale "
             "verandering per jaar en vastgelegde afspraken)"
         )
+        needed = (
+            f"heeft het scenario {_range(need)} ambulante plekken (de behoefte aan bedden is "
+            "berekend met die plekken)"
+            if data.kind(f) == AMBULANT
+            else f"zijn {_range(need)} plaatsen nodig om de normen te halen"
+        )
         notes.append(
-            f"{label.get(f, f)}: in {nl.years(years)} zijn {_range(need)} plaatsen nodig om de "
-            f"normen te halen, maar het plan komt tot {_range(planned)}, omdat {reason}."
+            f"{label.get(f, f)}: in {nl.years(years)} {needed}, maar het plan komt tot "
+            f"{_range(planned)}, omdat {reason}."
         )
     by_target: dict[int, list[int]] = {}
     for key, over in sorted(solution.target_slack.items()):
@@ -443,7 +600,7 @@ def explain(data: PlanData, solution: Plan, names: dict[str, str] | None = None)
             f"{nl.number(limit)} die per jaar geworven kunnen worden (vastgelegde afspraken "
             "dwingen dit af)."
         )
-    return notes
+    return notes + explain_ombouw(data, solution, label)
 
 
 def _range(values: list[int]) -> str:
@@ -525,23 +682,113 @@ def need_table(data: PlanData, beds: pd.Series | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def ombouw_table(data: PlanData, plan: pd.DataFrame) -> pd.DataFrame:
-    """Per year: beds closed against the 0-meting and the yearly budget freed for ambulant care."""
-    rows = []
-    for y, g in plan.groupby("year"):
-        closed = (g["beds_0_meting"] - g["beds"]).clip(lower=0)
-        per_bed = [
-            as_int(data.pairs.at[(p, f), "cost_per_bed_year"])
-            for p, f in zip(g["provider"], g["care_form"], strict=True)
-        ]
-        rows.append(
-            {
-                "year": int(str(y)),
-                "beds_closed": int(closed.sum()),
-                "budget_freed_eur": int((closed * pd.Series(per_bed, index=g.index)).sum()),
-            }
+def plan_for_need(
+    scenario: Scenario,
+    need: Mapping[tuple[str, int], int],
+    *,
+    solver: SolverName = "ortools",
+    time_limit_s: float | None = None,
+    lp_file: Path | None = None,
+    reference: Mapping[tuple[str, str, int], int] | pd.Series | None = None,
+    reference_source: str = "referentieplan",
+    need_source: str = "none",
+) -> AfbouwResult:
+    """Make and explain the plan of ``scenario`` for ``need``, without simulating it.
+
+    Everything of :class:`AfbouwResult` but the service levels (empty): the plan, the
+    targets, the ombouw money, the ratio and the ligduur, and every conflict in Dutch.
+    :func:`afbouw_plan` adds the simulation of the plan.
+    """
+    names = {str(k): str(v) for k, v in scenario.model.care_forms["name"].items()}
+    data = plan_data(scenario, need, reference, reference_source)
+    solution = solve_plan(data, solver, time_limit_s or scenario.afbouw.time_limit_s, lp_file)
+    used = reference_source if reference is not None else None
+    if solution.beds is None:
+        notes: list[str] = []
+        if solution.status == "infeasible":
+            message, notes = infeasible_message(data, names, reference_source)
+        else:
+            message = f"De solver stopte zonder plan ({solution.status}); verhoog time_limit_s."
+        return AfbouwResult(
+            solution.status,
+            message,
+            data,
+            solution,
+            pd.DataFrame(),
+            pd.DataFrame(),
+            notes,
+            pd.DataFrame(),
+            pd.DataFrame(),
+            need_source,
+            need_table(data, None),
+            changes_frame([]),
+            used,
         )
-    return pd.DataFrame(rows)
+    beds = solution.beds
+    plan = plan_table(data, beds)
+    targets = target_values(data, beds)
+    ligduur_targets = ligduur_judged(scenario, data, beds)
+    conflicts = explain(data, solution, names) + explain_unsteered(ligduur_targets, names)
+    met_all = bool(targets["met"].all()) if len(targets) else True
+    met_all = met_all and bool(ligduur_targets["met"].all() if len(ligduur_targets) else True)
+    status = "targets_met" if solution.conflict_free and met_all else "conflicts"
+    message = (
+        "Het plan haalt elk doel en elke behoefte "
+        f"({_SOLVED.get(solution.status, solution.status)}, {solution.solver})."
+        if status == "targets_met"
+        else "Het plan komt zo dicht bij de doelen als de behoefte en de regels toelaten: "
+        + " ".join(conflicts)
+    )
+    changes = reference_changes(data, beds, names)
+    if reference is not None:
+        message += f" Ten opzichte van de afspraak ({reference_source}) " + (
+            f"veranderen {nl.plural(len(changes), 'cel', 'cellen')}; de redenen staan "
+            "bij de wijzigingen."
+            if changes
+            else "verandert niets."
+        )
+    return AfbouwResult(
+        status,
+        message,
+        data,
+        solution,
+        plan,
+        targets,
+        conflicts,
+        pd.DataFrame(),
+        ombouw_totals(data, beds),
+        need_source,
+        need_table(data, beds),
+        changes_frame(changes),
+        used,
+        ombouw_providers=ombouw_providers(data, beds),
+        ratio=ratio_table(data, beds) if data.ambulant_forms else pd.DataFrame(),
+        ratio_targets=ratio_judged(data, beds),
+        ligduur=ligduur_table(scenario, data, beds),
+        ligduur_targets=ligduur_targets,
+    )
+
+
+def verification_capacity(scenario: Scenario, data: PlanData, beds: pd.Series) -> pd.DataFrame:
+    """Beds and places per ``(care_form, provider)`` and simulated year for verifying a plan.
+
+    The plan's pairs (verblijf beds and ambulant places) with the plan's numbers; years of
+    the horizon outside the plan keep the scenario's. Every pair the plan does not decide
+    (18+ housing) keeps the scenario's places, so the young people who move on to a
+    woonplek still find (or wait for) the same places.
+    """
+    years = scenario.years
+    capacity = beds[beds.index.get_level_values("year").isin(years)].unstack("year")
+    capacity = capacity.swaplevel().sort_index()
+    capacity.index = capacity.index.set_names(["care_form", "provider"])
+    given = scenario.capacity
+    for year in years:
+        if year not in capacity.columns:
+            capacity[year] = given[year].reindex(capacity.index, fill_value=0)
+    planned = set(data.forms)
+    kept = given[[f not in planned for f in given.index.get_level_values("care_form")]]
+    out = pd.concat([capacity[years], kept[years]]).sort_index()
+    return out.astype("int64")
 
 
 def afbouw_plan(
@@ -585,46 +832,22 @@ def afbouw_plan(
     else:
         need = read_need(scenario)
     say("afbouwplan: optimaliseren")
-    data = plan_data(scenario, need, reference, reference_source)
-    solution = solve_plan(data, solver, time_limit_s or scenario.afbouw.time_limit_s, lp_file)
-    used = reference_source if reference is not None else None
-    if solution.beds is None:
-        notes: list[str] = []
-        if solution.status == "infeasible":
-            message, notes = infeasible_message(data, names, reference_source)
-        else:
-            message = f"De solver stopte zonder plan ({solution.status}); verhoog time_limit_s."
-        return AfbouwResult(
-            solution.status,
-            message,
-            data,
-            solution,
-            pd.DataFrame(),
-            pd.DataFrame(),
-            notes,
-            pd.DataFrame(),
-            pd.DataFrame(),
-            source,
-            need_table(data, None),
-            changes_frame([]),
-            used,
-        )
-    plan = plan_table(data, solution.beds)
-    targets = target_values(data, solution.beds)
-    conflicts = explain(data, solution, names)
+    result = plan_for_need(
+        scenario,
+        need,
+        solver=solver,
+        time_limit_s=time_limit_s,
+        lp_file=lp_file,
+        reference=reference,
+        reference_source=reference_source,
+        need_source=source,
+    )
+    if result.solution.beds is None:
+        return result
+    data = result.data
     say("afbouwplan: simulatie van het plan")
     spec = compile_spec(scenario)
-    capacity = (
-        solution.beds[solution.beds.index.get_level_values("year").isin(spec.years)]
-        .unstack("year")
-        .swaplevel()
-        .sort_index()
-    )
-    capacity.index = capacity.index.set_names(["care_form", "provider"])
-    for year in spec.years:
-        if year not in capacity.columns:
-            capacity[year] = scenario.capacity[year].reindex(capacity.index, fill_value=0)
-    capacity = capacity[spec.years]
+    capacity = verification_capacity(scenario, data, result.solution.beds)
     extra = capacity.index.difference(spec.cost_per_bed_day.index)
     if len(extra):
         # pairs the plan opens (afbouw.allow_new): their tariff comes from the plan data
@@ -634,50 +857,20 @@ def afbouw_plan(
             dtype="float64",
         )
         spec = dataclasses.replace(spec, cost_per_bed_day=pd.concat([spec.cost_per_bed_day, added]))
-    result = run_replications(
+    simulated = run_replications(
         spec.with_capacity(capacity),
         replications or scenario.optimisation.replications or scenario.replications,
         scenario.seed,
         executor,
     )
-    service = judge_norms(result, norms_of(scenario))
-    met_all = bool(targets["met"].all()) if len(targets) else True
-    status = "targets_met" if solution.conflict_free and met_all else "conflicts"
-    message = (
-        "Het plan haalt elk doel en elke behoefte "
-        f"({_SOLVED.get(solution.status, solution.status)}, {solution.solver})."
-        if status == "targets_met"
-        else "Het plan komt zo dicht bij de doelen als de behoefte en de regels toelaten: "
-        + " ".join(conflicts)
-    )
+    service = judge_norms(simulated, norms_of(scenario))
+    message = result.message
     missed = missed_norms(service, names)
     if missed:
         message = (
             "In de simulatie van het plan worden normen niet gehaald: " + missed + " " + message
         )
-    changes = reference_changes(data, solution.beds, names)
-    if reference is not None:
-        message += f" Ten opzichte van de afspraak ({reference_source}) " + (
-            f"veranderen {nl.plural(len(changes), 'cel', 'cellen')}; de redenen staan "
-            "bij de wijzigingen."
-            if changes
-            else "verandert niets."
-        )
-    return AfbouwResult(
-        status,
-        message,
-        data,
-        solution,
-        plan,
-        targets,
-        conflicts,
-        service,
-        ombouw_table(data, plan),
-        source,
-        need_table(data, solution.beds),
-        changes_frame(changes),
-        used,
-    )
+    return dataclasses.replace(result, message=message, service_levels=service)
 
 
 def infeasible_message(

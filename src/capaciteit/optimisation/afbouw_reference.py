@@ -11,8 +11,12 @@ provider asked to change agreed beds wants to know why, in the words of the tabl
     misses a target, grows faster than families can be recruited, breaks a rule of the
     cell (a pinned agreement, the group size, a form the provider does not offer), or
     cannot be reached within the maximum change per year from the new plan's neighbouring
-    years. Each reason points the way the cell moved (a need only explains more beds, a
-    maximum target only fewer). When none applies the change is the cheaper plan: the
+    years, or breaks an ombouw rule: it costs more than the year's budget, has too few
+    ambulant places per verblijf bed, or a mean ligduur above its target. Each reason
+    points the way the cell moved (a need only explains more beds, a maximum target only
+    fewer, a budget only fewer, a ligduur target fewer beds where stays are longer than
+    the target and more where they are shorter). When none applies the change is the
+    cheaper plan: the
     tariff of a bed exceeds the weight of the agreement, or the other weights (stability,
     fairness) outweigh it.
 
@@ -92,6 +96,7 @@ def reference_changes(
                     f"afspraak heeft er {nl.number(totals_ref.get((f, y), 0))})"
                 )
             reasons += _target_reasons(data, f, y, up, totals_ref, label)
+            reasons += _ombouw_reasons(data, cell, up, full)
             reasons += _recruitment_reasons(data, f, y, up, growth_ref, name)
             reasons += _ramp_reasons(data, cell, r, x, name)
             if not reasons:
@@ -196,6 +201,52 @@ def _target_reasons(
             f"{nl.number(planned)})"
         )
     return reasons
+
+
+def _ombouw_reasons(data: PlanData, cell: Cell, up: bool, agreed: Mapping[Cell, int]) -> list[str]:
+    """Budget, ratio and ligduur rules the agreed plan breaks that explain the change."""
+    p, f, y = cell
+    table = data.table
+    reasons = []
+    in_year = {(q, g): v for (q, g, yy), v in agreed.items() if yy == y}
+    ceiling = data.budget.get(y)
+    if ceiling is not None and not up:
+        spend = sum(v * table[c]["cost_per_bed_year"] for c, v in in_year.items())
+        if spend > ceiling:
+            reasons.append(
+                f"budget: het budget van {y} is {nl.euro(ceiling)}, de afspraak kost "
+                f"{nl.euro(spend)}"
+            )
+    kind = data.kind(f)
+    beds = sum(v for (_, g), v in in_year.items() if data.kind(g) == "verblijf")
+    places = sum(v for (_, g), v in in_year.items() if data.kind(g) == "ambulant")
+    for r in data.ratio_targets:
+        if y < r.year or (kind == "ambulant") != up:
+            continue
+        needed = r.required_places(beds)
+        if places < needed:
+            reasons.append(
+                f"doel '{r.label or r.describe()}' ({_places(needed)} ambulant nodig bij "
+                f"{_plural_beds(beds)} verblijf, de afspraak heeft er {nl.number(places)})"
+            )
+    for t in data.los_targets:
+        if t.care_form != f or y < t.year or (p, y) not in t.los_days:
+            continue
+        weights = {q: t.coefficient(q, y) for (q, g) in in_year if g == f}
+        if sum(weights[q] * in_year[(q, f)] for q in weights) <= 0:
+            continue
+        longer = t.los_days[(p, y)] > t.max_mean_days
+        if longer != up:
+            reasons.append(
+                f"doel '{t.label or t.describe()}' (de gemiddelde ligduur in de afspraak is "
+                f"te lang; bij {p} is die {nl.number(t.los_days[(p, y)])} dagen, het doel "
+                f"hoogstens {nl.number(t.max_mean_days)})"
+            )
+    return reasons
+
+
+def _places(count: int) -> str:
+    return nl.plural(count, "plek", "plekken")
 
 
 def _recruitment_reasons(

@@ -13,11 +13,29 @@ rules (:attr:`PlanCheck.rules`)
     was made close to an agreed plan with a limit, at most that many beds from it. Each
     broken rule is a :class:`~capaciteit.errors.Problem` naming the cell
     (``P04/residentieel/2026``), the setting behind the rule and the fix, in Dutch.
-judgements (:attr:`PlanCheck.targets`, :attr:`PlanCheck.need`, :attr:`PlanCheck.recruitment`)
+judgements (:attr:`PlanCheck.targets`, :attr:`PlanCheck.need`, :attr:`PlanCheck.recruitment`,
+:attr:`PlanCheck.budget`, :attr:`PlanCheck.ratio`, :attr:`PlanCheck.ligduur`)
     what a plan *should* reach, where missing is allowed but must be said: each target in
     each year it applies, the need per care form and year, the places a form grows by per
-    year against what can be recruited. The optimiser treats these as elastic too; a plan
-    that misses them is still a plan, with its shortfall on the table.
+    year against what can be recruited, what the beds and ambulant places cost against the
+    budget path, the ambulant places per verblijf bed against the ratio targets, and the
+    mean stay of a form against its ligduur targets. The optimiser treats these as elastic
+    too; a plan that misses them is still a plan, with its shortfall on the table.
+
+The ombouw rules as the README states them:
+
+budget
+    in every later year with a ceiling, the plan's beds and places (verblijf and ambulant
+    pairs) times their yearly tariff add up to at most the ceiling (whole euros).
+ratio
+    ambulant places >= the ratio times the verblijf beds, the ratio taken as the fraction
+    with a denominator of at most 10.000 that reads as the decimal given (0,1 = 1/10).
+ligduur
+    a provider with ``x`` beds and mean stay ``los`` ends ``x / los`` stays a day, so the
+    mean stay of a form is ``sum x / sum (x / los)``. The rule judged is the linear form of
+    "mean <= T" in whole numbers: ``sum_p round(10.000 x (los_p - T) / los_p) x_p <= 0``
+    (Python's ``round``), which differs from the exact comparison only for a mean within
+    ``T / 19.999`` of ``T``; the mean itself is reported beside it.
 
 The checks are written from the rules as the README states them, not from the model the
 optimiser builds, so the two can be tested against each other: the optimiser's plan breaks
@@ -31,15 +49,17 @@ listed at once.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import pandas as pd
 
 from capaciteit.core import nl
 from capaciteit.errors import InvalidInputError, Problem
-from capaciteit.optimisation.afbouw import PlanData
+from capaciteit.optimisation.afbouw import RATIO_DENOMINATOR, PlanData
 from capaciteit.plans.table import MAX_BEDS, need_of, whole
 
 __all__ = ["PlanCheck", "check_plan", "edit_plan", "need_of"]
@@ -59,6 +79,28 @@ TARGET_COLUMNS = [
 ]
 NEED_COLUMNS = ["care_form", "year", "need_beds", "planned_beds", "short_beds"]
 RECRUITMENT_COLUMNS = ["care_form", "year", "new_places", "limit", "over"]
+BUDGET_COLUMNS = ["year", "budget_eur", "spend_eur", "over_eur", "met"]
+RATIO_COLUMNS = [
+    "target",
+    "year",
+    "min_ambulant_per_verblijf",
+    "verblijf_beds",
+    "ambulant_places",
+    "required_places",
+    "met",
+]
+LIGDUUR_COLUMNS = [
+    "target",
+    "care_form",
+    "year",
+    "max_mean_days",
+    "beds",
+    "mean_days",
+    "scaled_sum",
+    "met",
+]
+LIGDUUR_SCALE = 10_000
+"""The ligduur rule's scale, as the README states it."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +128,17 @@ class PlanCheck:
         beyond the limit, 0 within).
     cost_eur
         Beds times the yearly tariff of each pair, per year (the 0-meting year included).
+    budget
+        Per later year with a budget ceiling: ``year, budget_eur, spend_eur, over_eur``
+        (euros above the ceiling, 0 within), ``met``.
+    ratio
+        Per ratio target and later year from its year on: ``target, year,
+        min_ambulant_per_verblijf, verblijf_beds, ambulant_places, required_places``
+        (the ratio times the beds, rounded up) and ``met``.
+    ligduur
+        Per ligduur target and later year from its year on: ``target, care_form, year,
+        max_mean_days, beds, mean_days`` (the harmonic mean; empty without beds),
+        ``scaled_sum`` (the left side of the rule) and ``met``.
     """
 
     rules: list[Problem]
@@ -93,6 +146,9 @@ class PlanCheck:
     need: pd.DataFrame
     recruitment: pd.DataFrame
     cost_eur: dict[int, int]
+    budget: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BUDGET_COLUMNS))
+    ratio: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RATIO_COLUMNS))
+    ligduur: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LIGDUUR_COLUMNS))
 
     @property
     def ok(self) -> bool:
@@ -455,4 +511,96 @@ def check_plan(
         need=pd.DataFrame(need_rows, columns=NEED_COLUMNS),
         recruitment=pd.DataFrame(recruitment_rows, columns=RECRUITMENT_COLUMNS),
         cost_eur=cost,
+        budget=_budget_rows(data, cost),
+        ratio=_ratio_rows(data, x),
+        ligduur=_ligduur_rows(data, x),
     )
+
+
+def _budget_rows(data: PlanData, cost: Mapping[int, int]) -> pd.DataFrame:
+    """Judge each later year's cost against its budget ceiling."""
+    rows = []
+    for y in data.years[1:]:
+        ceiling = data.budget.get(y)
+        if ceiling is None:
+            continue
+        spend = int(cost.get(y, 0))
+        over = max(0, spend - ceiling)
+        rows.append(
+            {
+                "year": y,
+                "budget_eur": ceiling,
+                "spend_eur": spend,
+                "over_eur": over,
+                "met": not over,
+            }
+        )
+    return pd.DataFrame(rows, columns=BUDGET_COLUMNS)
+
+
+def _ratio_rows(data: PlanData, x: Mapping[tuple[str, str, int], int]) -> pd.DataFrame:
+    """Judge the ambulant places per verblijf bed against each ratio target."""
+    beds: dict[int, int] = {}
+    places: dict[int, int] = {}
+    for (p, f, y), value in x.items():
+        if (p, f) not in data.table:
+            continue
+        kind = data.kinds.get(f, "verblijf")
+        if kind == "verblijf":
+            beds[y] = beds.get(y, 0) + value
+        elif kind == "ambulant":
+            places[y] = places.get(y, 0) + value
+    rows = []
+    for t in data.ratio_targets:
+        ratio = Fraction(repr(float(t.min_ambulant_per_verblijf)))
+        ratio = ratio.limit_denominator(RATIO_DENOMINATOR)
+        for y in data.years[1:]:
+            if y < t.year:
+                continue
+            required = math.ceil(ratio * beds.get(y, 0))
+            rows.append(
+                {
+                    "target": t.label or t.describe(),
+                    "year": y,
+                    "min_ambulant_per_verblijf": t.min_ambulant_per_verblijf,
+                    "verblijf_beds": beds.get(y, 0),
+                    "ambulant_places": places.get(y, 0),
+                    "required_places": required,
+                    "met": places.get(y, 0) >= required,
+                }
+            )
+    return pd.DataFrame(rows, columns=RATIO_COLUMNS)
+
+
+def _ligduur_rows(data: PlanData, x: Mapping[tuple[str, str, int], int]) -> pd.DataFrame:
+    """Judge each ligduur target: the scaled rule, with the harmonic mean beside it."""
+    rows = []
+    for t in data.los_targets:
+        for y in data.years[1:]:
+            if y < t.year:
+                continue
+            cells = {
+                p: v
+                for (p, f, yy), v in x.items()
+                if f == t.care_form and yy == y and (p, f) in data.table
+            }
+            total = sum(cells.values())
+            stays = sum(v / t.los_days[(p, y)] for p, v in cells.items() if v > 0)
+            scaled = sum(
+                round(LIGDUUR_SCALE * (t.los_days[(p, y)] - t.max_mean_days) / t.los_days[(p, y)])
+                * v
+                for p, v in cells.items()
+            )
+            rows.append(
+                {
+                    "target": t.label or t.describe(),
+                    "care_form": t.care_form,
+                    "year": y,
+                    "max_mean_days": t.max_mean_days,
+                    "beds": total,
+                    "mean_days": total / stays if total > 0 else None,
+                    "scaled_sum": scaled,
+                    "met": scaled <= 0,
+                }
+            )
+    return pd.DataFrame(rows, columns=LIGDUUR_COLUMNS)

@@ -8,6 +8,13 @@ what is missed red and first (sheets and layout in
 
 ``plan.json`` carries the ``need`` per care form and year (so a stored run can be checked
 again without simulating) and, with an agreed plan, ``reference`` and ``changes``.
+
+Ombouw (see :mod:`capaciteit.optimisation.ombouw`): ``ombouw.csv`` per provider and year
+(freed, re-spent and remaining euros; beds closed, ambulant places added) and
+``ombouw_totaal.csv`` per year for the region with the spend and the budget; the same in
+``plan.json`` (``ombouw_providers``, ``ombouw``, ``budget``), with the ratio ambulant :
+verblijf (``ratio``, ``ratio_targets``) and the plan's mean ligduur (``ligduur``,
+``ligduur_targets``), and the chart ``ombouw.png``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from capaciteit.optimisation.afbouw_plan import AfbouwResult
 from capaciteit.optimisation.afbouw_reference import REASON_SEPARATOR
 from capaciteit.results.afbouw_workbook import write_workbook
 from capaciteit.results.cells import write_csv
-from capaciteit.results.charts import dutch_axes
+from capaciteit.results.charts import dutch_axes, ombouw_chart
 from capaciteit.results.jsonable import header, records
 
 
@@ -58,8 +65,33 @@ def plan_json(scenario: Scenario, result: AfbouwResult) -> dict[str, Any]:
             for row in records(result.changes)
         ],
         "ombouw": records(result.ombouw),
+        "ombouw_providers": records(result.ombouw_providers),
+        "budget": _budget_json(scenario, result),
+        "ratio": records(result.ratio),
+        "ratio_targets": records(result.ratio_targets),
+        "ligduur": records(result.ligduur),
+        "ligduur_targets": records(result.ligduur_targets),
         "service_levels": records(result.service_levels),
     }
+
+
+def _budget_json(scenario: Scenario, result: AfbouwResult) -> dict[str, Any] | None:
+    """Describe the budget path (None without one): how it was given, the ceilings."""
+    given = scenario.afbouw.budget
+    if given is None:
+        return None
+    return {
+        "neutral": given.neutral,
+        "neutral_eur": result.data.budget_neutral_eur,
+        "eur_per_year_given": {str(y): v for y, v in sorted(given.eur_per_year.items())},
+        "ceiling_eur": {str(y): v for y, v in sorted(result.data.budget.items())},
+    }
+
+
+def _plan_forms(scenario: Scenario, result: AfbouwResult) -> list[str]:
+    """Care forms of the plan in the model's order (18+ housing is not planned)."""
+    planned = set(result.data.forms)
+    return [str(f) for f in scenario.model.care_forms.index if str(f) in planned]
 
 
 def _reference_json(scenario: Scenario, result: AfbouwResult) -> dict[str, Any] | None:
@@ -80,7 +112,7 @@ def plan_chart(scenario: Scenario, result: AfbouwResult, path: Path) -> Path:
     """Beds per care form per year against the need, the 0-meting and the targets."""
     names = scenario.model.care_forms["name"]
     totals = result.plan.groupby(["care_form", "year"])["beds"].sum()
-    forms = list(names.index)
+    forms = _plan_forms(scenario, result)
     fig, axes = plt.subplots(1, len(forms), figsize=(3.3 * len(forms), 3.8), squeeze=False)
     years = result.data.years
     for ax, fid in zip(axes[0], forms, strict=True):
@@ -117,6 +149,9 @@ def plan_chart(scenario: Scenario, result: AfbouwResult, path: Path) -> Path:
         dutch_axes(ax, years=list(years))
         ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     axes[0][0].set_ylabel("bedden")
+    for ax, fid in zip(axes[0], forms, strict=True):
+        if result.data.kind(fid) != "verblijf":
+            ax.set_ylabel("ambulante plekken")
     axes[0][0].legend(fontsize=7, loc="lower left")
     fig.suptitle(f"Afbouwplan: {scenario.name}", fontsize=11)
     fig.tight_layout()
@@ -127,7 +162,7 @@ def plan_chart(scenario: Scenario, result: AfbouwResult, path: Path) -> Path:
 
 def provider_chart(scenario: Scenario, result: AfbouwResult, path: Path) -> Path:
     """Beds per provider and year, one panel per care form."""
-    forms = list(scenario.model.care_forms.index)
+    forms = _plan_forms(scenario, result)
     fig, axes = plt.subplots(1, len(forms), figsize=(3.3 * len(forms), 3.8), squeeze=False)
     for ax, fid in zip(axes[0], forms, strict=True):
         part = result.plan[result.plan["care_form"] == fid]
@@ -168,5 +203,14 @@ def write_afbouw(scenario: Scenario, result: AfbouwResult, out: Path) -> dict[st
         write_csv(result.service_levels, files["service_levels"])
         files["chart"] = plan_chart(scenario, result, out / "plan.png")
         files["providers_chart"] = provider_chart(scenario, result, out / "plan_providers.png")
+        files["ombouw"] = out / "ombouw.csv"
+        write_csv(result.ombouw_providers, files["ombouw"])
+        files["ombouw_totals"] = out / "ombouw_totaal.csv"
+        write_csv(result.ombouw, files["ombouw_totals"])
+        files["ombouw_chart"] = ombouw_chart(
+            result.ombouw,
+            out / "ombouw.png",
+            f"Ombouw: vrijgekomen en hergebruikt budget per jaar\n{scenario.name}",
+        )
     files["workbook"] = write_workbook(scenario, result, out / "plan.xlsx")
     return files

@@ -24,8 +24,15 @@ order it asks them: what does the plan miss, and then the numbers behind it. She
     and its 95% interval, and the verdict (gehaald / niet gehaald / niet te onderscheiden
     van de norm).
 *ombouwbudget*
-    per year the beds closed against the 0-meting and the yearly budget they free for
-    ambulant care.
+    per year the region first, then each provider: beds closed and opened against the
+    0-meting, the budget that frees, ambulant places added and the budget they re-spend,
+    what remains, and a check column (freed - re-spent - remaining, 0 on every row, so the
+    sheet balances by its own numbers); the region's rows also hold the plan's cost that
+    year and, with a budget path, the budget and the euros over it.
+*verhouding ambulant* and *ligduur*
+    only when the plan has ambulant places, a budget or ligduur targets: per year the
+    ambulant places per verblijf bed against the ratio targets; per verblijf form and year
+    the plan's mean stay, and each ligduur target judged.
 *Wijzigingen t.o.v. afspraak*
     only when the plan was made close to an agreed plan: every cell that differs from the
     agreement, with the reason.
@@ -207,29 +214,111 @@ def norm_judgements(judged: pd.DataFrame, names: Names) -> list[Judgement]:
     return out
 
 
-def need_judgements(need: pd.DataFrame, names: Names) -> list[Judgement]:
-    """One judgement per care form: missed when the plan stays below its need in a year."""
+def need_judgements(
+    need: pd.DataFrame, names: Names, ambulant: Iterable[str] = ()
+) -> list[Judgement]:
+    """One judgement per care form: missed when the plan stays below its need in a year.
+
+    For an ``ambulant`` form the need is the scenario's places (the need for beds was
+    computed with them), counted in places.
+    """
     out: list[Judgement] = []
     if need.empty or "short_beds" not in need.columns:
         return out
+    places = set(ambulant)
     for form, group in need.groupby("care_form", sort=False):
         rows = group.to_dict(orient="records")
         short = [r for r in rows if int(r["short_beds"]) > 0]
         subject = f"Minimaal nodig: {names.form(form)}"
+        unit = "plekken" if str(form) in places else "bedden"
+        least = (
+            "de ambulante plekken van het scenario (waarmee de behoefte aan bedden is berekend)"
+            if str(form) in places
+            else "het minimale aantal bedden"
+        )
         if short:
             text = (
                 f"In {nl.years(int(r['year']) for r in short)} blijft het plan "
-                f"{_span(int(r['short_beds']) for r in short)} bedden onder het minimum van "
-                f"{_span(int(r['beds']) for r in short)} bedden."
+                f"{_span(int(r['short_beds']) for r in short)} {unit} onder het minimum van "
+                f"{_span(int(r['beds']) for r in short)} {unit}."
             )
             out.append(Judgement("missed", subject, text))
         else:
-            text = (
-                f"Het plan heeft in {nl.years(int(r['year']) for r in rows)} minstens het "
-                "minimale aantal bedden."
-            )
+            text = f"Het plan heeft in {nl.years(int(r['year']) for r in rows)} minstens {least}."
             out.append(Judgement("met", subject, text))
     return out
+
+
+def ombouw_judgements(result: AfbouwResult, names: Names) -> list[Judgement]:
+    """Budget, ratio and ligduur targets over their years: missed when any year misses."""
+    out: list[Judgement] = []
+    totals = result.ombouw
+    if result.data.budget and "over_budget_eur" in totals.columns:
+        rows = [r for r in totals.to_dict(orient="records") if r["budget_eur"] is not None]
+        over = [r for r in rows if int(r["over_budget_eur"] or 0) > 0]
+        if over:
+            text = (
+                f"Te hoog in {nl.years(int(r['year']) for r in over)}: het plan kost "
+                + nl.join(
+                    f"{nl.euro(int(r['spend_eur']))} in {int(r['year'])} (budget "
+                    f"{nl.euro(int(r['budget_eur']))})"
+                    for r in over
+                )
+                + "."
+            )
+        elif rows:
+            text = (
+                f"Binnen het budget in {nl.years(int(r['year']) for r in rows)}: het plan kost "
+                f"{_euros(int(r['spend_eur']) for r in rows)} per jaar, het budget is "
+                f"{_euros(int(r['budget_eur']) for r in rows)}."
+            )
+        else:
+            text = "Geen budget in de planjaren."
+        out.append(Judgement("missed" if over else "met", "Budget", text))
+    for label, group in _groups(result.ratio_targets):
+        rows = group.to_dict(orient="records")
+        missed = [r for r in rows if not bool(r["met"])]
+        shown = missed or rows
+        text = (
+            f"{'Niet gehaald' if missed else 'Gehaald'} in "
+            f"{nl.years(int(r['year']) for r in shown)}: "
+            f"{_span(int(r['ambulant_places']) for r in shown)} ambulante plekken, "
+            f"{_span(int(r['required_places']) for r in shown)} nodig bij "
+            f"{_span(int(r['verblijf_beds']) for r in shown)} bedden."
+        )
+        out.append(Judgement("missed" if missed else "met", f"Doel: {label}", text))
+    for label, group in _groups(result.ligduur_targets):
+        rows = group.to_dict(orient="records")
+        missed = [r for r in rows if not bool(r["met"])]
+        shown = missed or rows
+        means = [round(float(r["mean_days"])) for r in shown if _known(r["mean_days"])]
+        first = rows[0]
+        how = "het plan" if first["steered_by"] == "plan" else "het scenario (niet door bedden)"
+        text = (
+            f"{'Niet gehaald' if missed else 'Gehaald'} in "
+            f"{nl.years(int(r['year']) for r in shown)}: {names.form(first['care_form'])} "
+            f"gemiddeld {_span(means)} dagen volgens {how}, hoogstens "
+            f"{nl.number(float(first['max_mean_days']))}."
+        )
+        out.append(Judgement("missed" if missed else "met", f"Doel: {label}", text))
+    return out
+
+
+def _groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    if frame.empty or "target" not in frame.columns:
+        return []
+    return [(str(k), g) for k, g in frame.groupby("target", sort=False)]
+
+
+def _known(value: Any) -> bool:
+    return value is not None and not pd.isna(value)
+
+
+def _euros(values: Iterable[int]) -> str:
+    vs = sorted(set(values))
+    if not vs:
+        return nl.MISSING
+    return nl.euro(vs[0]) if vs[0] == vs[-1] else f"{nl.euro(vs[0])}–{nl.euro(vs[-1])}"
 
 
 def judgements(result: AfbouwResult, names: Names) -> list[Judgement]:
@@ -239,7 +328,8 @@ def judgements(result: AfbouwResult, names: Names) -> list[Judgement]:
         text = f"{STATUS_NL.get(result.status, result.status)}. {result.message}"
         found.append(Judgement("missed", "Afbouwplan", text))
     found += target_judgements(result.targets, names)
-    found += need_judgements(result.need, names)
+    found += ombouw_judgements(result, names)
+    found += need_judgements(result.need, names, result.data.ambulant_forms)
     found += norm_judgements(result.service_levels, names)
     return sorted(found, key=lambda j: VERDICT_ORDER.get(j.verdict, len(VERDICT_ORDER)))
 
@@ -468,18 +558,220 @@ def _norms_sheet(ws: Worksheet, judged: pd.DataFrame, names: Names) -> None:
 
 OMBOUW_COLUMNS = (
     Column("Jaar", "year"),
+    Column("Code aanbieder", "code"),
+    Column("Aanbieder"),
     Column("Bedden gesloten t.o.v. 0-meting", "count"),
-    Column("Vrijgekomen budget voor ambulante hulp (per jaar)", "euro"),
+    Column("Bedden erbij t.o.v. 0-meting", "count"),
+    Column("Vrijgekomen budget (per jaar)", "euro"),
+    Column("Ambulante plekken erbij t.o.v. 0-meting", "count"),
+    Column("Hergebruikt budget voor ambulante plekken", "euro"),
+    Column("Resterend budget", "euro"),
+    Column("Controle: vrijgekomen − hergebruikt − resterend (moet 0 zijn)", "euro"),
+    Column("Kosten bedden en plekken in het plan", "euro"),
+)
+BUDGET_COLUMNS = (
+    Column("Budget (plafond)", "euro"),
+    Column("Boven het budget", "euro"),
+)
+REGION = "Regio (totaal)"
+
+
+def _ombouw_sheet(ws: Worksheet, result: AfbouwResult, names: Names) -> None:
+    """Per year the region, then each provider: freed, re-spent, remaining and the check.
+
+    The check column is freed - re-spent - remaining of the numbers in the row, so the
+    sheet shows it balances; the region's row is the providers' rows added up.
+    """
+    totals = result.ombouw
+    per = result.ombouw_providers
+    with_budget = bool(result.data.budget)
+    columns = OMBOUW_COLUMNS + (BUDGET_COLUMNS if with_budget else ())
+    rows: list[list[Any]] = []
+    region_rows: list[int] = []
+    if len(totals) and "freed_eur" in totals.columns:
+        for total in totals.to_dict(orient="records"):
+            y = int(total["year"])
+            freed, respent, remaining = (
+                int(total["freed_eur"]),
+                int(total["respent_eur"]),
+                int(total["remaining_eur"]),
+            )
+            row: list[Any] = [
+                y,
+                None,
+                REGION,
+                int(total["beds_closed"]),
+                int(total["beds_opened"]),
+                freed,
+                int(total["ambulant_places_added"]),
+                respent,
+                remaining,
+                freed - respent - remaining,
+                int(total["spend_eur"]),
+            ]
+            if with_budget:
+                row += [plain(total["budget_eur"]), plain(total["over_budget_eur"])]
+            region_rows.append(len(rows))
+            rows.append(row)
+            part = per[per["year"] == y].to_dict(orient="records")
+            for r in sorted(part, key=lambda r: names.provider_key(r["provider"])):
+                freed, respent, remaining = (
+                    int(r["freed_eur"]),
+                    int(r["respent_eur"]),
+                    int(r["remaining_eur"]),
+                )
+                rows.append(
+                    [
+                        y,
+                        str(r["provider"]),
+                        names.provider(r["provider"]),
+                        int(r["beds_closed"]),
+                        int(r["beds_opened"]),
+                        freed,
+                        int(r["ambulant_places_added"]),
+                        respent,
+                        remaining,
+                        freed - respent - remaining,
+                        None,
+                    ]
+                    + ([None, None] if with_budget else [])
+                )
+    verdicts: list[str | None] = [None] * len(rows)
+    if with_budget:
+        for i in region_rows:
+            over = rows[i][-1]
+            if over is not None:
+                verdicts[i] = "missed" if int(over) > 0 else None
+    first, _ = write_table(
+        ws,
+        columns,
+        rows,
+        verdicts=verdicts,
+        freeze_columns=3,
+        empty="Zonder plan geen ombouwbudget.",
+    )
+    for i in region_rows:
+        for cell in ws[first + 1 + i]:
+            cell.font = BOLD
+
+
+RATIO_COLUMNS = (
+    Column("Jaar", "year"),
+    Column("Bedden (verblijf)", "count"),
+    Column("Ambulante plekken", "count"),
+    Column("Ambulante plekken per bed", "count"),
+    Column("Doel: minstens plekken per bed", "count"),
+    Column("Nodig voor het doel (plekken)", "count"),
+    Column("Oordeel", "verdict"),
+)
+RATIO_FORMAT = "0.000"
+
+
+def _ratio_sheet(ws: Worksheet, result: AfbouwResult) -> None:
+    """Per plan year the ambulant places per verblijf bed, judged against the ratio targets."""
+    judged: dict[int, dict[Any, Any]] = {}
+    for r in result.ratio_targets.to_dict(orient="records"):
+        y = int(r["year"])
+        # the strictest target of the year counts (the most places needed)
+        if y not in judged or int(r["required_places"]) > int(judged[y]["required_places"]):
+            judged[y] = r
+    rows, verdicts = [], []
+    for r in result.ratio.to_dict(orient="records"):
+        y = int(r["year"])
+        target = judged.get(y)
+        verdict = None if target is None else ("met" if bool(target["met"]) else "missed")
+        rows.append(
+            [
+                y,
+                int(r["verblijf_beds"]),
+                int(r["ambulant_places"]),
+                plain(r["ambulant_per_verblijf"]),
+                None if target is None else float(target["min_ambulant_per_verblijf"]),
+                None if target is None else int(target["required_places"]),
+                verdict_text(verdict),
+            ]
+        )
+        verdicts.append(verdict)
+    first, last = write_table(
+        ws,
+        RATIO_COLUMNS,
+        rows,
+        verdicts=verdicts,
+        freeze_columns=1,
+        empty="Het plan heeft geen ambulante plekken.",
+    )
+    for row in ws.iter_rows(min_row=first + 1, max_row=last, min_col=4, max_col=5):
+        for cell in row:
+            cell.number_format = RATIO_FORMAT
+
+
+LIGDUUR_COLUMNS = (
+    Column("Verblijfsvorm"),
+    Column("Aanbieder"),
+    Column("Jaar", "year"),
+    Column("Bedden in plan", "count"),
+    Column("Gemiddelde ligduur (dagen)", "count"),
+    Column("Doel: hoogstens (dagen)", "count"),
+    Column("Gestuurd door"),
+    Column("Oordeel", "verdict"),
 )
 
 
-def _ombouw_sheet(ws: Worksheet, ombouw: pd.DataFrame) -> None:
-    """Per year the beds closed against the 0-meting and the yearly budget they free."""
-    rows = [
-        [int(r["year"]), int(r["beds_closed"]), int(r["budget_freed_eur"])]
-        for r in ombouw.to_dict(orient="records")
-    ]
-    write_table(ws, OMBOUW_COLUMNS, rows, empty="Zonder plan geen ombouwbudget.")
+def _ligduur_sheet(ws: Worksheet, result: AfbouwResult, names: Names) -> None:
+    """Write the plan's mean stay per verblijf form and year, then each ligduur target."""
+    targets: dict[tuple[str, int], dict[Any, Any]] = {}
+    rows, verdicts = [], []
+    for r in result.ligduur_targets.to_dict(orient="records"):
+        if r["provider"] is None or pd.isna(r["provider"]):
+            targets[(str(r["care_form"]), int(r["year"]))] = r
+    for r in result.ligduur.to_dict(orient="records"):
+        key = (str(r["care_form"]), int(r["year"]))
+        target = targets.pop(key, None)
+        verdict = None if target is None else ("met" if bool(target["met"]) else "missed")
+        rows.append(
+            [
+                names.form(r["care_form"]),
+                "alle aanbieders",
+                int(r["year"]),
+                int(r["beds"]),
+                _days(r["mean_days"]),
+                None if target is None else float(target["max_mean_days"]),
+                None if target is None else "plan",
+                verdict_text(verdict),
+            ]
+        )
+        verdicts.append(verdict)
+    for r in result.ligduur_targets.to_dict(orient="records"):
+        key = (str(r["care_form"]), int(r["year"]))
+        provider = r["provider"]
+        if (provider is None or pd.isna(provider)) and key not in targets:
+            continue  # shown with the plan's row above
+        verdict = "met" if bool(r["met"]) else "missed"
+        rows.append(
+            [
+                names.form(r["care_form"]),
+                names.provider(provider) if isinstance(provider, str) else "alle aanbieders",
+                int(r["year"]),
+                None,
+                _days(r["mean_days"]),
+                float(r["max_mean_days"]),
+                "scenario (hefbomen)",
+                verdict_text(verdict),
+            ]
+        )
+        verdicts.append(verdict)
+    write_table(
+        ws,
+        LIGDUUR_COLUMNS,
+        rows,
+        verdicts=verdicts,
+        freeze_columns=3,
+        empty="Het plan heeft geen verblijfsvormen.",
+    )
+
+
+def _days(value: Any) -> float | None:
+    return None if not _known(value) else round(float(value), 1)
 
 
 CHANGE_COLUMNS = (
@@ -544,7 +836,12 @@ def write_workbook(scenario: Scenario, result: AfbouwResult, path: Path) -> Path
     _targets_sheet(wb.create_sheet("doelen"), result.targets, names)
     if len(result.service_levels):
         _norms_sheet(wb.create_sheet("normen"), result.service_levels, names)
-    _ombouw_sheet(wb.create_sheet("ombouwbudget"), result.ombouw)
+    _ombouw_sheet(wb.create_sheet("ombouwbudget"), result, names)
+    transformation = bool(result.data.ambulant_forms or result.data.budget or scenario.los_targets)
+    if len(result.plan) and transformation:
+        if result.data.ambulant_forms:
+            _ratio_sheet(wb.create_sheet("verhouding ambulant"), result)
+        _ligduur_sheet(wb.create_sheet("ligduur"), result, names)
     if result.reference_source is not None:
         _changes_sheet(wb.create_sheet(CHANGES_SHEET), result, names)
     wb.save(path)

@@ -120,3 +120,75 @@ def occupancy_chart(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def euro_axis(ax: Axes) -> None:
+    """Write the y axis in euros the Dutch way: ``€ 750.000``, ``€ 1,5 mln``."""
+
+    def label(value: float, _: object) -> str:
+        if abs(value) >= 1_000_000:
+            millions = value / 1_000_000
+            return (
+                f"{'-' if value < 0 else ''}€ {nl.number(abs(millions), _decimals(millions))} mln"
+            )
+        return nl.euro(value)
+
+    ax.yaxis.set_major_formatter(FuncFormatter(label))
+
+
+def ombouw_chart(totals: pd.DataFrame, path: Path, title: str) -> Path:
+    """Draw per plan year the euros freed by afbouw, re-spent on ambulant places, remaining.
+
+    ``totals`` is :func:`~capaciteit.optimisation.ombouw.ombouw_totals` (``year``,
+    ``freed_eur``, ``respent_eur``, ``remaining_eur`` and, with a budget path,
+    ``spend_0_meting_eur``, ``spend_eur``, ``budget_eur``). Three bars a year against the
+    0-meting; with a budget the money left under it (budget minus the plan's cost) as a
+    line, so a year below zero is a year over budget.
+    """
+    years = [int(y) for y in totals["year"]]
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(years) + 2), 4.2))
+    width = 0.26
+    bars = (
+        ("freed_eur", "Vrijgekomen door afbouw", "tab:blue", -width),
+        ("respent_eur", "Hergebruikt voor ambulante plekken", "tab:green", 0.0),
+        ("remaining_eur", "Resterend", "tab:gray", width),
+    )
+    for column, label, color, offset in bars:
+        ax.bar(
+            [y + offset for y in years],
+            [float(v) for v in totals[column]],
+            width=width,
+            color=color,
+            label=label,
+        )
+    budgets = totals["budget_eur"] if "budget_eur" in totals.columns else pd.Series(dtype=object)
+    neutral = all(
+        b is None or pd.isna(b) or int(b) == int(s)
+        for b, s in zip(budgets, totals.get("spend_0_meting_eur", budgets), strict=True)
+    )
+    # a budget-neutral path leaves exactly the remaining money: the bars say it already
+    if budgets.notna().any() and not neutral:
+        room = [
+            None if b is None or pd.isna(b) else float(b) - float(s)
+            for b, s in zip(totals["budget_eur"], totals["spend_eur"], strict=True)
+        ]
+        shown = [(y, r) for y, r in zip(years, room, strict=True) if r is not None]
+        ax.plot(
+            [y for y, _ in shown],
+            [r for _, r in shown],
+            color="black",
+            marker="o",
+            lw=1.2,
+            label="Ruimte onder het budget",
+        )
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_ylabel("per jaar, t.o.v. de 0-meting")
+    euro_axis(ax)
+    ax.xaxis.set_major_locator(FixedLocator([float(y) for y in years]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: str(round(v))))
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
