@@ -1140,3 +1140,28 @@ def test_a_missed_ligduur_target_of_a_form_is_explained(example: Any) -> None:
     for y, mean in means.items():
         assert judged.at[y, "mean_days"] == pytest.approx(mean)
         assert bool(judged.at[y, "met"]) == (y not in missed)
+
+
+def test_an_ambulant_programme_the_scenario_opens_is_in_the_plan(tmp_path: Path) -> None:
+    # P07 opens 2 places of intensive ambulant family treatment in 2025 (levers.bed_changes,
+    # not in beds.csv): the ambulant need counts them, so the plan may place them there.
+    # The scenario then grows the form by 10 + 2 = 12 places in 2025, what can be
+    # recruited (afbouw.recruitment_per_year), so the need is met.
+    raw = yaml.safe_load(OMBOUW.read_text(encoding="utf-8"))
+    raw["model"] = str((OMBOUW.parent / raw["model"]).resolve())
+    raw["levers"]["bed_changes"].append(
+        {"year": 2025, "provider": "P07", "care_form": "ambulant_gezin", "change_beds": 2}
+    )
+    file = tmp_path / "s.yaml"
+    file.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    scenario = load_scenario(file)
+    data = plan_data(unfair(scenario), NEED)
+    row = data.table[("P07", "ambulant_gezin")]
+    assert (row["beds0"], bool(row["open_to_beds"])) == (0, True)
+    places = scenario.capacity.xs("ambulant_gezin", level="care_form")
+    assert data.need[("ambulant_gezin", 2025)] == int(places[2025].sum())
+    for solver in SOLVERS:
+        plan = solve_plan(data, solver, 30)  # type: ignore[arg-type]
+        assert plan.status == "optimal"
+        assert_plan_agrees(data, plan)
+        assert plan.need_slack[("ambulant_gezin", 2025)] == 0

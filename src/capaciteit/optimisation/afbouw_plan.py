@@ -210,7 +210,16 @@ def plan_data(
     allowed = {(a.provider, a.care_form) for a in settings.allow_new if a.care_form in forms}
     keys = [(str(p), str(f)) for p, f in beds0.index if str(f) in forms]
     offered = set(keys)
-    keys += [k for k in sorted(allowed) if k not in offered]
+    # an ambulant programme the scenario opens after the 0-meting (levers.bed_changes) is
+    # offered: the ambulant need counts its places, so the plan may place them there
+    most = scenario.capacity.max(axis=1)
+    opened = {
+        (str(key[1]), str(key[0]))
+        for key, places in items(most)
+        if model.kind_of(str(key[0])) == AMBULANT and int(places) > 0
+    }
+    offered |= opened
+    keys += [k for k in sorted(allowed | opened) if k not in set(keys)]
     tariffs = cost_per_bed_day(scenario)
     rows = []
     for p, f in keys:
