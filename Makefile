@@ -34,6 +34,9 @@ demo: install
 	$(BIN)/capaciteit validate models/voorbeeldregio
 	$(BIN)/capaciteit simulate simulations/voorbeeldregio-basis.yaml --out $(OUT)/basis
 	$(BIN)/capaciteit simulate simulations/voorbeeldregio-transformatie.yaml --out $(OUT)/transformatie
+	$(BIN)/capaciteit validate simulations/voorbeeldregio-transformatie-ombouw.yaml
+	$(BIN)/capaciteit simulate simulations/voorbeeldregio-transformatie-ombouw.yaml --out $(OUT)/ombouw
+	$(BIN)/capaciteit afbouw simulations/voorbeeldregio-transformatie-ombouw.yaml --out $(OUT)/ombouw-afbouw
 	$(BIN)/capaciteit beds simulations/voorbeeldregio-basis.yaml --out $(OUT)/beds
 	$(BIN)/capaciteit afbouw simulations/voorbeeldregio-transformatie.yaml --out $(OUT)/afbouw
 	$(BIN)/capaciteit afbouw simulations/voorbeeldregio-sprint2.yaml --out $(OUT)/herplan
@@ -58,6 +61,11 @@ demo: install
 	@echo "  $(OUT)/basis/ en $(OUT)/transformatie/: summary.json (wat niet gehaald wordt, normen en"
 	@echo "    kerncijfers per zorgvorm en jaar met 95%-intervallen), kpis.csv, stays.csv,"
 	@echo "    occupancy_daily.csv, queues_daily.csv, occupancy.png"
+	@echo "  $(OUT)/ombouw/: de transformatie met ambulante plekken en 18+ wonen: transformation.csv"
+	@echo "    (ambulant per bed, verwijzingen die toch een bed kregen, 18+ wachtend op een woonplek en"
+	@echo "    de beddagen die dat kost), blocking.csv (geblokkeerde bedden per aanbieder)"
+	@echo "  $(OUT)/ombouw-afbouw/: het afbouwplan met ambulante plekken: plan.xlsx (blad ombouwbudget:"
+	@echo "    vrijgekomen, opnieuw besteed en over per aanbieder en jaar), ombouw.csv, ombouw.png"
 	@echo "  $(OUT)/beds/: beds.csv (minimaal aantal plaatsen per jaar met het bewijs bij een plaats"
 	@echo "    minder, behoefte op lange termijn, tegen de 0-meting), beds.json, service_levels.csv,"
 	@echo "    coupling.csv, beds.png, coupling.png"

@@ -794,7 +794,7 @@ def test_ambulant_or_housing_without_a_place_in_any_year_is_refused_by_the_scena
     ombouw_copy: Path, tmp_path: Path
 ) -> None:
     # none in the 0-meting is allowed (a programme may open later) ...
-    edit(ombouw_copy / "beds.csv", "P09,begeleid_wonen,60,57", "P09,begeleid_wonen,0,0")
+    edit(ombouw_copy / "beds.csv", "P09,begeleid_wonen,40,38", "P09,begeleid_wonen,0,0")
     load_model(ombouw_copy)
     data = yaml.safe_load(OMBOUW.read_text(encoding="utf-8"))
     data["model"] = str(ombouw_copy)
