@@ -39,33 +39,9 @@ TREND = {
 YEARS = list(range(2023, 2031))
 
 
-def synthetic(providers: int, seed: int = 1) -> PlanData:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i in range(providers):
-        offered = rng.choice(FORMS, size=int(rng.integers(1, 4)), replace=False)
-        for f in offered:
-            beds0 = int(max(2, rng.normal(SIZE[f], SIZE[f] * 0.4)))
-            change = max(10, int(np.ceil(0.25 * beds0)))
-            rows.append(
-                {
-                    "provider": f"P{i:03d}",
-                    "care_form": str(f),
-                    "beds0": beds0,
-                    "max_change": change,
-                    "min_group": {"residentieel": 6, "gezinshuis": 4}.get(str(f), 0),
-                    "open_to_beds": True,
-                    "cost_per_bed_year": TARIFF[str(f)] * 365,
-                    "upper": beds0 + change * 7,
-                }
-            )
-    pairs = pd.DataFrame(rows).set_index(["provider", "care_form"])
-    base = pairs["beds0"].groupby(level="care_form").sum()
-    need = {}
-    for f in FORMS:
-        for k, y in enumerate(YEARS[1:], start=1):
-            need[(f, y)] = int(base.get(f, 0) * max(0.05, 0.85 * (1 + TREND[f]) ** k))
-    targets = [
+def regional_targets(base: pd.Series) -> list[Target]:
+    """Return the three regional targets against the 0-meting's beds per form in ``base``."""
+    return [
         Target(
             ("residentieel",),
             2025,
@@ -94,6 +70,35 @@ def synthetic(providers: int, seed: int = 1) -> PlanData:
             "JeugdzorgPlus naar nul",
         ),
     ]
+
+
+def synthetic(providers: int, seed: int = 1) -> PlanData:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(providers):
+        offered = rng.choice(FORMS, size=int(rng.integers(1, 4)), replace=False)
+        for f in offered:
+            beds0 = int(max(2, rng.normal(SIZE[f], SIZE[f] * 0.4)))
+            change = max(10, int(np.ceil(0.25 * beds0)))
+            rows.append(
+                {
+                    "provider": f"P{i:03d}",
+                    "care_form": str(f),
+                    "beds0": beds0,
+                    "max_change": change,
+                    "min_group": {"residentieel": 6, "gezinshuis": 4}.get(str(f), 0),
+                    "open_to_beds": True,
+                    "cost_per_bed_year": TARIFF[str(f)] * 365,
+                    "upper": beds0 + change * 7,
+                }
+            )
+    pairs = pd.DataFrame(rows).set_index(["provider", "care_form"])
+    base = pairs["beds0"].groupby(level="care_form").sum()
+    need = {}
+    for f in FORMS:
+        for k, y in enumerate(YEARS[1:], start=1):
+            need[(f, y)] = int(base.get(f, 0) * max(0.05, 0.85 * (1 + TREND[f]) ** k))
+    targets = regional_targets(base)
     return PlanData(
         pairs=pairs,
         years=YEARS,

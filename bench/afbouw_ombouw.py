@@ -35,7 +35,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from capaciteit.optimisation.afbouw import LosTarget, PlanData, RatioTarget, Target, solve_plan
+from afbouw import regional_targets  # bench/afbouw.py, next to this script
+from capaciteit.optimisation.afbouw import LosTarget, PlanData, RatioTarget, solve_plan
 
 VERBLIJF = ("pleegzorg", "gezinshuis", "residentieel", "jeugdzorgplus", "crisis")
 AMBULANT = ("ambulant_gezin", "ambulant_spoed")
@@ -107,35 +108,7 @@ def synthetic(providers: int, seed: int = 1, ligduur: bool = False) -> PlanData:
     for f in AMBULANT:
         for y in YEARS[1:]:
             need[(f, y)] = int(base.get(f, 0))
-    targets = [
-        Target(
-            ("residentieel",),
-            2025,
-            "max",
-            0.7,
-            int(0.7 * base["residentieel"]),
-            int(base["residentieel"]),
-            "30% minder residentieel",
-        ),
-        Target(
-            ("pleegzorg", "gezinshuis"),
-            2025,
-            "min",
-            1.3,
-            int(np.ceil(1.3 * (base["pleegzorg"] + base["gezinshuis"]))),
-            int(base["pleegzorg"] + base["gezinshuis"]),
-            "30% meer pleegzorg + gezinshuis",
-        ),
-        Target(
-            ("jeugdzorgplus",),
-            2030,
-            "max",
-            0.0,
-            0,
-            int(base["jeugdzorgplus"]),
-            "JeugdzorgPlus naar nul",
-        ),
-    ]
+    targets = regional_targets(base)
     spend0 = int((pairs["beds0"] * pairs["cost_per_bed_year"]).sum())
     los_days = {(p, y): d * 0.98 ** (y - 2026) for p, d in los.items() for y in YEARS[3:]}
     return PlanData(
