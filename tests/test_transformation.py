@@ -572,6 +572,11 @@ def test_simulate_writes_the_transformation(tmp_path: Path) -> None:
     assert (blocking["ci_low"] <= blocking["mean"] + 1e-9).all()
     transformation = pd.read_csv(out / "transformation.csv")
     assert not transformation["mean"].isna().any()
+    # the daily band stays within what can be: 0 up to the places (none are ever cut here)
+    daily = pd.read_csv(out / "occupancy_daily_total.csv")
+    assert (daily["occupied_beds_ci_low"] >= 0).all()
+    ambulant = daily[daily["care_form"].isin(["ambulant_gezin", "ambulant_spoed"])]
+    assert (ambulant["occupied_beds_ci_high"] <= ambulant["capacity_beds"] + 1e-9).all()
 
 
 # --------------------------------------------------------------------------- validation

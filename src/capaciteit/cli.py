@@ -205,7 +205,13 @@ def validate(
     except CapaciteitError as exc:
         raise _fail(exc) from None
     table = Table(title=f"{model.meta.name}: 0-meting {model.meta.baseline_year}")
-    for col in ("zorgvorm", "bij een volle zorgvorm", "aanbieders", "bedden", "instroom/jaar"):
+    for col in (
+        "zorgvorm",
+        "bij een volle zorgvorm",
+        "aanbieders",
+        "bedden/plekken",
+        "instroom/jaar",
+    ):
         table.add_column(
             col, justify="left" if col in ("zorgvorm", "bij een volle zorgvorm") else "right"
         )

@@ -51,12 +51,14 @@ def occupancy_chart(
     names: pd.Series,
     path: Path,
     title: str,
+    places: frozenset[str] = frozenset(),
 ) -> Path:
     """Draw, per care form, occupied beds (mean and 95% CI) against beds, and waiting lists.
 
     ``occupancy`` is :func:`~capaciteit.results.tables.daily_occupancy_totals` and
     ``queues`` :func:`~capaciteit.results.tables.daily_queues`;
-    ``names`` maps care form ids to their Dutch names.
+    ``names`` maps care form ids to their Dutch names; forms in ``places`` (ambulant care,
+    housing) have places, not beds.
     """
     forms = list(names.index)
     fig, axes = plt.subplots(
@@ -79,11 +81,16 @@ def occupancy_chart(
             )
             ax_occ.plot(t.index, t["occupied_beds"], color="tab:blue", lw=1, label="Bezet")
             ax_occ.step(
-                t.index, t["capacity_beds"], where="post", color="black", lw=1.2, label="Bedden"
+                t.index,
+                t["capacity_beds"],
+                where="post",
+                color="black",
+                lw=1.2,
+                label="Plekken" if fid in places else "Bedden",
             )
             ax_occ.set_ylim(bottom=0)
         ax_occ.set_title(f"{label}: bezetting", fontsize=10, loc="left")
-        ax_occ.set_ylabel("bedden")
+        ax_occ.set_ylabel("plekken" if fid in places else "bedden")
         # Daily waiting lists are noisy; a 4-week mean shows the trend a planner acts on.
         q = (
             queues[queues["care_form"] == fid]

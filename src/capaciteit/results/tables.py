@@ -23,15 +23,24 @@ def _day_bounds(spec: SimSpec) -> tuple[np.ndarray, pd.DatetimeIndex]:
     return bounds, dates
 
 
-def _mean_ci(per_rep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and 95% CI over axis 0 (replications)."""
+def _mean_ci(
+    per_rep: np.ndarray, beds: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95% CI over axis 0 (replications), cut to what occupied beds can be.
+
+    Occupied beds are at least 0 and at most the beds (``beds``, per day), unless young
+    people stayed above the beds after a cut: then at most the most seen in a replication.
+    """
     n = per_rep.shape[0]
     mean = per_rep.mean(axis=0)
     if n < 2:
         nan = np.full_like(mean, np.nan)
         return mean, nan, nan
     half = stats.t.ppf(0.975, n - 1) * per_rep.std(axis=0, ddof=1) / np.sqrt(n)
-    return mean, mean - half, mean + half
+    low, high = np.maximum(mean - half, 0.0), mean + half
+    if beds is not None:
+        high = np.minimum(high, np.maximum(beds, per_rep.max(axis=0)))
+    return mean, low, high
 
 
 def daily_occupancy(spec: SimSpec, stays: pd.DataFrame, replications: int) -> pd.DataFrame:
@@ -58,8 +67,8 @@ def daily_occupancy(spec: SimSpec, stays: pd.DataFrame, replications: int) -> pd
             per_rep[rep] = mean_count(
                 g["start_day"].to_numpy(), np.where(np.isnan(end), np.inf, end), bounds
             )
-        mean, low, high = _mean_ci(per_rep)
         capacity = spec.capacity.loc[(care_form, provider)]
+        mean, low, high = _mean_ci(per_rep, capacity.reindex(year_of_day).to_numpy(float))
         frames.append(
             pd.DataFrame(
                 {
@@ -94,9 +103,9 @@ def daily_occupancy_totals(spec: SimSpec, stays: pd.DataFrame, replications: int
             per_rep[int(str(rep))] = mean_count(
                 g["start_day"].to_numpy(), np.where(np.isnan(end), np.inf, end), bounds
             )
-        mean, low, high = _mean_ci(per_rep)
         at_form = spec.capacity[spec.capacity.index.get_level_values("care_form") == care_form]
         beds = pd.Series(at_form.sum(axis=0), index=spec.years)
+        mean, low, high = _mean_ci(per_rep, beds.reindex(year_of_day).to_numpy(float))
         frames.append(
             pd.DataFrame(
                 {

@@ -199,5 +199,6 @@ def write_results(
         scenario.model.care_forms["name"],
         out / "occupancy.png",
         f"{scenario.name} ({result.replications} replicaties)",
+        frozenset(scenario.model.forms_of_kind("ambulant", "woonplek")),
     )
     return files
