@@ -454,3 +454,54 @@ def test_the_example_table_refuses_missing_inputs_without_a_traceback(tmp_path: 
     assert "Traceback" not in text
     assert "model.yaml ontbreekt" in text and "plan.json" in text and ".xlsx" in text
     assert not database.exists()
+
+
+def test_a_proposal_with_ombouw_is_judged_on_budget_ratio_and_ligduur(tmp_path: Path) -> None:
+    """The transformation's plan: its version keeps the ombouw verdicts and shows them."""
+    import yaml
+
+    from tests.test_transformation import OMBOUW, OMBOUW_MODEL
+
+    url = f"sqlite:///{tmp_path / 'service.db'}"
+    admin = cli_token(url, "admin")
+    server = Server(url, tmp_path, {"job_workers": 1}).start()
+    try:
+        with server.client(admin) as http:
+            made = http.post("/tokens", json={"role": "planner", "name": "Petra Planner"})
+            token = made.json()["token"]
+        data = yaml.safe_load(OMBOUW.read_text(encoding="utf-8"))
+        data["afbouw"]["need"] = "none"  # the plan's rules only: fast
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        with server.client(token) as planner:
+            region = planner.post("/regions", files=model_files(OMBOUW_MODEL)).json()["id"]
+            scenario = planner.post("/scenarios", json={"region_id": region, "text": text})
+            assert scenario.status_code == 201, scenario.text
+            run = {"kind": "afbouw", "scenario_id": scenario.json()["id"], "replications": 2}
+            run_id = planner.post("/runs", json=run).json()["id"]
+            done = wait_job(planner, f"/runs/{run_id}", timeout=300)
+            assert done["status"] == "done", done
+            made = planner.post("/plans", json={"run_id": run_id, "title": "Ombouw"})
+            assert made.status_code == 201, made.text
+            version = made.json()
+            check = version["check"]
+            cells = {key: beds for key, (beds, _) in _cells(version).items()}
+        with httpx.Client(base_url=server.base, timeout=60) as web:
+            assert web.post("/login", data={"token": token}).status_code == 303
+            page = web.get(f"/plans/{version['id']}")
+    finally:
+        server.stop()
+    # recount every verdict from the version's own cells
+    kinds = {"ambulant_gezin": "ambulant", "ambulant_spoed": "ambulant"}
+    for r in check["ratio"]:
+        places = sum(b for (_, f, y), b in cells.items() if y == r["year"] and f in kinds)
+        beds = sum(b for (_, f, y), b in cells.items() if y == r["year"] and f not in kinds)
+        assert (r["ambulant_places"], r["verblijf_beds"]) == (places, beds)
+        assert r["met"] == (places * 10 >= beds)  # 1 place per 10 beds
+    assert {b["year"] for b in check["budget"]} == set(range(2024, 2031))
+    for b in check["budget"]:
+        assert b["over_eur"] == max(0, b["spend_eur"] - b["budget_eur"])
+        assert b["spend_eur"] == check["cost_eur"][str(b["year"])]
+    assert check["ligduur"] and all(r["care_form"] == "residentieel" for r in check["ligduur"])
+    assert page.status_code == 200
+    for caption in ("Budget per jaar", "Ambulante plekken per bed", "Gemiddelde ligduur"):
+        assert caption in page.text

@@ -131,6 +131,10 @@ def _check_json(data: PlanData, plan: pd.DataFrame) -> dict[str, Any]:
         "need": records(checked.need),
         "recruitment": records(checked.recruitment),
         "cost_eur": {str(year): int(eur) for year, eur in checked.cost_eur.items()},
+        # the ombouw rules (empty without a budget, ratio or ligduur target)
+        "budget": records(checked.budget),
+        "ratio": records(checked.ratio),
+        "ligduur": records(checked.ligduur),
     }
 
 
