@@ -692,6 +692,16 @@ def test_new_tables_are_refused_with_the_reason(
             ),
             "kan niet worden beoordeeld",
         ),
+        (
+            lambda d: d["afbouw"]["budget"].__setitem__("eur_per_year", {1990: 1e7}),
+            "buiten de planjaren",
+        ),
+        (
+            lambda d: d["afbouw"]["ratio_targets"].append(
+                {"year": 2040, "min_ambulant_per_verblijf": 0.2}
+            ),
+            "buiten de planjaren",
+        ),
     ],
 )
 def test_new_levers_are_refused_with_the_reason(tmp_path: Path, change: Any, says: str) -> None:

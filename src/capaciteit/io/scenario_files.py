@@ -663,6 +663,25 @@ def _check_afbouw(
                     id=pin.provider,
                 )
             )
+    plan_first, plan_last = (
+        model.meta.baseline_year + 1,
+        settings.end_year or parsed.horizon.end_year,
+    )
+    years_given = [
+        (f"afbouw.budget.eur_per_year.{y}", y)
+        for y in (settings.budget.eur_per_year if settings.budget else {})
+    ] + [(f"afbouw.ratio_targets[{i}].year", t.year) for i, t in enumerate(settings.ratio_targets)]
+    for key, year in years_given:
+        if not plan_first <= year <= plan_last:
+            problems.append(
+                Problem(
+                    fname,
+                    f"het jaar {year} valt buiten de planjaren {plan_first}-{plan_last}; het "
+                    "zou nooit meetellen.",
+                    f"Gebruik een jaar van {plan_first} tot en met {plan_last}.",
+                    column=key,
+                )
+            )
     if settings.ratio_targets and not model.forms_of_kind(AMBULANT):
         problems.append(
             Problem(
