@@ -711,8 +711,8 @@ def test_a_matcher_of_two_organisations_names_the_one_it_uploads_for(server: Ser
 
 def test_a_refused_pool_never_shows_a_personal_value() -> None:
     """A BSN, a name, a date or a postcode in a problem is replaced; other values stay."""
+    from capaciteit.core.privacy import HIDDEN, redact
     from capaciteit.errors import Problem
-    from capaciteit.matching.pool import HIDDEN, redact
 
     cases = [
         (Problem("children.csv", "age = 99 jaar is te oud.", "Hoogstens 23.", 5, "age", BSN), BSN),

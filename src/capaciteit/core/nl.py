@@ -11,6 +11,7 @@ given), so no NaN reaches a person.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable
 
@@ -95,3 +96,24 @@ def years(values: Iterable[int]) -> str:
     if len(ys) > 1 and ys[-1] - ys[0] == len(ys) - 1:
         return f"{ys[0]}–{ys[-1]}"
     return join(str(y) for y in ys)
+
+
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+
+
+def date(day: dt.date) -> str:
+    """Write ``day`` as Dutch text: ``1 maart 2024``."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

@@ -13,19 +13,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from capaciteit.core.privacy import redact
 from capaciteit.core.tables import TableSpec
 from capaciteit.errors import InvalidInputError, Problem
-from capaciteit.io.tables import UnreadableTableError, read_table
+from capaciteit.io.tables import UnreadableTableError, read_table, refuse_personal_columns
 from capaciteit.matching.pool import (
     CHILDREN,
-    FORBIDDEN_COLUMNS,
     MATCHING_INPUT,
     PC4,
     PLACEMENTS,
     Children,
     Pool,
     build,
-    redact,
 )
 
 __all__ = ["load_pc4", "load_pool"]
@@ -45,39 +44,14 @@ def _read(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataFrame 
             )
         )
         return None
-    header = _header(path)
-    forbidden = [c for c in header if FORBIDDEN_COLUMNS.match(c.strip())]
-    for c in forbidden:
-        problems.append(
-            Problem(
-                path.name,
-                f"de kolom '{c}' lijkt persoonsgegevens te bevatten; capaciteit neemt alleen "
-                "pseudonieme ids aan en bewaart geen namen, BSN, geboortedata of adressen.",
-                f"Verwijder de kolom '{c}' (gebruik een pseudonieme child_id en een PC4 of "
-                "coördinaten).",
-                row=1,
-                column=c,
-            )
-        )
-    if forbidden:
+    if refuse_personal_columns(
+        path, problems, "gebruik een pseudonieme child_id en een PC4 of coördinaten"
+    ):
         return None
     try:
         return read_table(path, spec, problems)
     except UnreadableTableError:
         return None
-
-
-def _header(path: Path) -> list[str]:
-    """Read the column names of a CSV or xlsx file, before its rows."""
-    try:
-        if path.suffix == ".xlsx":
-            return [str(c) for c in pd.read_excel(path, nrows=0, engine="openpyxl").columns]
-        first = path.read_text(encoding="utf-8-sig").splitlines()[:1]
-    except Exception:  # the typed reader reports unreadable files in detail
-        return []
-    line = first[0] if first else ""
-    sep = ";" if line.count(";") > line.count(",") else ","
-    return [c.strip().strip('"') for c in line.split(sep)]
 
 
 def load_pc4(path: str | Path) -> dict[str, tuple[float, float]]:
@@ -100,7 +74,7 @@ def load_pool(
     """Read and check both tables; refuse them with every problem listed.
 
     The problems never repeat a value that looks personal (a BSN, a name, a date, a
-    postcode: :func:`~capaciteit.matching.pool.redact`), whoever shows them.
+    postcode: :func:`~capaciteit.core.privacy.redact`), whoever shows them.
     """
     problems: list[Problem] = []
     try:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from capaciteit.core import nl
+from capaciteit.core.privacy import FORBIDDEN_COLUMNS
 from capaciteit.core.tables import Column, Kind, TableSpec
 from capaciteit.errors import Problem, limit
 
@@ -297,6 +298,41 @@ def columns_doc(spec: TableSpec) -> Sequence[tuple[str, str, str, str]]:
     ]
 
 
+def refuse_personal_columns(path: Path, problems: list[Problem], fix: str) -> bool:
+    """List a problem per column whose name says it holds personal data; tell if any.
+
+    Called before any row of a table about young people is read, so that a name, BSN,
+    birth date or address never enters (:data:`~capaciteit.core.privacy.FORBIDDEN_COLUMNS`).
+    ``fix`` says what to use instead (Dutch, lower case: it follows "Verwijder de kolom").
+    """
+    forbidden = [c for c in _header(path) if FORBIDDEN_COLUMNS.match(c.strip())]
+    for c in forbidden:
+        problems.append(
+            Problem(
+                path.name,
+                f"de kolom '{c}' lijkt persoonsgegevens te bevatten; capaciteit neemt alleen "
+                "pseudonieme ids aan en bewaart geen namen, BSN, geboortedata of adressen.",
+                f"Verwijder de kolom '{c}' ({fix}).",
+                row=1,
+                column=c,
+            )
+        )
+    return bool(forbidden)
+
+
+def _header(path: Path) -> list[str]:
+    """Read the column names of a CSV or xlsx file, before its rows."""
+    try:
+        if path.suffix == ".xlsx":
+            return [str(c) for c in pd.read_excel(path, nrows=0, engine="openpyxl").columns]
+        first = path.read_text(encoding="utf-8-sig").splitlines()[:1]
+    except Exception:  # the typed reader reports unreadable files in detail
+        return []
+    line = first[0] if first else ""
+    sep = ";" if line.count(";") > line.count(",") else ","
+    return [c.strip().strip('"') for c in line.split(sep)]
+
+
 __all__ = [
     "Column",
     "Kind",
@@ -305,4 +341,5 @@ __all__ = [
     "columns_doc",
     "find_table",
     "read_table",
+    "refuse_personal_columns",
 ]

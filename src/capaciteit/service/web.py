@@ -32,19 +32,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from capaciteit.core import nl
+from capaciteit.core.privacy import HIDDEN, personal, redact
 from capaciteit.core.stats import VERDICTS_NL
 from capaciteit.errors import CapaciteitError, InvalidInputError, Problem, figure
 from capaciteit.matching import Children, MatchWeights, Pool, Suggestions, suggest
-from capaciteit.matching.pool import (
-    CHILDREN,
-    HIDDEN,
-    NEEDS,
-    PERSPECTIVES,
-    PLACEMENTS,
-    TREDES,
-    personal,
-    redact,
-)
+from capaciteit.matching.pool import CHILDREN, NEEDS, PERSPECTIVES, PLACEMENTS, TREDES
 from capaciteit.matching.scoring import CRITERIA, haversine_km
 from capaciteit.service import queue, reviews, security, store
 from capaciteit.service.db import (

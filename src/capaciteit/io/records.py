@@ -1,0 +1,269 @@
+"""Reading stay records (CSV or xlsx) and refusing what cannot be calibrated from.
+
+The table is :data:`capaciteit.domain.records.RECORDS`. Reading goes in three steps, each
+listing every problem it finds (file, row, client id, fix) before anything is refused:
+
+1. the header: a column that names personal data (a name, BSN, birth date, address) refuses
+   the file unread (:func:`capaciteit.io.tables.refuse_personal_columns`);
+2. the cells, with the typed reader of the region model, plus the dates (``2024-03-01``,
+   ``1-3-2024`` or an Excel date) and ids that look like a BSN, a name or a date;
+3. the stays as a whole: an end before its start, a referral after it, a date after the
+   extract date, an ended stay that does not say where the young person went (or an
+   ongoing one that does), and two stays of one client at the same time.
+
+The result, :class:`StayRecords`, holds the stays as a frame with real dates and the
+extract date the records were taken on (given, or the latest date in them). Nothing is
+repaired: a user who sees no problem knows that every row was used as written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capaciteit.core import nl
+from capaciteit.core.privacy import check_pseudonymous, redact
+from capaciteit.domain.records import DATE_COLUMNS, RECORDS
+from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.io.tables import UnreadableTableError, read_table, refuse_personal_columns
+
+RECORDS_INPUT = "De verblijfsgegevens"
+"""``InvalidInputError.what`` of refused stay records."""
+
+EARLIEST = pd.Timestamp("1990-01-01")
+"""No stay record starts before this day (older dates are typing errors)."""
+
+
+@dataclass(frozen=True)
+class StayRecords:
+    """Validated stay records.
+
+    Attributes
+    ----------
+    stays
+        One row per stay, in file order, indexed by ``row`` (the spreadsheet row): columns
+        ``client_id``, ``provider``, ``care_form``, ``start`` and ``end`` (``datetime64``,
+        ``NaT`` while ongoing), ``next`` (``""`` while ongoing), ``age_at_start_years``
+        and ``referral`` (``NaT`` when not given).
+    extract_date
+        The day the records were extracted: stays still going on then are censored there.
+    file
+        The file name, for messages.
+    """
+
+    stays: pd.DataFrame
+    extract_date: dt.date
+    file: str
+
+    @property
+    def care_forms(self) -> list[str]:
+        """Care forms with at least one stay, sorted."""
+        return sorted(self.stays["care_form"].unique().tolist())
+
+    @property
+    def has_referrals(self) -> bool:
+        """Whether referral dates are given (for every stay that has one)."""
+        return bool(self.stays["referral"].notna().any())
+
+    def until(self, day: dt.date) -> StayRecords:
+        """Return the records as they would have been extracted on ``day``.
+
+        Stays starting on or after ``day`` are left out; stays ending after it are ongoing
+        (no end, no ``next``); referrals after it are unknown.
+        """
+        cut = pd.Timestamp(day)
+        stays = self.stays[self.stays["start"] < cut].copy()
+        later = stays["end"].notna() & (stays["end"] > cut)
+        stays.loc[later, "end"] = pd.NaT
+        stays.loc[later, "next"] = ""
+        stays.loc[stays["referral"] >= cut, "referral"] = pd.NaT
+        return StayRecords(stays=stays, extract_date=day, file=self.file)
+
+
+def read_records(
+    path: str | Path,
+    *,
+    extract_date: dt.date | None = None,
+    care_forms: set[str] | None = None,
+) -> StayRecords:
+    """Read and check the stay records in ``path``; refuse them with every problem listed.
+
+    ``extract_date`` is the day of the extract (default: the latest date in the records).
+    ``care_forms``, when given (the forms of a region model), is the set a stay's care form
+    must belong to; a ``next`` outside it is a sink. Problems never repeat a value that
+    looks personal.
+    """
+    file = Path(path)
+    problems: list[Problem] = []
+    try:
+        stays = _read(file, problems)
+        if stays is None:
+            raise InvalidInputError(RECORDS_INPUT, problems)
+        extract = _check(stays, file.name, extract_date, care_forms, problems)
+        if problems:
+            problems.sort(key=lambda p: p.row or 0)
+            raise InvalidInputError(RECORDS_INPUT, problems)
+    except InvalidInputError as exc:
+        raise InvalidInputError(exc.what, [redact(p) for p in exc.problems]) from None
+    return StayRecords(stays=stays, extract_date=extract, file=file.name)
+
+
+def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    """Read the cells (typed) and the dates; ``None`` when the file cannot be used."""
+    if not path.is_file():
+        problems.append(Problem(path.name, "bestaat niet.", f"Controleer het pad {path}."))
+        return None
+    if path.suffix not in (".csv", ".xlsx"):
+        problems.append(
+            Problem(path.name, "is geen .csv- of .xlsx-bestand.", "Sla het op als CSV of .xlsx.")
+        )
+        return None
+    if refuse_personal_columns(path, problems, "gebruik een pseudonieme client_id"):
+        return None
+    try:
+        frame = read_table(path, RECORDS, problems)
+    except UnreadableTableError:
+        return None
+    check_pseudonymous(frame, ("client_id",), path.name, problems, example="C00123")
+    if frame.empty and not problems:
+        problems.append(
+            Problem(path.name, "bevat geen verblijven.", "Lever minstens één verblijf aan.")
+        )
+    out = pd.DataFrame(
+        {
+            "client_id": frame["client_id"].astype(str),
+            "provider": frame["provider"].astype(str),
+            "care_form": frame["care_form"].astype(str),
+            "next": frame["next"].astype(str),
+            "age_at_start_years": frame["age_at_start_years"].astype("float64"),
+        }
+    )
+    out.index = pd.Index(frame["_row"].astype("int64"), name="row")
+    for column, name in zip(DATE_COLUMNS, ("start", "end", "referral"), strict=True):
+        text = frame[column].astype(str).str.strip()
+        text.index = out.index
+        parsed = _dates(text)
+        bad = (text != "") & (parsed.isna() | (parsed < EARLIEST))
+        for row in out.index[bad]:
+            problems.append(
+                Problem(
+                    path.name,
+                    f"'{text.at[row]}' is geen datum (na 1990).",
+                    "Schrijf de datum als 2024-03-01 of 1-3-2024.",
+                    row=int(row),
+                    column=column,
+                    id=str(out.at[row, "client_id"]),
+                )
+            )
+        out[name] = parsed
+    return out
+
+
+def _dates(text: pd.Series) -> pd.Series:
+    """Parse ISO dates (and Excel's ``2024-03-01 00:00:00``), then Dutch day-first ones."""
+    iso = pd.to_datetime(text.where(text != ""), format="ISO8601", errors="coerce")
+    dutch = pd.to_datetime(
+        text.str.replace("/", "-", regex=False).where(text != ""),
+        format="%d-%m-%Y",
+        errors="coerce",
+    )
+    return iso.fillna(dutch).dt.normalize()
+
+
+def _check(
+    stays: pd.DataFrame,
+    file: str,
+    extract_date: dt.date | None,
+    care_forms: set[str] | None,
+    problems: list[Problem],
+) -> dt.date:
+    """Check the stays as a whole; return the extract date."""
+    dates = pd.concat([stays["start"], stays["end"], stays["referral"]]).dropna()
+    latest = dates.max() if len(dates) else pd.Timestamp(dt.date.today())
+    extract = pd.Timestamp(extract_date) if extract_date is not None else latest
+
+    def add(mask: pd.Series, message: str, fix: str, column: str) -> None:
+        for row in stays.index[mask.fillna(False).to_numpy(dtype=bool)]:
+            problems.append(
+                Problem(
+                    file,
+                    message,
+                    fix,
+                    row=int(row),
+                    column=column,
+                    id=str(stays.at[row, "client_id"]),
+                )
+            )
+
+    ended = stays["end"].notna()
+    day = nl.date(extract.date())
+    add(
+        stays["end"] < stays["start"],
+        "het verblijf eindigt voor het begint.",
+        "Controleer start_date en end_date.",
+        "end_date",
+    )
+    add(
+        stays["referral"] > stays["start"],
+        "de verwijzing is na het begin van het verblijf.",
+        "Controleer referral_date (de dag van de verwijzing, voor of op start_date).",
+        "referral_date",
+    )
+    for column, name in (("start_date", "start"), ("end_date", "end")):
+        add(
+            stays[name] > extract,
+            f"de datum ligt na de extractiedatum ({day}).",
+            "Controleer de datum, of geef de juiste extractiedatum op.",
+            column,
+        )
+    add(
+        ended & (stays["next"] == ""),
+        "het verblijf is beëindigd, maar er staat niet waar de jongere heen ging.",
+        "Vul next in: de volgende zorgvorm, of een bestemming zoals thuis of zelfstandig.",
+        "next",
+    )
+    add(
+        ~ended & (stays["next"] != ""),
+        "het verblijf loopt nog (geen end_date), maar next is ingevuld.",
+        "Vul end_date in, of maak next leeg.",
+        "next",
+    )
+    if care_forms is not None:
+        add(
+            ~stays["care_form"].isin(sorted(care_forms)),
+            "deze zorgvorm staat niet in het regiomodel.",
+            f"Gebruik een van: {', '.join(sorted(care_forms))}.",
+            "care_form",
+        )
+    _check_overlaps(stays, file, problems)
+    return extract.date()
+
+
+def _check_overlaps(stays: pd.DataFrame, file: str, problems: list[Problem]) -> None:
+    """Refuse a stay that starts before the client's previous stay ended (one at a time)."""
+    order = stays.sort_values(["client_id", "start"], kind="stable")
+    same = order["client_id"].to_numpy() == np.roll(order["client_id"].to_numpy(), 1)
+    same[0] = False
+    previous_end = order["end"].shift(1)
+    previous_open = previous_end.isna() & same
+    overlap = same & ((order["start"] < previous_end).to_numpy() | previous_open.to_numpy())
+    rows = order.index.to_numpy()
+    for k in np.flatnonzero(overlap):
+        problems.append(
+            Problem(
+                file,
+                f"deze jongere is dan nog in het verblijf van rij {int(rows[k - 1])}.",
+                "Eén jongere heeft één verblijf tegelijk: sluit het vorige verblijf af "
+                "(end_date en next) of corrigeer de begindatum.",
+                row=int(rows[k]),
+                column="start_date",
+                id=str(order.iloc[k]["client_id"]),
+            )
+        )
+
+
+__all__ = ["RECORDS_INPUT", "StayRecords", "read_records"]
