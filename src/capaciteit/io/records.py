@@ -27,6 +27,7 @@ import pandas as pd
 
 from capaciteit.core import nl
 from capaciteit.core.privacy import check_pseudonymous, redact
+from capaciteit.domain.model import SINKS
 from capaciteit.domain.records import DATE_COLUMNS, RECORDS
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.tables import UnreadableTableError, read_table, refuse_personal_columns
@@ -230,6 +231,13 @@ def _check(
         ~ended & (stays["next"] != ""),
         "het verblijf loopt nog (geen end_date), maar next is ingevuld.",
         "Vul end_date in, of maak next leeg.",
+        "next",
+    )
+    forms = set(care_forms) if care_forms is not None else set(stays["care_form"])
+    add(
+        ended & (stays["next"] != "") & ~stays["next"].isin(sorted(forms | set(SINKS))),
+        "next is geen zorgvorm en geen bekende bestemming.",
+        f"Gebruik een zorgvorm of een van: {', '.join(SINKS)}.",
         "next",
     )
     if care_forms is not None:
