@@ -71,18 +71,20 @@ class StayRecords:
         return bool(self.stays["referral"].notna().any())
 
     def until(self, day: dt.date) -> StayRecords:
-        """Return the records as they would have been extracted on ``day``.
+        """Return the records as they were known at the start of ``day``.
 
-        Stays starting on or after ``day`` are left out; stays ending after it are ongoing
-        (no end, no ``next``); referrals after it are unknown.
+        Stays starting on or after ``day`` are left out; stays ending on or after it are
+        ongoing (no end, no ``next``); referrals from ``day`` on are unknown. The extract
+        date becomes the day before.
         """
         cut = pd.Timestamp(day)
         stays = self.stays[self.stays["start"] < cut].copy()
-        later = stays["end"].notna() & (stays["end"] > cut)
+        later = stays["end"].notna() & (stays["end"] >= cut)
         stays.loc[later, "end"] = pd.NaT
         stays.loc[later, "next"] = ""
         stays.loc[stays["referral"] >= cut, "referral"] = pd.NaT
-        return StayRecords(stays=stays, extract_date=day, file=self.file)
+        extract = (cut - pd.Timedelta(days=1)).date()
+        return StayRecords(stays=stays, extract_date=extract, file=self.file)
 
 
 def read_records(
