@@ -35,6 +35,7 @@ kind          format                 for
 ``verdict``   (none), wrapped        ``gehaald`` / ``niet gehaald``, marked by colour
 ``year``      ``0``                  years, without a thousands separator
 ``count``     ``#,##0``              beds, places, young people
+``decimal``   ``#,##0.0``            averages of counts (mean occupied, predicted)
 ``change``    ``+#,##0;-#,##0;0``    a difference in beds, with its sign
 ``euro``      ``"€ "#,##0``          amounts in euros
 ``share``     ``0%``                 a fraction of a whole, in [0, 1]
@@ -68,6 +69,7 @@ Kind = Literal[
     "verdict",
     "year",
     "count",
+    "decimal",
     "change",
     "euro",
     "share",
@@ -83,6 +85,7 @@ SHARE_1 = "0.0%"
 FORMATS: dict[str, str] = {
     "year": "0",
     "count": COUNT,
+    "decimal": "#,##0.0",
     "change": CHANGE,
     "euro": EURO,
     "share": SHARE,
@@ -142,6 +145,8 @@ def shown(value: Any, kind: Kind) -> str:
             return nl.percent(value, 1)
         if kind == "year":
             return str(int(value))
+        if kind == "decimal":
+            return nl.number(value, 1)
         return nl.number(value, 0 if float(value).is_integer() else 2)
     return str(value)
 

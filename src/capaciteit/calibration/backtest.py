@@ -1,0 +1,292 @@
+"""Backtest: whether the calibrated model would have predicted what happened next.
+
+Idea
+----
+A model that reproduces the past it was fitted on proves little. The backtest cuts the
+records at a day T (1 January), calibrates on what was known then
+(:meth:`~capaciteit.io.records.StayRecords.until`), and simulates the following quarters
+**from the real state at T**: the young people in care at T, each in their own bed with
+the time already spent there (their remaining stays are drawn conditional on it, so a
+child three years into foster care is not treated like a new one), and the young people
+on a waiting list at T when referral dates tell. Per care form and quarter the prediction
+band across replications (2.5%-97.5%, as in :mod:`capaciteit.realisation.band`) is then
+set against what the records show happened: the time-average number in care, the stays
+started (instroom and doorstroom) and, with referral dates, the waiting list at the end
+of the quarter.
+
+Two figures summarise it: the **coverage** (the share of form-quarters whose realised
+value lies inside the band; about 95% when the model is right) and the **mean absolute
+percentage error** of the predicted mean. The band holds the chance in referrals and
+stays, not the uncertainty of the estimated parameters, so coverage somewhat below 95%
+is expected even for a correct model; a trend the model does not have (instroom growing
+every year) shows as a run of quarters on one side of the band.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capaciteit.calibration.estimate import DAYS_PER_YEAR, calibrate
+from capaciteit.calibration.model import Calibration
+from capaciteit.calibration.write import write_calibrated_model
+from capaciteit.domain.model import RegionModel
+from capaciteit.io.model_writer import write_scenario_file
+from capaciteit.io.records import StayRecords
+from capaciteit.io.scenario_files import load_scenario
+from capaciteit.realisation.band import MEASURES, QUANTILES, quarter_values
+from capaciteit.realisation.quarters import Quarter
+from capaciteit.simulation.engine import simulate_stays
+from capaciteit.simulation.executors import Executor, SerialExecutor
+from capaciteit.simulation.replications import replication_seeds
+from capaciteit.simulation.spec import SimSpec, compile_spec
+
+MIN_QUARTERS, MAX_QUARTERS = 4, 8
+DEFAULT_REPLICATIONS = 100
+MIN_REPLICATIONS = 20
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """A backtest's outcome.
+
+    Attributes
+    ----------
+    table
+        One row per care form, quarter and measure (``occupied``, ``admissions``,
+        ``waiting``): ``predicted`` (mean over replications), ``low``/``high`` (the 95%
+        prediction band), ``q25``/``q75``, ``realised`` (NaN where the records cannot
+        tell: waiting without referral dates, quarters after the extract), ``inside``
+        and ``ape`` (absolute percentage error; NaN when the realised value is 0).
+    coverage
+        Per measure and ``alle``: ``cells`` compared, ``inside``, ``coverage`` (share) and
+        ``mape``.
+    calibration
+        The calibration made on the records up to :attr:`cut`.
+    """
+
+    table: pd.DataFrame
+    coverage: pd.DataFrame
+    calibration: Calibration
+    model: RegionModel
+    cut: dt.date
+    quarters: list[Quarter]
+    replications: int
+    seed: int
+    occupants: int
+    waiting: int
+
+
+def _replication(
+    spec: SimSpec, seed: np.random.SeedSequence, forms: list[str], windows: np.ndarray
+) -> np.ndarray:
+    """One replication's quarter values (a module function, so that processes can run it)."""
+    return quarter_values(simulate_stays(spec, seed), forms, windows)
+
+
+def backtest(
+    records: StayRecords,
+    cut: dt.date,
+    work_dir: Path,
+    *,
+    quarters: int = MAX_QUARTERS,
+    replications: int = DEFAULT_REPLICATIONS,
+    seed: int = 1,
+    window_start: dt.date | None = None,
+    beds: pd.DataFrame | None = None,
+    base: RegionModel | None = None,
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Backtest:
+    """Calibrate on the records before ``cut`` and compare the next quarters' prediction.
+
+    ``cut`` must be a 1 January inside the records; ``work_dir`` receives the calibrated
+    model (``model/``) and the scenario used. ``beds`` is the 0-meting at ``cut`` (else
+    the highest occupancy of the year before). The same seed gives the same backtest on
+    every executor.
+    """
+    if (cut.month, cut.day) != (1, 1):
+        raise ValueError("the backtest starts on 1 January")
+    if not MIN_QUARTERS <= quarters <= MAX_QUARTERS:
+        raise ValueError(f"quarters must be {MIN_QUARTERS}..{MAX_QUARTERS}")
+    if replications < MIN_REPLICATIONS:
+        raise ValueError(f"at least {MIN_REPLICATIONS} replications")
+    known = records.until(cut)
+    calibration = calibrate(
+        known,
+        window_start=window_start,
+        zero_date=known.extract_date,
+        beds=beds,
+        base=base,
+        seed=seed,
+    )
+    model = write_calibrated_model(
+        calibration, work_dir / "model", name="Backtest", source=f"{records.file} tot {cut}"
+    )
+    wanted = [Quarter(cut.year, 1)]
+    while len(wanted) < quarters:
+        wanted.append(wanted[-1].next())
+    scenario_path = write_scenario_file(
+        work_dir / "scenario.yaml",
+        work_dir / "model",
+        start_year=cut.year,
+        end_year=wanted[-1].year,
+        replications=replications,
+        seed=seed,
+        warm_up_days=0.0,
+        initial_state="occupied",
+        name=f"Backtest vanaf {cut.isoformat()}",
+    )
+    scenario = load_scenario(scenario_path)
+    occupants = initial_occupants(known, cut)
+    waiting = initial_waiting(records, cut)
+    spec = dataclasses.replace(
+        compile_spec(scenario),
+        initial_occupants=occupants,
+        initial_waiting=waiting if int(waiting.sum()) > 0 else None,
+    )
+    forms = [str(f) for f in spec.care_forms.index]
+    windows = np.array([q.window(cut.year) for q in wanted])
+    runner = executor or SerialExecutor()
+    seeds = replication_seeds(seed, replications)
+    outputs = runner.map(_replication, [(spec, s, forms, windows) for s in seeds], progress)
+    values = np.stack(outputs)
+    realised = realised_values(records, forms, wanted)
+    table = _table(values, realised, forms, wanted)
+    return Backtest(
+        table=table,
+        coverage=_coverage(table),
+        calibration=calibration,
+        model=model,
+        cut=cut,
+        quarters=wanted,
+        replications=replications,
+        seed=seed,
+        occupants=len(occupants),
+        waiting=int(waiting.sum()),
+    )
+
+
+def initial_occupants(known: StayRecords, cut: dt.date) -> pd.DataFrame:
+    """List the young people in care at the start of ``cut``, with the time already spent."""
+    stays = known.stays
+    day = pd.Timestamp(cut)
+    ongoing = stays[stays["end"].isna() & (stays["start"] < day)]
+    elapsed = (day - ongoing["start"]).dt.days.astype("float64")
+    return pd.DataFrame(
+        {
+            "care_form": ongoing["care_form"].to_numpy(),
+            "provider": ongoing["provider"].to_numpy(),
+            "elapsed_days": elapsed.to_numpy(),
+            "age_years": (ongoing["age_at_start_years"] + elapsed / DAYS_PER_YEAR).to_numpy(),
+        }
+    )
+
+
+def initial_waiting(records: StayRecords, cut: dt.date) -> pd.Series:
+    """Young people referred before ``cut`` whose stay started on or after it, per form."""
+    stays = records.stays
+    day = pd.Timestamp(cut)
+    waiting = stays[(stays["referral"] < day) & (stays["start"] >= day)]
+    return waiting.groupby("care_form").size().astype("int64")
+
+
+def realised_values(records: StayRecords, forms: list[str], quarters: list[Quarter]) -> np.ndarray:
+    """Count what the records show per form and quarter: ``(forms, quarters, measures)``.
+
+    Occupied is the time-average number in care over the quarter (stays counted per day
+    from their start day up to, not including, their end day), admissions the stays
+    started in it, waiting the referrals not yet started at its last day. A quarter that
+    ends after the extract date is NaN (not yet known), and so is waiting without
+    referral dates.
+    """
+    stays = records.stays
+    extract = pd.Timestamp(records.extract_date)
+    out = np.full((len(forms), len(quarters), len(MEASURES)), math.nan)
+    has_referrals = records.has_referrals
+    for f, form in enumerate(forms):
+        mine = stays[stays["care_form"] == form]
+        start = mine["start"]
+        end = mine["end"].fillna(extract + pd.Timedelta(days=1))
+        for k, quarter in enumerate(quarters):
+            a, b = pd.Timestamp(quarter.first_day), pd.Timestamp(quarter.next_first_day)
+            if b - pd.Timedelta(days=1) > extract:
+                continue
+            lo = start.where(start > a, a)
+            hi = end.where(end < b, b)
+            days = (hi - lo).dt.days.clip(lower=0)
+            out[f, k, 0] = float(days.sum()) / (b - a).days
+            out[f, k, 1] = float(((start >= a) & (start < b)).sum())
+            if has_referrals:
+                last = b - pd.Timedelta(days=1)
+                out[f, k, 2] = float(((mine["referral"] <= last) & (mine["start"] > last)).sum())
+    return out
+
+
+def _table(
+    values: np.ndarray, realised: np.ndarray, forms: list[str], quarters: list[Quarter]
+) -> pd.DataFrame:
+    rows: list[dict[str, object]] = []
+    for f, form in enumerate(forms):
+        for k, quarter in enumerate(quarters):
+            for j, measure in enumerate(MEASURES):
+                sample = values[:, f, k, j]
+                low, q25, q75, high = np.quantile(
+                    sample,
+                    [QUANTILES["low"], QUANTILES["q25"], QUANTILES["q75"], QUANTILES["high"]],
+                )
+                actual = float(realised[f, k, j])
+                predicted = float(sample.mean())
+                known = not math.isnan(actual)
+                rows.append(
+                    {
+                        "care_form": form,
+                        "quarter": quarter.label,
+                        "measure": measure,
+                        "predicted": predicted,
+                        "low": float(low),
+                        "q25": float(q25),
+                        "q75": float(q75),
+                        "high": float(high),
+                        "realised": actual,
+                        # whole counts against a band of averages: the band's bounds are
+                        # rounded outwards for admissions and waiting, as in realisation
+                        "inside": known and _inside(measure, actual, float(low), float(high)),
+                        "ape": abs(predicted - actual) / actual
+                        if known and actual > 0
+                        else math.nan,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _inside(measure: str, actual: float, low: float, high: float) -> bool:
+    if measure == "occupied":
+        return low - 1e-9 <= actual <= high + 1e-9
+    return math.floor(low + 1e-9) <= actual <= math.ceil(high - 1e-9)
+
+
+def _coverage(table: pd.DataFrame) -> pd.DataFrame:
+    known = table[table["realised"].notna()]
+    rows = []
+    for measure, group in [*known.groupby("measure", sort=False), ("alle", known)]:
+        rows.append(
+            {
+                "measure": measure,
+                "cells": len(group),
+                "inside": int(group["inside"].sum()),
+                "coverage": float(group["inside"].mean()) if len(group) else math.nan,
+                "mape": float(group["ape"].mean()) if group["ape"].notna().any() else math.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+__all__ = ["Backtest", "backtest", "initial_occupants", "initial_waiting", "realised_values"]
