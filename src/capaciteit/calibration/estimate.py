@@ -54,6 +54,7 @@ from capaciteit._pandas import as_float
 from capaciteit.calibration.model import ESTIMATE_COLUMNS, Calibration
 from capaciteit.core import nl
 from capaciteit.domain.model import RegionModel
+from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.records import StayRecords
 from capaciteit.realisation.quarters import Quarter
 
@@ -224,10 +225,27 @@ def _window(
             "begint."
         )
     zero = pd.Timestamp(zero_date) if zero_date is not None else end
+    problems = []
     if not start < end:
-        raise ValueError("the window must start before the extract date")
-    if not start <= zero <= end:
-        raise ValueError("the peildatum must lie inside the window")
+        problems.append(
+            Problem(
+                "--vanaf",
+                f"het venster begint op {nl.date(start.date())}, niet voor de extractiedatum "
+                f"({nl.date(end.date())}).",
+                "Kies een eerder begin van het waarnemingsvenster.",
+            )
+        )
+    elif not start <= zero <= end:
+        problems.append(
+            Problem(
+                "--peildatum",
+                f"{nl.date(zero.date())} ligt buiten het venster ({nl.date(start.date())} tot "
+                f"{nl.date(end.date())}).",
+                "Kies een peildatum binnen het waarnemingsvenster.",
+            )
+        )
+    if problems:
+        raise InvalidInputError("De opties", problems)
     return _Window(start, end, zero)
 
 
