@@ -15,9 +15,21 @@
     a synthetic waiting list and family pool (for demos, tests and benchmarks).
 ``capaciteit sjabloon realisatie SCENARIO --out FILE.xlsx [--plan plan.csv]``
     the workbook providers fill in every quarter (places, occupied, instroom, waiting).
+``capaciteit sjabloon 0-meting --out FILE.xlsx [--model DIR] [--aanbieder P01] [--peildatum D]``
+    the workbook a provider fills in for the 0-meting: beds, occupied and waiting per
+    location and care form (also ``capaciteit template 0-meting``).
+``capaciteit intake FILLED.xlsx ... --out DIR [--model DIR]``
+    the filled-in 0-meting templates added up to ``beds.csv`` (and ``locaties.csv``),
+    every problem of every file listed.
 ``capaciteit realisatie SCENARIO --plan plan.csv --actuals K1.xlsx --out DIR``
     the quarters filled in against the agreed plan and the simulated band: fan charts, a
     workbook and a PDF report, every quarter off course named with its reason.
+``capaciteit calibrate RECORDS --out DIR [--basis MODEL] [--bedden beds.csv]``
+    a region model estimated from stay records, every estimate with its interval, and a
+    calibration report.
+``capaciteit backtest RECORDS --knip 2023-01-01 --out DIR``
+    calibrate on the records before the cut, simulate the quarters after it from the real
+    occupants, and compare with what happened (coverage of the bands, MAPE).
 ``capaciteit verschil PLAN_A.csv PLAN_B.csv --out DIR [--scenario SCENARIO]``
     two afbouw plans cell by cell: places and euros, totals, targets met in each.
 ``capaciteit voorbeeld-dienst --database F.db --afspraak DIR --herplan DIR --realisatie K1.xlsx``
@@ -32,12 +44,14 @@ prints for people is Dutch, with Dutch number formats; file and column names sta
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -713,6 +727,202 @@ def realisatie(
         console.print(f"  {path}")
 
 
+RecordsArg = Annotated[
+    Path, typer.Argument(help="Verblijfsgegevens (.csv of .xlsx): één rij per verblijf.")
+]
+BaseOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--basis", help="Regiomodel waaruit wachtbeleid, namen en tarieven komen (niet geschat)."
+    ),
+]
+BedsOpt = Annotated[
+    Path | None,
+    typer.Option("--bedden", help="0-meting (beds.csv, bijvoorbeeld van 'capaciteit intake')."),
+]
+
+
+def _day(value: datetime | None) -> dt.date | None:
+    return value.date() if value is not None else None
+
+
+@app.command(help="Schat een regiomodel uit verblijfsgegevens, met intervallen en een rapport.")
+def calibrate(
+    records: RecordsArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Map van het nieuwe regiomodel.")],
+    basis: BaseOpt = None,
+    bedden: BedsOpt = None,
+    vanaf: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%d-%m-%Y"],
+            help="Begin van het venster waarin alle verblijven in het extract staan "
+            "(standaard: de eerste van de maand van de vroegste einddatum).",
+        ),
+    ] = None,
+    peildatum: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%d-%m-%Y"],
+            help="Dag van de 0-meting in beds.csv (standaard: de extractiedatum).",
+        ),
+    ] = None,
+    extractiedatum: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%d", "%d-%m-%Y"],
+            help="Dag van het extract (standaard: de laatste datum in de gegevens).",
+        ),
+    ] = None,
+    naam: Annotated[str | None, typer.Option(help="Naam van het regiomodel.")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Calibrate a region model from stay records."""
+    from capaciteit.pipelines.calibrate import calibrate_records
+
+    try:
+        _prepare_out(out)
+        with _status(records.name, "kalibreren", quiet) as say:
+            done = calibrate_records(
+                records,
+                out,
+                base_dir=basis,
+                beds_file=bedden,
+                window_start=_day(vanaf),
+                zero_date=_day(peildatum),
+                extract_date=_day(extractiedatum),
+                name=naam,
+                progress=say,
+            )
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    cal = done.calibration
+    names = {str(k): str(v) for k, v in done.model.care_forms["name"].items()}
+    console.print(
+        f"{nl.number(len(done.records.stays))} verblijven van {nl.date(cal.window_start)} tot "
+        f"{nl.date(cal.extract_date)}; 0-meting op {nl.date(cal.zero_date)}."
+    )
+    table = Table(title="Geschat per zorgvorm [95%-interval] (aantal verblijven)")
+    for col in (
+        "zorgvorm",
+        "instroom per jaar (laatste jaar)",
+        "verblijfsduur (dagen)",
+        "verdeling",
+    ):
+        table.add_column(col, justify="left" if col in ("zorgvorm", "verdeling") else "right")
+    e = cal.estimates
+    for form in done.model.care_form_ids:
+        inflow = e[(e["quantity"] == "instroom") & (e["care_form"] == form)].dropna(
+            subset=["estimate"]
+        )
+        los = e[(e["quantity"] == "los_mean") & (e["care_form"] == form)]
+        table.add_row(
+            names.get(form, form),
+            _estimate_text(inflow.iloc[-1]) if len(inflow) else "–",
+            _estimate_text(los.iloc[0]) if len(los) else "–",
+            str(los.iloc[0]["note"]) if len(los) else "",
+        )
+    console.print(table)
+    for note in cal.notes:
+        console.print(f"• {note}", markup=False)
+    console.print(
+        f"Klaar in {nl.number(done.elapsed_s, 1)} s. Het regiomodel staat in [bold]{out}[/]"
+    )
+    console.print(f"  (controleer het met: capaciteit validate {out}); het rapport:")
+    for key, path in done.files.items():
+        if key not in ("model",):
+            console.print(f"  {path}")
+
+
+def _estimate_text(row: Any) -> str:
+    """``62 [48–79] (60)``: an estimate, its interval and the records it rests on."""
+    estimate = float(row["estimate"])
+    if math.isnan(estimate):
+        return f"niet geschat ({nl.number(row['n'])})"
+    low, high = float(row["low"]), float(row["high"])
+    interval = "" if math.isnan(low) else f" [{nl.number(low)}–{nl.number(high)}]"
+    return f"{nl.number(estimate)}{interval} ({nl.number(row['n'])})"
+
+
+@app.command(help="Kalibreer tot een datum en vergelijk de voorspelde kwartalen met wat gebeurde.")
+def backtest(
+    records: RecordsArg,
+    knip: Annotated[
+        datetime,
+        typer.Option(
+            formats=["%Y-%m-%d", "%d-%m-%Y"],
+            help="1 januari waarop de gegevens worden geknipt (kalibratie ervoor, toets erna).",
+        ),
+    ],
+    out: OutOpt,
+    kwartalen: Annotated[int, typer.Option(min=4, max=8, help="Kwartalen na de knip.")] = 8,
+    replicaties: Annotated[int, typer.Option(min=20, max=2000, help="Replicaties.")] = 100,
+    seed: Annotated[int, typer.Option(min=0, help="Seed van de simulatie.")] = 1,
+    basis: BaseOpt = None,
+    bedden: BedsOpt = None,
+    vanaf: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d", "%d-%m-%Y"], help="Begin van het waarnemingsvenster."),
+    ] = None,
+    extractiedatum: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d", "%d-%m-%Y"], help="Dag van het extract."),
+    ] = None,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Backtest a calibration against what the records show happened."""
+    from capaciteit.calibration.backtest_report import coverage_sentence
+    from capaciteit.pipelines.calibrate import backtest_records
+    from capaciteit.realisation.band import MEASURES_NL
+
+    try:
+        _prepare_out(out)
+        runner = _executor(executor, workers)
+        with _status(records.name, "backtest", quiet) as say:
+            done = backtest_records(
+                records,
+                knip.date(),
+                out,
+                quarters=kwartalen,
+                replications=replicaties,
+                seed=seed,
+                base_dir=basis,
+                beds_file=bedden,
+                window_start=_day(vanaf),
+                extract_date=_day(extractiedatum),
+                executor=runner,
+                progress=say,
+            )
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    result = done.result
+    names = {str(k): str(v) for k, v in result.model.care_forms["name"].items()}
+    table = Table(title="Voorspeld [95%-band] tegen gerealiseerd, per zorgvorm en kwartaal")
+    for col in ("zorgvorm", "kwartaal", "grootheid", "voorspeld", "gerealiseerd", ""):
+        table.add_column(
+            col, justify="left" if col in ("zorgvorm", "kwartaal", "grootheid") else "right"
+        )
+    for row in result.table.to_dict(orient="records"):
+        if math.isnan(float(row["realised"])):
+            continue
+        table.add_row(
+            names.get(str(row["care_form"]), str(row["care_form"])),
+            str(row["quarter"]),
+            MEASURES_NL[str(row["measure"])],
+            f"{nl.number(row['predicted'], 1)} [{nl.number(row['low'], 1)}–"
+            f"{nl.number(row['high'], 1)}]",
+            nl.number(row["realised"], 1),
+            "[green]binnen[/]" if row["inside"] else "[red]buiten[/]",
+        )
+    console.print(table)
+    console.print(coverage_sentence(result))
+    console.print(f"Klaar in {nl.number(done.elapsed_s, 1)} s. Resultaten in [bold]{out}[/]:")
+    for path in done.files.values():
+        console.print(f"  {path}")
+
+
 @app.command(
     help="Vergelijk twee afbouwplannen (plan.csv): welke cellen veranderen, en wat kost het."
 )
@@ -799,6 +1009,105 @@ def sjabloon_realisatie(
         )
         raise typer.Exit(EXIT_USER_ERROR) from None
     console.print(f"Sjabloon geschreven: [bold]{path}[/]")
+
+
+@sjabloon_app.command(
+    "0-meting",
+    help="Werkmap waarin een aanbieder per locatie en zorgvorm bedden, bezet en wachtenden "
+    "op de peildatum invult (de 0-meting).",
+)
+def sjabloon_0_meting(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Het sjabloon (.xlsx) dat ontstaat.")],
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Regiomodel: zijn zorgvormen en aanbieders komen in de keuzelijsten."),
+    ] = None,
+    aanbieder: Annotated[
+        str | None, typer.Option(help="Code van de aanbieder voor wie het sjabloon is.")
+    ] = None,
+    peildatum: Annotated[
+        str | None,
+        typer.Option(
+            help="De dag waarop geteld wordt (JJJJ-MM-DD); anders vult de aanbieder hem in."
+        ),
+    ] = None,
+    contact: Annotated[
+        str | None,
+        typer.Option(help="Naar wie het ingevulde sjabloon terug moet (naam, e-mailadres)."),
+    ] = None,
+) -> None:
+    """Write the 0-meting template for providers to fill in."""
+    from capaciteit.intake.template import make_template
+
+    if out.suffix.lower() != ".xlsx":
+        raise _fail(CapaciteitError(f"'{out}' moet een .xlsx-bestand zijn. Kies --out NAAM.xlsx."))
+    try:
+        path = make_template(out, model, aanbieder, peildatum, contact)
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise _fail(CapaciteitError(f"kan '{out}' niet schrijven ({reason}).")) from None
+    console.print(f"Sjabloon voor de 0-meting geschreven: [bold]{path}[/]")
+
+
+# The issue and English-speaking users call the group 'template'; same commands, not listed.
+app.add_typer(sjabloon_app, name="template", hidden=True)
+
+
+@app.command(
+    help="Voeg de ingevulde 0-metingsjablonen van de aanbieders samen tot beds.csv "
+    "(en locaties.csv); noem elk probleem van elk bestand."
+)
+def intake(
+    filled: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Ingevulde sjablonen (.xlsx) van 'sjabloon 0-meting'.", show_default=False
+        ),
+    ],
+    out: OutOpt,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Regiomodel: aanbieders en zorgvormen moeten erin staan."),
+    ] = None,
+) -> None:
+    """Merge the providers' filled-in 0-meting templates into beds.csv."""
+    from capaciteit.intake.merge import run_intake
+
+    try:
+        _prepare_out(out)
+        done = run_intake(filled, out, model)
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    locations = done.locations
+    console.print(
+        f"0-meting op {nl.date(done.peildatum)} uit "
+        f"{nl.plural(len(done.sources), 'bestand', 'bestanden')}: "
+        f"{nl.plural(locations['provider'].nunique(), 'aanbieder', 'aanbieders')}, "
+        f"{nl.plural(len(locations), 'locatierij', 'locatierijen')}."
+    )
+    table = Table(title=f"0-meting per zorgvorm op {nl.date(done.peildatum)}")
+    for col in ("zorgvorm", "aanbieders", "locaties", "bedden", "bezet", "wachtend"):
+        table.add_column(col, justify="left" if col == "zorgvorm" else "right")
+    totals = done.by_form()
+    for form, row in totals.iterrows():
+        name = done.care_form_names.get(str(form))
+        table.add_row(f"{name} ({form})" if name else str(form), *(nl.number(int(v)) for v in row))
+    table.add_row(
+        "[bold]totaal[/]",
+        nl.number(locations["provider"].nunique()),
+        nl.number(len(locations)),
+        *(nl.number(int(totals[c].sum())) for c in ("beds", "occupied", "waiting")),
+    )
+    console.print(table)
+    if done.warnings:
+        console.print(f"[bold yellow]Let op[/] ({len(done.warnings)}; wel overgenomen):")
+        for p in done.warnings:
+            console.print(f"• {p.location()}: {p.message} {p.fix}", markup=False)
+    console.print(f"Resultaten in [bold]{out}[/]:")
+    for path in done.files.values():
+        console.print(f"  {path}")
 
 
 token_app = typer.Typer(help="Toegangstokens van de service.", no_args_is_help=True)
