@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -31,6 +33,7 @@ from capaciteit.io.model_files import load_model
 from capaciteit.io.records import StayRecords, read_records
 from capaciteit.io.tables import UnreadableTableError, read_table
 from capaciteit.pipelines import Progress, quiet
+from capaciteit.results.jsonable import clean
 from capaciteit.simulation.executors import Executor
 
 REPORT_DIR = "kalibratie"
@@ -107,6 +110,9 @@ def calibrate_records(
     report = write_report(calibration, out / REPORT_DIR)
     files = {"model": out, "estimates": out / "estimates.csv"}
     files.update({p.stem: p for p in report})
+    files["summary"] = _write_json(
+        out / REPORT_DIR / "calibration.json", calibration_summary(calibration, records)
+    )
     return CalibrationRun(
         calibration=calibration,
         model=model,
@@ -170,10 +176,61 @@ def backtest_records(
     )
     progress(None, "vergelijken en rapport schrijven")
     files = write_backtest_report(result, out)
+    files["summary"] = _write_json(out / "backtest.json", backtest_summary(result, records))
     files["model"] = out / "model"
     return BacktestRun(
         result=result, records=records, files=files, elapsed_s=time.perf_counter() - began
     )
 
 
-__all__ = ["BacktestRun", "CalibrationRun", "backtest_records", "calibrate_records"]
+def _write_json(path: Path, data: dict[str, Any]) -> Path:
+    path.write_text(json.dumps(clean(data), indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _window(calibration: Calibration, records: StayRecords) -> dict[str, Any]:
+    return {
+        "file": records.file,
+        "stays": len(records.stays),
+        "window_start": calibration.window_start.isoformat(),
+        "extract_date": calibration.extract_date.isoformat(),
+        "zero_date": calibration.zero_date.isoformat(),
+    }
+
+
+def calibration_summary(calibration: Calibration, records: StayRecords) -> dict[str, Any]:
+    """Return the calibration as JSON: the window, every estimate, the fits and the notes.
+
+    NaN (no estimate, no interval) becomes ``null``; ``note`` says why.
+    """
+    return {
+        "records": _window(calibration, records),
+        "estimates": calibration.estimates.to_dict(orient="records"),
+        "los_fits": calibration.los_fits.to_dict(orient="records"),
+        "notes": list(calibration.notes),
+    }
+
+
+def backtest_summary(result: Backtest, records: StayRecords) -> dict[str, Any]:
+    """Return the backtest as JSON: the cut, coverage per measure and every compared cell."""
+    return {
+        "records": _window(result.calibration, records),
+        "cut": result.cut.isoformat(),
+        "quarters": [q.label for q in result.quarters],
+        "replications": result.replications,
+        "seed": result.seed,
+        "occupants_at_cut": result.occupants,
+        "waiting_at_cut": result.waiting,
+        "coverage": result.coverage.to_dict(orient="records"),
+        "cells": result.table.to_dict(orient="records"),
+    }
+
+
+__all__ = [
+    "BacktestRun",
+    "CalibrationRun",
+    "backtest_records",
+    "backtest_summary",
+    "calibrate_records",
+    "calibration_summary",
+]
