@@ -241,7 +241,7 @@ def _check_los(
                     id=fid,
                 )
             )
-        if dist in ("lognormal", "gamma") and pd.isna(r["cv"]):
+        if dist in ("lognormal", "gamma", "weibull") and pd.isna(r["cv"]):
             out.append(
                 Problem(
                     fname,
@@ -257,7 +257,20 @@ def _check_los(
                 Problem(
                     fname,
                     "een exponentiële verdeling heeft cv = 1; een andere cv zou genegeerd worden.",
-                    "Maak cv leeg, of kies gamma of lognormal.",
+                    "Maak cv leeg, of kies gamma, lognormal of weibull.",
+                    row=row,
+                    column="cv",
+                    id=fid,
+                )
+            )
+        if dist == "weibull" and pd.notna(r["cv"]) and not 0.001 <= float(r["cv"]) <= 1000:
+            # the shape is solved from cv; no length of stay is spread this little or this much
+            out.append(
+                Problem(
+                    fname,
+                    f"cv {figure(float(r['cv']))} ligt buiten het bereik van een "
+                    "weibull-verdeling (0,001 tot 1000).",
+                    "Vul een cv tussen 0,001 en 1000 in (standaardafwijking / gemiddelde).",
                     row=row,
                     column="cv",
                     id=fid,

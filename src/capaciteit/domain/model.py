@@ -61,7 +61,7 @@ KINDS = ("verblijf", "ambulant", "woonplek")
 VERBLIJF, AMBULANT, WOONPLEK = KINDS
 OVERFLOW_SINK = "buiten_regio"
 WAITING_POLICIES = ("queue", "block", "overflow")
-LOS_DISTRIBUTIONS = ("exponential", "lognormal", "gamma", "empirical")
+LOS_DISTRIBUTIONS = ("exponential", "lognormal", "gamma", "weibull", "empirical")
 FUNDING = ("occupancy", "availability")
 
 TABLES: dict[str, TableSpec] = {
@@ -198,6 +198,16 @@ TABLES: dict[str, TableSpec] = {
                     unit="beds",
                     description="occupied on the day of the 0-meting (initial state)",
                 ),
+                Column(
+                    "waiting",
+                    "int",
+                    required=False,
+                    default=0,
+                    min=0,
+                    unit="children",
+                    description="children on this provider's waiting list for this form at "
+                    "the 0-meting",
+                ),
             ),
         ),
         TableSpec(
@@ -237,7 +247,7 @@ TABLES: dict[str, TableSpec] = {
                     "distribution",
                     "str",
                     choices=LOS_DISTRIBUTIONS,
-                    description="exponential, lognormal, gamma or empirical",
+                    description="exponential, lognormal, gamma, weibull or empirical",
                 ),
                 Column(
                     "mean_days",
@@ -254,7 +264,7 @@ TABLES: dict[str, TableSpec] = {
                     required=False,
                     min=0,
                     min_exclusive=True,
-                    description="coefficient of variation (lognormal, gamma)",
+                    description="coefficient of variation (lognormal, gamma, weibull)",
                 ),
             ),
         ),
@@ -376,7 +386,8 @@ class RegionModel:
     providers
         Indexed by ``provider``.
     beds
-        The 0-meting, indexed by ``(provider, care_form)``: ``beds`` and ``occupied``.
+        The 0-meting, indexed by ``(provider, care_form)``: ``beds``, ``occupied`` and
+        ``waiting`` (children on the provider's waiting list, 0 when not given).
     instroom
         ``arrivals_per_year`` indexed by ``(care_form, year)``.
     seasonality

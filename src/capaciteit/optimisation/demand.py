@@ -28,6 +28,7 @@ import pandas as pd
 from capaciteit._pandas import as_float, items
 from capaciteit.domain.scenario import Scenario
 from capaciteit.optimisation.queueing import erlang_b, erlang_c, wait_within
+from capaciteit.simulation.engine import unit_stays
 
 DAYS_PER_YEAR = 365.25
 MC_SAMPLES = 20_000
@@ -63,21 +64,6 @@ class Demand:
         return [(str(k[0]), str(k[1]), float(v)) for k, v in items(self.blocking_routes)]
 
 
-def _unit_stays(
-    rng: np.random.Generator, dist: str, cv: float, observed: np.ndarray | None, n: int
-) -> np.ndarray:
-    if dist == "exponential":
-        return rng.standard_exponential(n)
-    if dist == "gamma":
-        shape = 1.0 / (cv * cv)
-        return rng.standard_gamma(shape, n) / shape
-    if dist == "lognormal":
-        sigma2 = math.log1p(cv * cv)
-        return rng.lognormal(-sigma2 / 2, math.sqrt(sigma2), n)
-    assert observed is not None
-    return rng.choice(observed / observed.mean(), n)
-
-
 def compute_demand(scenario: Scenario, seed: int = 12345) -> Demand:
     """Compute requests per day and mean stays per care form and year of ``scenario``."""
     model = scenario.model
@@ -101,7 +87,7 @@ def compute_demand(scenario: Scenario, seed: int = 12345) -> Demand:
             if dist == "empirical" and obs is not None
             else as_float(model.los.at[fid, "mean_days"])
         )
-        draws = _unit_stays(rng, dist, cv if not math.isnan(cv) else 1.0, obs, MC_SAMPLES)
+        draws = unit_stays(rng, dist, cv if not math.isnan(cv) else 1.0, obs, MC_SAMPLES)
         # rescaled so that the sample mean is the stated mean exactly (no sampling error
         # in the offered load when no age limit cuts stays short)
         unit[fid] = draws / draws.mean() * mean

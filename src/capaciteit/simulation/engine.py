@@ -22,6 +22,13 @@ Concepts
     One request for a bed in one form, and what became of it. The run records nothing but
     stays (:data:`STAY_COLUMNS`): occupancy, waiting lists and blocked bed-days are all
     derived from them (:mod:`capaciteit.results`), so the outputs cannot disagree.
+*Start*
+    The run starts from the 0-meting: occupied beds, and (when known) waiting lists. Of an
+    occupant nothing but the bed may be known; then the stay is drawn from the stationary
+    state (a bed holds a stay picked in proportion to its length, at a uniform point of it).
+    A backtest knows how long each occupant has been in the bed: the whole stay is then
+    drawn from its family *given* that it lasted that long already. Children waiting at the
+    start ask for their form before any referral arrives.
 
 *Ambulant places and housing*
     Forms of kind ``ambulant`` and ``woonplek`` are pools of places like beds, with two
@@ -114,10 +121,46 @@ class _Env(simpy.Environment):
         self._eid = _Counter()  # type: ignore[assignment]
 
 
+@functools.lru_cache(maxsize=256)
+def weibull_shape(cv: float) -> float:
+    """Return the shape ``k`` of the Weibull distribution with coefficient of variation ``cv``.
+
+    A Weibull stay with shape ``k`` and scale ``s`` has mean ``s Γ(1+1/k)`` and
+
+        cv² = Γ(1+2/k) / Γ(1+1/k)² − 1,
+
+    which falls steadily from infinity to 0 as ``k`` grows (``k = 1`` is the exponential,
+    cv 1; ``k = 2`` the Rayleigh, cv ≈ 0.5227). There is no closed form for ``k``: it is
+    solved on ``log k`` (the root lies anywhere from 0.05 to 10⁵), with log-gamma so that
+    large ``k`` (small cv) loses no digits.
+    """
+    from scipy.optimize import brentq  # only a Weibull family needs it
+
+    if not _WEIBULL_CV[0] <= cv <= _WEIBULL_CV[1]:
+        raise ValueError(
+            f"no Weibull shape gives cv {cv} (from {_WEIBULL_CV[0]:g} to {_WEIBULL_CV[1]:g})"
+        )
+    target = 2.0 * math.log(cv)
+
+    def excess(log_k: float) -> float:
+        k = math.exp(log_k)
+        cv2 = math.expm1(math.lgamma(1.0 + 2.0 / k) - 2.0 * math.lgamma(1.0 + 1.0 / k))
+        return math.log(cv2) - target
+
+    log_k = brentq(excess, math.log(0.05), math.log(1e5), xtol=1e-14)
+    return math.exp(float(log_k))
+
+
+# the cv a Weibull shape between 0.05 and 10⁵ can give (with room at both ends)
+_WEIBULL_CV = (2e-5, 3e5)
+# how long a 0-meting occupant stays who is past every observed stay (see _Sampler.longer)
+_EPSILON_DAYS = 1e-6
+
+
 class _Sampler:
     """Draws ``n`` values from a generator: uniform, or stays with mean 1 of a family."""
 
-    __slots__ = ("distribution", "shape", "sigma", "sigma2", "unit")
+    __slots__ = ("distribution", "shape", "sigma", "sigma2", "unit", "weibull_k", "weibull_mean")
 
     def __init__(
         self, distribution: str, cv: float = 1.0, observed: np.ndarray | None = None
@@ -127,6 +170,9 @@ class _Sampler:
         self.sigma2 = math.log1p(cv * cv)
         self.sigma = math.sqrt(self.sigma2)
         self.unit = observed / observed.mean() if observed is not None else None
+        # numpy's Weibull has scale 1, so mean Γ(1+1/k): divided by it, the mean is 1
+        self.weibull_k = weibull_shape(cv) if distribution == "weibull" else 1.0
+        self.weibull_mean = math.gamma(1.0 + 1.0 / self.weibull_k)
 
     def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
         d = self.distribution
@@ -138,11 +184,69 @@ class _Sampler:
             return rng.standard_gamma(self.shape, n) / self.shape
         if d == "lognormal":
             return rng.lognormal(-self.sigma2 / 2, self.sigma, n)
+        if d == "weibull":
+            return rng.weibull(self.weibull_k, n) / self.weibull_mean
         assert self.unit is not None
         return rng.choice(self.unit, n)
 
+    def unit_distribution(self) -> Any:
+        """Return the family with mean 1 as a frozen :mod:`scipy.stats` distribution."""
+        from scipy import stats  # only runs that start from given occupants need it
+
+        d = self.distribution
+        if d == "exponential":
+            return stats.expon()
+        if d == "gamma":
+            return stats.gamma(a=self.shape, scale=1.0 / self.shape)
+        if d == "lognormal":
+            return stats.lognorm(s=self.sigma, scale=math.exp(-self.sigma2 / 2))
+        if d == "weibull":
+            return stats.weibull_min(c=self.weibull_k, scale=1.0 / self.weibull_mean)
+        raise ValueError(f"no parametric family {d!r}")
+
+    def longer(self, u: np.ndarray, elapsed: np.ndarray) -> np.ndarray:
+        """Draw whole stays (mean 1), each longer than its ``elapsed`` part (in mean units).
+
+        ``u`` holds one uniform in (0, 1] per stay. By inverse survival sampling,
+        ``X = S⁻¹(u S(e))`` has the law of ``X`` given ``X > e``: the survival ``S(X)`` of
+        such a stay is uniform on ``(0, S(e))``. The empirical family picks uniformly among
+        the observed stays longer than ``e``. Where no stay is that long (past every
+        observed stay, or so far in the tail that ``S(e)`` is 0 in floating point) the
+        result is NaN: the caller lets that stay end at once.
+        """
+        if self.distribution == "empirical":
+            assert self.unit is not None
+            ordered = np.sort(self.unit)
+            first = np.searchsorted(ordered, elapsed, side="right")
+            longer = len(ordered) - first
+            pick = first + np.minimum(np.floor(u * longer).astype(np.int64), longer - 1)
+            out = np.full(len(elapsed), np.nan)
+            some = longer > 0
+            out[some] = ordered[pick[some]]
+            return out
+        dist = self.unit_distribution()
+        total = np.asarray(dist.isf(u * dist.sf(elapsed)), dtype=np.float64)
+        # rounding can put X a hair below e when u is near 1; it cannot have been shorter
+        total = np.maximum(total, elapsed)
+        return np.where(np.isfinite(total), total, np.nan)
+
 
 _UNIFORM = _Sampler("uniform")
+
+
+def unit_stays(
+    rng: np.random.Generator,
+    distribution: str,
+    cv: float,
+    observed: np.ndarray | None,
+    n: int,
+) -> np.ndarray:
+    """Draw ``n`` stays with mean 1 of a length-of-stay family, as the engine draws them.
+
+    ``cv`` is ignored by the exponential and empirical families; ``observed`` holds the
+    observed stays (days) of an empirical family.
+    """
+    return _Sampler(distribution, cv, observed)(rng, n)
 
 
 class _Draws:
@@ -301,6 +405,7 @@ class _Run:
 
         form_mean: list[list[float]] = []
         self.los_draws: list[_Draws] = []
+        self.los_samplers: list[_Sampler] = []
         for i, fid in enumerate(forms):
             observed = spec.los_observed.get(fid)
             dist = str(spec.los.at[fid, "distribution"])
@@ -313,7 +418,8 @@ class _Run:
             cv_value = as_float(spec.los.at[fid, "cv"])
             cv = cv_value if not math.isnan(cv_value) else 1.0
             rng = np.random.default_rng(los_seeds[i])
-            self.los_draws.append(_Draws(rng, _Sampler(dist, cv, observed)))
+            self.los_samplers.append(_Sampler(dist, cv, observed))
+            self.los_draws.append(_Draws(rng, self.los_samplers[-1]))
             form_mean.append([mean * as_float(spec.los_factor.at[fid, y]) for y in self.years])
 
         # Housing is for young adults: its youngest age band (else 18) is its minimum age.
@@ -437,6 +543,18 @@ class _Run:
         cum, spans = bands
         lo, hi = spans[bisect.bisect_right(cum, self.age_u.next())]
         return lo + (hi - lo) * self.age_u.next()
+
+    def ages_at_entry(self, form: int, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw ``n`` ages at entry from ``form``'s age bands at once (0 without bands)."""
+        bands = self.age_bands[form]
+        if bands is None:
+            return np.zeros(n)
+        cum, spans = bands
+        band = np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(spans) - 1)
+        lo = np.array([s[0] for s in spans])[band]
+        hi = np.array([s[1] for s in spans])[band]
+        ages: np.ndarray = lo + (hi - lo) * rng.random(n)
+        return ages
 
     def sample_los(self, form: int, slot: int, year: int) -> float:
         return self.los_draws[form].next() * self.los_mean[form][slot][year]
@@ -746,6 +864,88 @@ class _Run:
         self.pools[form].release(rec[3])
 
     def initial_state(self) -> None:
+        """Fill beds with the 0-meting's occupants, then put its waiting list on the lists.
+
+        Occupants are the given ones (:attr:`SimSpec.initial_occupants`, a backtest from the
+        actual state) or, without them, drawn from the stationary state
+        (:meth:`stationary_occupants`). The waiting children come after them, so they get
+        only the beds the occupants leave free.
+        """
+        if self.spec.initial_occupants is not None:
+            self.given_occupants(self.spec.initial_occupants)
+        else:
+            self.stationary_occupants()
+        if self.spec.initial_waiting is not None:
+            self.initial_waiting_list(self.spec.initial_waiting)
+
+    def given_occupants(self, occupants: pd.DataFrame) -> None:
+        """Place the given occupants, each part-way through a stay of known elapsed time.
+
+        What is known of an occupant is that the stay has lasted ``elapsed_days`` so far; its
+        whole length is therefore drawn from the slot's family *given* that it is longer:
+        ``P(X ≤ x | X > e)``. (The stationary draw of :meth:`stationary_occupants` picks
+        stays in proportion to their length instead, which is right for an occupant of
+        whom nothing is known, and wrong for one whose elapsed time is.) For the exponential
+        the remaining stay is again exponential with the same mean, whatever has elapsed;
+        for the other families a long elapsed time means a long (lognormal) or short
+        (Weibull with ``k > 1``) rest. The mean is the slot's for a stay starting in the
+        first year, levers included. The remaining stay is cut at the form's age limit, as
+        for every stay. An occupant of an empirical family who has been in care longer than
+        every observed stay leaves a moment (:data:`_EPSILON_DAYS`) after the start.
+
+        Occupants are placed in the order given, one uniform of the initial stream each.
+        """
+        now = self.env.now
+        slot_of: dict[tuple[str, str], tuple[int, int]] = {}
+        for f in range(self.n_forms):
+            for slot, provider in enumerate(self.slot_provider[f]):
+                slot_of[(self.forms[f], self.providers[provider])] = (f, slot)
+        where = [
+            slot_of[(str(c), str(p))]
+            for c, p in zip(occupants["care_form"], occupants["provider"], strict=True)
+        ]
+        form = np.array([f for f, _ in where], dtype=np.int64)
+        mean = np.array([self.los_mean[f][slot][0] for f, slot in where], dtype=np.float64)
+        elapsed = occupants["elapsed_days"].to_numpy(dtype=np.float64)
+        age_now = occupants["age_years"].to_numpy(dtype=np.float64)
+        u = 1.0 - self.initial_rng.random(len(occupants))  # in (0, 1]: S⁻¹(0) is infinite
+        total = np.empty(len(occupants))
+        for f in np.unique(form).tolist():
+            of_form = form == f
+            unit = self.los_samplers[f].longer(u[of_form], elapsed[of_form] / mean[of_form])
+            total[of_form] = unit * mean[of_form]
+        rest = np.where(np.isnan(total), _EPSILON_DAYS, total - elapsed)
+        for k, (f, slot) in enumerate(where):
+            to_limit = max(0.0, (self.max_age[f] - age_now[k]) * DAYS_PER_YEAR)
+            aged_out = bool(rest[k] > to_limit)
+            start = now - float(elapsed[k])
+            p = _Person(self, next(self.person_ids), -1, now - float(age_now[k]) * DAYS_PER_YEAR)
+            p.form = f
+            entry_age = float(age_now[k]) - float(elapsed[k]) / DAYS_PER_YEAR
+            p.rec = [p.id, -1, f, slot, INITIAL, start, start, _NAN, _NAN, -1, ADMITTED, entry_age]
+            self.stays.append(p.rec)
+            self.pools[f].occupied[slot] += 1
+            self.start_stay(p, min(float(rest[k]), to_limit), aged_out=aged_out)
+
+    def initial_waiting_list(self, waiting: pd.Series) -> None:
+        """Put the children waiting at the 0-meting on the waiting lists, form by form.
+
+        Each asks for the form as a referral from home does (the same priority, waiting
+        policy and limits), alone (no sibling group), with an age from the form's age bands;
+        their request is dated at the start of the run (how long they waited before is not
+        known). Forms go in the model's order, so the list order is the same every run.
+        """
+        rng = self.initial_rng
+        now = self.env.now
+        for f, fid in enumerate(self.forms):
+            n = int(waiting.get(fid, 0))
+            if n == 0:
+                continue
+            for a in self.ages_at_entry(f, rng, n).tolist():
+                self.request(_Person(self, next(self.person_ids), -1, now - a * DAYS_PER_YEAR), f)
+        self.drain()
+
+    def stationary_occupants(self) -> None:
         """Fill beds with the 0-meting's occupants, part-way through their stays.
 
         In a stationary system a bed observed on a given day holds a stay picked with
@@ -761,14 +961,7 @@ class _Run:
             if count == 0:
                 continue
             n = max(512, 8 * count)
-            entry_age = np.zeros(n)
-            bands = self.age_bands[f]
-            if bands is not None:
-                cum, spans = bands
-                band = np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(spans) - 1)
-                lo = np.array([s[0] for s in spans])[band]
-                hi = np.array([s[1] for s in spans])[band]
-                entry_age = lo + (hi - lo) * rng.random(n)
+            entry_age = self.ages_at_entry(f, rng, n)
             unit = np.array([self.los_draws[f].next() for _ in range(n)])
             # slots with the same mean stay share one length-biased draw (usually all)
             means = [m[0] for m in self.los_mean[f]]

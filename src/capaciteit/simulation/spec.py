@@ -61,6 +61,17 @@ class SimSpec:
         ``share``. Empty means no age rule.
     cost_per_bed_day
         Tariff per ``(care_form, provider)``.
+    initial_occupants
+        The young people in a bed at the start, one row each, when they are known (a
+        backtest starts from the actual state): ``care_form``, ``provider``,
+        ``elapsed_days`` (time spent in the current stay so far, >= 0) and ``age_years``
+        (age now). The engine draws each one's whole stay from the form's family given
+        that it lasted ``elapsed_days`` already. They win over :attr:`initial_occupied`,
+        which is set to their count per pair. ``None``: occupants drawn from the stationary
+        state, :attr:`initial_occupied` of them per pair.
+    initial_waiting
+        Children on the waiting list at the start per care form (index ``care_form``):
+        they ask for the form at the start like referrals from home. ``None``: nobody.
     """
 
     name: str
@@ -82,6 +93,27 @@ class SimSpec:
     cost_per_bed_day: pd.Series
     los_pair_factor: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     trajectory_price: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=float))
+    initial_occupants: pd.DataFrame | None = None
+    initial_waiting: pd.Series | None = None
+
+    def __post_init__(self) -> None:
+        # Wrong occupants or waiting lists are a programming error (the calibration checks
+        # the user's records before): refused here, before any run.
+        if self.initial_occupants is not None:
+            occupants = _checked_occupants(self.initial_occupants, self.capacity.index)
+            counts = occupants.groupby(["care_form", "provider"]).size()
+            occupied = counts.reindex(self.capacity.index, fill_value=0).astype("int64")
+            object.__setattr__(self, "initial_occupants", occupants)
+            object.__setattr__(self, "initial_occupied", occupied)
+        if self.initial_waiting is not None:
+            waiting = self.initial_waiting
+            unknown = waiting.index.difference(self.care_forms.index)
+            if len(unknown):
+                raise ValueError(f"initial_waiting: care forms not in the model {list(unknown)}")
+            values = waiting.to_numpy(dtype="float64")
+            if (values < 0).any() or (values != np.round(values)).any():
+                raise ValueError("initial_waiting: counts must be whole numbers >= 0")
+            object.__setattr__(self, "initial_waiting", waiting.astype("int64"))
 
     @property
     def years(self) -> list[int]:
@@ -105,12 +137,54 @@ class SimSpec:
         :attr:`cost_per_bed_day`.
         """
         capacity = capacity.reindex(columns=self.years).fillna(0).astype("int64")
+        if self.initial_occupants is not None:
+            # Given occupants of a pair without beds stay (with 0 beds): the excess closes
+            # as they leave, as above a bed cut. (Drawn occupants of such a pair are dropped.)
+            gone = _pairs_outside(self.initial_occupants, capacity.index)
+            if gone:
+                index = pd.MultiIndex.from_tuples(gone, names=capacity.index.names)
+                closed = pd.DataFrame(0, index=index, columns=capacity.columns, dtype="int64")
+                capacity = pd.concat([capacity, closed])
         missing = capacity.index.difference(self.cost_per_bed_day.index)
         if len(missing):
             raise ValueError(f"no cost per bed-day for {list(missing)}")
         # Occupants above the new beds stay: the excess closes as they leave.
         occupied = self.initial_occupied.reindex(capacity.index, fill_value=0).astype("int64")
         return dataclasses.replace(self, capacity=capacity, initial_occupied=occupied)
+
+
+def _checked_occupants(occupants: pd.DataFrame, pairs: pd.Index) -> pd.DataFrame:
+    """Return ``occupants`` with plain columns, or raise a ValueError that says what is wrong."""
+    columns = ["care_form", "provider", "elapsed_days", "age_years"]
+    absent = [c for c in columns if c not in occupants.columns]
+    if absent:
+        raise ValueError(f"initial_occupants: columns {absent} are missing")
+    out = pd.DataFrame(
+        {
+            "care_form": occupants["care_form"].astype(str).to_numpy(),
+            "provider": occupants["provider"].astype(str).to_numpy(),
+            "elapsed_days": occupants["elapsed_days"].to_numpy(dtype="float64"),
+            "age_years": occupants["age_years"].to_numpy(dtype="float64"),
+        }
+    )
+    elapsed, age = out["elapsed_days"].to_numpy(), out["age_years"].to_numpy()
+    if not (np.isfinite(elapsed) & (elapsed >= 0)).all():
+        raise ValueError("initial_occupants: elapsed_days must be finite and >= 0")
+    if not np.isfinite(age).all():
+        raise ValueError("initial_occupants: age_years must be finite")
+    unknown = _pairs_outside(out, pairs)
+    if unknown:
+        raise ValueError(
+            f"initial_occupants: (care_form, provider) pairs without a row in capacity {unknown}"
+        )
+    return out
+
+
+def _pairs_outside(occupants: pd.DataFrame, pairs: pd.Index) -> list[tuple[str, str]]:
+    """Return the ``(care_form, provider)`` pairs of ``occupants`` not in ``pairs``, in order."""
+    known = set(pairs)
+    held = zip(occupants["care_form"].astype(str), occupants["provider"].astype(str), strict=True)
+    return [pair for pair in dict.fromkeys(held) if pair not in known]
 
 
 def _day(year: int, start_year: int) -> float:
@@ -168,6 +242,13 @@ def compile_spec(scenario: Scenario) -> SimSpec:
         occupied = occ.reindex(capacity.index, fill_value=0).astype("int64")
     else:
         occupied = pd.Series(0, index=capacity.index, dtype="int64")
+    waiting = None
+    if scenario.initial_state == "occupied" and "waiting" in model.beds.columns:
+        # the 0-meting's waiting lists are per provider; the engine has one list per form
+        per_form = model.beds["waiting"].fillna(0).groupby(level="care_form").sum()
+        per_form = per_form.reindex(model.care_form_ids, fill_value=0).astype("int64")
+        # only when someone waits, so that older models give the same runs as before
+        waiting = per_form if (per_form > 0).any() else None
     observed = {
         str(fid): group["los_days"].to_numpy(dtype="float64")
         for fid, group in model.los_observed.groupby("care_form")
@@ -196,6 +277,7 @@ def compile_spec(scenario: Scenario) -> SimSpec:
             index=capacity.index,
             dtype="float64",
         ),
+        initial_waiting=waiting,
     )
 
 
