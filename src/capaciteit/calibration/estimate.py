@@ -42,11 +42,14 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+import autograd.numpy as anp
 import numpy as np
 import pandas as pd
+from autograd.scipy.stats import norm
 from lifelines import ExponentialFitter, KaplanMeierFitter, LogNormalFitter, WeibullFitter
+from lifelines.fitters import ParametricUnivariateFitter
 from scipy import stats
 from scipy.special import gamma as gamma_fn
 
@@ -537,10 +540,44 @@ def _family_moments(family: str, params: np.ndarray) -> tuple[np.ndarray, np.nda
     return lam * g1, np.sqrt(np.maximum(g2 / g1**2 - 1, 0.0))
 
 
+class ScaleFitter(ParametricUnivariateFitter):  # type: ignore[misc]
+    """A family with its shape fixed, fitting only the scale: a provider within its form.
+
+    ``los_provider.csv`` gives a provider its own mean with the form's distribution and cv,
+    so a provider's stays are fitted with the form's shape (lognormal sigma, Weibull rho)
+    and one free parameter, the log of the scale. A lifelines custom fitter: the
+    cumulative hazard is all lifelines needs for censored and truncated likelihoods.
+    """
+
+    _fitted_parameter_names: ClassVar[list[str]] = ["log_scale_"]
+
+    def __init__(self, family: str, shape: float) -> None:
+        self.family, self.shape = family, shape
+        super().__init__()
+
+    def _cumulative_hazard(self, params: Any, times: Any) -> Any:
+        (log_scale,) = params
+        if self.family == "lognormal":
+            return -norm.logsf((anp.log(times) - log_scale) / self.shape)
+        if self.family == "weibull":
+            return (times / anp.exp(log_scale)) ** self.shape
+        return times / anp.exp(log_scale)
+
+    def mean_days(self, log_scale: float) -> float:
+        """Return the mean stay for a log scale (monotone in it)."""
+        scale = math.exp(log_scale)
+        if self.family == "lognormal":
+            return scale * math.exp(self.shape**2 / 2)
+        if self.family == "weibull":
+            return scale * math.gamma(1 + 1 / self.shape)
+        return scale
+
+
 FITTERS = {"exponential": ExponentialFitter, "lognormal": LogNormalFitter, "weibull": WeibullFitter}
 
 
 def _fit(family: str, mine: pd.DataFrame) -> Any:
+    """Fit ``family`` by maximum likelihood to the (censored, truncated) stays ``mine``."""
     fitter = FITTERS[family]()
     return fitter.fit(
         mine["days"].to_numpy(),
@@ -618,7 +655,9 @@ def _lengths(
             }
         )
         curves.append(_survival(form, mine, fitted[chosen]))
-        per_provider += _provider_means(form, mine, chosen, rng, rows)
+        params = np.asarray(fitted[chosen].params_, dtype=np.float64)
+        shape = 1.0 if chosen == "exponential" else float(params[1])
+        per_provider += _provider_means(form, mine, chosen, shape, rows)
     return (
         pd.DataFrame(los, columns=["care_form", "distribution", "mean_days", "cv"]),
         pd.DataFrame(per_provider, columns=["provider", "care_form", "mean_days"]),
@@ -693,14 +732,19 @@ def _provider_means(
     form: str,
     mine: pd.DataFrame,
     family: str,
-    rng: np.random.Generator,
+    shape: float,
     rows: list[dict[str, object]],
 ) -> list[dict[str, object]]:
-    """Estimate a provider's own mean stay where it has enough stays (among others)."""
+    """Estimate a provider's own mean stay where it has enough stays (among others).
+
+    The form's family and shape, the provider's own scale (:class:`ScaleFitter`); the 95%
+    interval of the mean follows from the log scale's (the mean is monotone in it).
+    """
     providers = sorted(mine["provider"].unique())
     if len(providers) < 2:
         return []
     out: list[dict[str, object]] = []
+    z = float(stats.norm.ppf(0.975))
     for provider in providers:
         theirs = mine[mine["provider"] == provider]
         n, events = len(theirs), int(theirs["event"].sum())
@@ -717,7 +761,18 @@ def _provider_means(
                 f"te weinig verblijven ({n}, {events} afgesloten): het gemiddelde van de vorm",
             )
             continue
-        mean, low, high, _ = _mean_interval(_fit(family, theirs), family, rng)
+        fitter = ScaleFitter(family, shape)
+        start = np.array([math.log(float(np.median(theirs["days"])))])
+        fitter.fit(
+            theirs["days"].to_numpy(),
+            event_observed=theirs["event"].to_numpy(),
+            entry=theirs["entry_days"].to_numpy(),
+            initial_point=start,
+        )
+        log_scale = float(fitter.params_.iloc[0])
+        se = math.sqrt(float(fitter.variance_matrix_.iloc[0, 0]))
+        mean = fitter.mean_days(log_scale)
+        low, high = fitter.mean_days(log_scale - z * se), fitter.mean_days(log_scale + z * se)
         _row(rows, "los_provider_mean", form, provider, mean, low, high, n)
         out.append({"provider": provider, "care_form": form, "mean_days": round(mean, 2)})
     return out
