@@ -8,10 +8,11 @@ Instroom
     A stay is an *entry from home* when it is the client's first stay in the extract or
     the client's previous stay ended towards a sink (``thuis``, ``zelfstandig``, ...);
     otherwise it is doorstroom and counts in the routing of the previous form. Entries
-    are counted per care form and calendar year at the referral date (the start when no
-    referral is given) and divided by the part of the year observed: a Poisson rate with
-    an exact (Garwood) 95% interval. Monthly factors are written only when the months
-    differ by more than chance (chi-square test, p < 0.05) and there are enough entries.
+    are counted per care form and calendar year at their start (a referral whose stay has
+    not begun by the extract date is not in it) and divided by the part of the year
+    observed: a Poisson rate with an exact (Garwood) 95% interval. Monthly factors are
+    written only when the months differ by more than chance (chi-square test, p < 0.05)
+    and there are enough entries.
 Routing
     The shares of ``next`` among the ended stays of a form, with Wilson 95% intervals.
     A stay that ended because the young person reached the form's age limit is not
@@ -176,7 +177,7 @@ def calibrate(
     seasonality = _seasonality(stays, forms, window, rows, notes)
     routing, routing_counts = _routing(stays, forms, rows, notes)
     los, los_provider, fits, survival = _lengths(stays, forms, base, rng, rows, notes)
-    age = _ages(stays, forms, rows, notes)
+    age = _ages(stays, forms, {f: _max_age(f, base)[0] for f in forms}, rows, notes)
     beds_table = _beds(stays, forms, window, beds, rows, notes)
     tables = {
         "care_forms": _care_forms(forms, base, notes),
@@ -275,7 +276,10 @@ def _prepare(
     same = stays["client_id"].eq(stays["client_id"].shift(1))
     previous_next = stays["next"].shift(1).where(same, "")
     stays["from_home"] = ~previous_next.isin(forms)
-    stays["entered"] = stays["referral"].fillna(stays["start"])
+    # counted at the start, not the referral: a referral near the extract date whose stay
+    # has not begun is not in the extract, so counting referrals would undercount the
+    # last months (the rates are the same in a region whose referrals all get a place)
+    stays["entered"] = stays["start"]
     ended = stays["end"].notna()
     stop = stays["end"].fillna(window.end)
     # a stay of one calendar day still took a day: never a length of 0
@@ -784,13 +788,19 @@ def _provider_means(
 def _ages(
     stays: pd.DataFrame,
     forms: list[str],
+    max_ages: dict[str, float],
     rows: list[dict[str, object]],
     notes: list[str],
 ) -> pd.DataFrame:
+    """Age bands at entry from home; the last band ends at the form's age limit.
+
+    An entry at the limit itself (an age rounded up to 18,00) counts in the last band.
+    """
     entries = stays[stays["from_home"] & stays["in_window"]]
     table: list[dict[str, object]] = []
-    edges = np.array(AGE_EDGES)
     for form in forms:
+        limit = max_ages[form]
+        edges = np.array([e for e in AGE_EDGES if e < limit] + [limit])
         ages = entries.loc[entries["care_form"] == form, "age_at_start_years"].to_numpy()
         if len(ages) < MIN_AGE_ENTRIES:
             notes.append(
