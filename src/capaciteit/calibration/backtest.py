@@ -17,9 +17,11 @@ of the quarter.
 Two figures summarise it: the **coverage** (the share of form-quarters whose realised
 value lies inside the band; about 95% when the model is right) and the **mean absolute
 percentage error** of the predicted mean. The band holds the chance in referrals and
-stays, not the uncertainty of the estimated parameters, so coverage somewhat below 95%
-is expected even for a correct model; a trend the model does not have (instroom growing
-every year) shows as a run of quarters on one side of the band.
+stays and, by default, the uncertainty of the estimated referral rates and mean stays
+(each replication draws its own from their spread); the routing shares and the shape of
+the stays are taken as estimated, so coverage can stay somewhat below 95% even for a
+correct model. A trend the model does not have (instroom growing every year) shows as a
+run of quarters on one side of the band.
 """
 
 from __future__ import annotations
@@ -85,10 +87,65 @@ class Backtest:
 
 
 def _replication(
-    spec: SimSpec, seed: np.random.SeedSequence, forms: list[str], windows: np.ndarray
+    spec: SimSpec,
+    seed: np.random.SeedSequence,
+    forms: list[str],
+    windows: np.ndarray,
+    instroom_factor: np.ndarray,
+    los_factor: np.ndarray,
 ) -> np.ndarray:
-    """One replication's quarter values (a module function, so that processes can run it)."""
-    return quarter_values(simulate_stays(spec, seed), forms, windows)
+    """One replication's quarter values, with this replication's draw of the parameters.
+
+    ``instroom_factor`` and ``los_factor`` (one per form) multiply the estimated referral
+    rate and mean stay. A module function, so that processes can run it.
+    """
+    segments = spec.arrival_segments.copy()
+    by_form = dict(zip(forms, instroom_factor.tolist(), strict=True))
+    segments["children_per_day"] = segments["children_per_day"] * segments["care_form"].map(
+        by_form
+    ).astype("float64")
+    los = spec.los_factor.mul(pd.Series(los_factor, index=forms), axis=0)
+    drawn = dataclasses.replace(spec, arrival_segments=segments, los_factor=los)
+    return quarter_values(simulate_stays(drawn, seed), forms, windows)
+
+
+def parameter_draws(
+    calibration: Calibration, forms: list[str], replications: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw each replication's referral rate and mean stay from their estimates' spread.
+
+    The referral rate of a form is Poisson: given ``n`` entries in an exposure ``t`` its
+    spread is Gamma(n + 1/2, 1/t) (the Jeffreys posterior); the mean stay's is lognormal
+    with the width of its 95% interval. Both are returned as factors on the estimate
+    (shape ``(replications, forms)``); a number without an interval keeps factor 1. The
+    draws come from their own stream, so the replications' random numbers stay as they
+    are without them.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0xCA11B]))
+    e = calibration.estimates
+    instroom = np.ones((replications, len(forms)))
+    los = np.ones((replications, len(forms)))
+    z = 1.959963984540054
+    for f, form in enumerate(forms):
+        rows = e[(e["quantity"] == "instroom") & (e["care_form"] == form)].dropna(
+            subset=["estimate"]
+        )
+        written = calibration.tables["instroom"]
+        single = int((written["care_form"] == form).sum()) == 1
+        chosen = rows[rows["key"] == "alle jaren"] if single else rows[rows["key"] != "alle jaren"]
+        if len(chosen) and float(chosen.iloc[-1]["estimate"]) > 0:
+            row = chosen.iloc[-1]
+            count, rate = float(row["n"]), float(row["estimate"])
+            exposure = count / rate
+            instroom[:, f] = rng.gamma(count + 0.5, 1.0 / exposure, replications) / rate
+        stay = e[(e["quantity"] == "los_mean") & (e["care_form"] == form)].dropna(
+            subset=["low", "high"]
+        )
+        if len(stay) and float(stay.iloc[0]["low"]) > 0:
+            low, high = float(stay.iloc[0]["low"]), float(stay.iloc[0]["high"])
+            sd = (math.log(high) - math.log(low)) / (2 * z)
+            los[:, f] = np.exp(rng.normal(0.0, sd, replications))
+    return instroom, los
 
 
 def backtest(
@@ -102,6 +159,7 @@ def backtest(
     window_start: dt.date | None = None,
     beds: pd.DataFrame | None = None,
     base: RegionModel | None = None,
+    parameter_uncertainty: bool = True,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Backtest:
@@ -109,8 +167,10 @@ def backtest(
 
     ``cut`` must be a 1 January inside the records; ``work_dir`` receives the calibrated
     model (``model/``) and the scenario used. ``beds`` is the 0-meting at ``cut`` (else
-    the highest occupancy of the year before). The same seed gives the same backtest on
-    every executor.
+    the highest occupancy of the year before). With ``parameter_uncertainty`` every
+    replication draws its own referral rates and mean stays from their estimates' spread
+    (:func:`parameter_draws`), so the band holds what the records could not pin down as
+    well as chance. The same seed gives the same backtest on every executor.
     """
     if (cut.month, cut.day) != (1, 1):
         raise ValueError("the backtest starts on 1 January")
@@ -156,7 +216,12 @@ def backtest(
     windows = np.array([q.window(cut.year) for q in wanted])
     runner = executor or SerialExecutor()
     seeds = replication_seeds(seed, replications)
-    outputs = runner.map(_replication, [(spec, s, forms, windows) for s in seeds], progress)
+    if parameter_uncertainty:
+        instroom, los = parameter_draws(calibration, forms, replications, seed)
+    else:
+        instroom = los = np.ones((replications, len(forms)))
+    tasks = [(spec, s, forms, windows, instroom[r], los[r]) for r, s in enumerate(seeds)]
+    outputs = runner.map(_replication, tasks, progress)
     values = np.stack(outputs)
     realised = realised_values(records, forms, wanted)
     table = _table(values, realised, forms, wanted)

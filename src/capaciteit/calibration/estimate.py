@@ -364,12 +364,13 @@ def _instroom(
     table: list[dict[str, object]] = []
     for form in forms:
         mine = entries.loc[entries["care_form"] == form, "entered"]
-        years = mine.dt.year.value_counts()
+        per_year = mine.dt.year.value_counts()
+        years, counts, exposures = [], [], []
         for year in range(window.start.year, window.end.year + 1):
             exposure = _overlap_years(
                 pd.Timestamp(year, 1, 1), pd.Timestamp(year + 1, 1, 1), window
             )
-            count = int(years.get(year, 0))
+            count = int(per_year.get(year, 0))
             if exposure < MIN_EXPOSURE_YEARS:
                 _row(
                     rows,
@@ -383,10 +384,12 @@ def _instroom(
                     f"te kort waargenomen ({nl.number(exposure * 12, 1)} maanden): niet geschat",
                 )
                 continue
-            rate = count / exposure
             low, high = poisson_interval(count, exposure)
-            _row(rows, "instroom", form, str(year), rate, low, high, count)
-            table.append({"care_form": form, "year": year, "arrivals_per_year": round(rate, 3)})
+            _row(rows, "instroom", form, str(year), count / exposure, low, high, count)
+            years.append(year)
+            counts.append(count)
+            exposures.append(exposure)
+        table += _instroom_rows(form, years, counts, exposures, rows, notes)
     quarters: list[dict[str, object]] = []
     first = Quarter(window.start.year, (window.start.month - 1) // 3 + 1)
     last = Quarter(window.end.year, (window.end.month - 1) // 3 + 1)
@@ -412,6 +415,56 @@ def _instroom(
         pd.DataFrame(table, columns=["care_form", "year", "arrivals_per_year"]),
         pd.DataFrame(quarters, columns=["care_form", "quarter", "entries", "exposure_years"]),
     )
+
+
+def _instroom_rows(
+    form: str,
+    years: list[int],
+    counts: list[int],
+    exposures: list[float],
+    rows: list[dict[str, object]],
+    notes: list[str],
+) -> list[dict[str, object]]:
+    """Return the model's instroom of a form: one rate for all years, unless they differ.
+
+    When the yearly counts are what one Poisson rate would give (chi-square test of
+    homogeneity, p >= 0.05), the rate over all years is the model's, written once for the
+    first year (the simulation carries it forward): it rests on every year's entries, not
+    on the last year's chance. Otherwise each year's own rate is written and the last one
+    holds for later years, with a note.
+    """
+    if not years:
+        return []
+    total, exposure = sum(counts), sum(exposures)
+    pooled = total / exposure
+    low, high = poisson_interval(total, exposure)
+    expected = np.array(exposures) * pooled
+    p_value = 1.0
+    if len(years) > 1 and total > 0:
+        statistic = float(((np.array(counts) - expected) ** 2 / expected).sum())
+        p_value = float(stats.chi2.sf(statistic, len(years) - 1))
+    if p_value >= 0.05:
+        _row(rows, "instroom", form, "alle jaren", pooled, low, high, total)
+        return [{"care_form": form, "year": years[0], "arrivals_per_year": round(pooled, 3)}]
+    _row(
+        rows,
+        "instroom",
+        form,
+        "alle jaren",
+        pooled,
+        low,
+        high,
+        total,
+        f"de jaren verschillen meer dan toeval (p = {nl.number(p_value, 3)}): per jaar geschreven",
+    )
+    notes.append(
+        f"{form}: de instroom verschilt per jaar meer dan toeval (p = {nl.number(p_value, 3)}); "
+        f"elk jaar heeft zijn eigen aantal en {years[-1]} geldt voor latere jaren."
+    )
+    return [
+        {"care_form": form, "year": y, "arrivals_per_year": round(c / e, 3)}
+        for y, c, e in zip(years, counts, exposures, strict=True)
+    ]
 
 
 def _month_exposure(window: _Window) -> np.ndarray:
@@ -892,6 +945,12 @@ def _beds(
         count = given.get((provider, form), int(peak.get((provider, form), occ)))
         _row(rows, "occupied", form, provider, occ, math.nan, math.nan, occ)
         note = "" if beds is not None else "geschat: hoogste bezetting in het jaar ervoor"
+        if count < occ:
+            # a model cannot start with more young people than beds; the registered beds
+            # are out of date (or the peildatum differs), so the count is raised and said
+            note = f"0-meting noemt {count}, maar {occ} jeugdigen in zorg: verhoogd tot {occ}"
+            notes.append(f"{form}, {provider}: {note}; controleer de 0-meting.")
+            count = occ
         _row(rows, "beds", form, provider, count, math.nan, math.nan, occ, note)
         table.append(
             {
