@@ -398,13 +398,13 @@ def _instroom(
         a, b = pd.Timestamp(q.first_day), pd.Timestamp(q.next_first_day)
         exposure = _overlap_years(a, b, window)
         inside = entries[(entries["entered"] >= a) & (entries["entered"] < b)]
-        counts = inside["care_form"].value_counts()
+        in_quarter = inside["care_form"].value_counts()
         for form in forms:
             quarters.append(
                 {
                     "care_form": form,
                     "quarter": q.label,
-                    "entries": int(counts.get(form, 0)),
+                    "entries": int(in_quarter.get(form, 0)),
                     "exposure_years": exposure,
                 }
             )
