@@ -105,6 +105,7 @@ bench: dev
 	$(BIN)/python bench/beds.py
 	$(BIN)/python bench/afbouw.py
 	$(BIN)/python bench/service_load.py
+	$(BIN)/python bench/calibrate.py
 
 docs: dev
 	$(BIN)/python -m capaciteit.docs README.md
