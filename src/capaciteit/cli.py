@@ -1104,7 +1104,7 @@ def intake(
     if done.warnings:
         console.print(f"[bold yellow]Let op[/] ({len(done.warnings)}; wel overgenomen):")
         for p in done.warnings:
-            console.print(f"• {p.location()}: {p.message} {p.fix}", markup=False)
+            console.print(f"• {p.location()}: {p.message}\n  {p.fix}", markup=False)
     console.print(f"Resultaten in [bold]{out}[/]:")
     for path in done.files.values():
         console.print(f"  {path}")

@@ -14,21 +14,18 @@ written ``2025-K1`` and lies in the scenario's years; plaatsen, bezet, instroom 
 wachtlijst are filled in, whole and not negative; bezet is not above plaatsen; no provider,
 care form and quarter appears twice (also across files).
 
-An upload is data, never a program. Before anything is unpacked, the file's size and the
-workbook's zip contents are checked with the limits of the model uploads
-(:func:`capaciteit.io.archive.xlsx_problems`: unpacked size, compression ratio); at most
-:data:`MAX_ROWS` rows are read. A cell that holds a formula (``=B2*2``) is read as its
-text, never computed: where a number is expected it is refused with that reason, and a
-code such as ``=1+2`` is simply an unknown code. Reports write such text through
+An upload is data, never a program (:mod:`capaciteit.io.workbooks`). Before anything is
+unpacked, the file's size and the workbook's zip contents are checked with the limits of
+the model uploads (:func:`capaciteit.io.archive.xlsx_problems`: unpacked size, compression
+ratio); at most :data:`MAX_ROWS` rows are read. A cell that holds a formula (``=B2*2``) is
+read as its text, never computed: where a number is expected it is refused with that
+reason, and a code such as ``=1+2`` is simply an unknown code. Reports write such text through
 :mod:`capaciteit.results.cells`, so it never becomes a formula there either.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,25 +34,22 @@ import pandas as pd
 from capaciteit.core import nl
 from capaciteit.domain.scenario import Scenario
 from capaciteit.errors import InvalidInputError, Problem
-from capaciteit.io.archive import xlsx_problems
-from capaciteit.io.tables import MAX_TABLE_BYTES
+from capaciteit.io.workbooks import (
+    Field,
+    SheetRow,
+    cell_text,
+    choices,
+    find_sheet,
+    read_workbook,
+    sheet_rows,
+    whole_number,
+)
 from capaciteit.realisation.quarters import Quarter
 
 SHEET = "Realisatie"
 MAX_ROWS = 20_000
 """The most data rows read (a region: ~50 providers x 10 forms x 4 quarters = 2,000)."""
 WHAT = "De realisatie"
-
-
-@dataclass(frozen=True)
-class Field:
-    """One column of the *Realisatie* sheet: its Dutch header and its name in the frame."""
-
-    header: str
-    name: str
-    description: str
-    entered: bool = False
-    aliases: tuple[str, ...] = ()
 
 
 FIELDS = (
@@ -99,16 +93,6 @@ FIELDS = (
 KEYS = ("provider", "care_form", "quarter")
 NUMBERS = tuple(f.name for f in FIELDS if f.entered)
 REQUIRED = (*KEYS, *NUMBERS)
-_BY_HEADER = {
-    h.casefold(): f for f in FIELDS for h in (f.header, *f.aliases, f.name) if f.name in REQUIRED
-} | {f.header.casefold(): f for f in FIELDS}
-
-
-@dataclass
-class _Row:
-    file: str
-    row: int
-    values: dict[str, Any]
 
 
 def read_realisation(path: Path, scenario: Scenario) -> pd.DataFrame:
@@ -128,7 +112,7 @@ def read_realisations(paths: Sequence[Path], scenario: Scenario) -> pd.DataFrame
     files are listed together.
     """
     problems: list[Problem] = []
-    rows: list[_Row] = []
+    rows: list[SheetRow] = []
     if not paths:
         problems.append(
             Problem(
@@ -159,71 +143,26 @@ def read_realisations(paths: Sequence[Path], scenario: Scenario) -> pd.DataFrame
     return frame.set_index(list(KEYS)).sort_index()
 
 
-def _read_rows(path: Path, label: str, problems: list[Problem]) -> list[_Row]:
+def _read_rows(path: Path, label: str, problems: list[Problem]) -> list[SheetRow]:
     """Read the rows of one workbook's *Realisatie* sheet, within the limits."""
-    import openpyxl
 
-    if not path.is_file():
-        problems.append(Problem(label, "bestaat niet.", "Geef het pad van het ingevulde sjabloon."))
-        return []
-    size = path.stat().st_size
-    if size > MAX_TABLE_BYTES:
-        problems.append(
-            Problem(
-                label,
-                f"is {nl.number(size / 1e6)} MB; hoogstens {nl.number(MAX_TABLE_BYTES / 1e6)} MB.",
-                "Upload alleen het ingevulde sjabloon.",
-            )
-        )
-        return []
-    if path.suffix.lower() != ".xlsx" or not zipfile.is_zipfile(path):
-        problems.append(
-            Problem(
-                label,
-                "is geen Excel-werkmap (.xlsx).",
-                "Vul het sjabloon van 'capaciteit sjabloon realisatie' in en sla het op als .xlsx.",
-            )
-        )
-        return []
-    hostile = xlsx_problems(path)
-    if hostile:
-        problems.extend(hostile)
-        return []
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except Exception as exc:  # any reader failure comes from the user's file
-        problems.append(
-            Problem(
-                label,
-                f"kan niet als werkmap worden gelezen (technische melding: {type(exc).__name__}).",
-                "Sla het sjabloon opnieuw op als .xlsx-werkmap (zonder wachtwoord).",
-            )
-        )
-        return []
-    try:
-        sheets = {str(name).strip().casefold(): name for name in workbook.sheetnames}
-        if SHEET.casefold() not in sheets:
-            problems.append(
-                Problem(
-                    label,
-                    f"heeft geen werkblad '{SHEET}'.",
-                    f"Vul het werkblad '{SHEET}' van het sjabloon in; verander de naam niet.",
-                )
-            )
+    def read(workbook: Any) -> list[SheetRow]:
+        sheet = find_sheet(workbook, SHEET, label, problems)
+        if sheet is None:
             return []
-        sheet = workbook[sheets[SHEET.casefold()]]
-        return _sheet_rows(sheet, in_sheet(label), problems)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
-        problems.append(
-            Problem(
-                label,
-                f"kan niet worden uitgepakt (technische melding: {type(exc).__name__}).",
-                "Sla het sjabloon opnieuw op als .xlsx-werkmap.",
-            )
+        return sheet_rows(
+            sheet,
+            in_sheet(label),
+            FIELDS,
+            read=REQUIRED,
+            required=REQUIRED,
+            max_rows=MAX_ROWS,
+            rows_fix="Upload alleen de rijen van het sjabloon (één per aanbieder, zorgvorm en "
+            "kwartaal).",
+            problems=problems,
         )
-        return []
-    finally:
-        workbook.close()
+
+    return read_workbook(path, label, problems, read, "capaciteit sjabloon realisatie") or []
 
 
 def in_sheet(file: str) -> str:
@@ -231,101 +170,12 @@ def in_sheet(file: str) -> str:
     return f"{file}, werkblad {SHEET}"
 
 
-def _sheet_rows(sheet: Any, label: str, problems: list[Problem]) -> list[_Row]:
-    rows = sheet.iter_rows()
-    header = next(rows, None)
-    if header is None:
-        problems.append(
-            Problem(label, f"het werkblad '{SHEET}' is leeg.", "Vul het sjabloon in.", row=1)
-        )
-        return []
-    columns: dict[int, str] = {}
-    for i, cell in enumerate(header):
-        text = _text(cell.value)
-        if not text:
-            continue
-        known = _BY_HEADER.get(text.casefold())
-        if known is None:
-            problems.append(
-                Problem(
-                    label,
-                    f"de kolom '{text}' hoort niet bij het sjabloon.",
-                    "Verwijder de kolom, of gebruik de kolommen van het sjabloon: "
-                    + ", ".join(f.header for f in FIELDS)
-                    + ".",
-                    row=1,
-                    column=text,
-                )
-            )
-        elif known.name in columns.values():
-            problems.append(
-                Problem(
-                    label,
-                    f"de kolom '{known.header}' staat er twee keer in.",
-                    "Houd één kolom van elke soort.",
-                    row=1,
-                    column=known.header,
-                )
-            )
-        else:
-            columns[i] = known.name
-    missing = [f.header for f in FIELDS if f.name in REQUIRED and f.name not in columns.values()]
-    for name in missing:
-        problems.append(
-            Problem(
-                label,
-                f"de verplichte kolom '{name}' ontbreekt.",
-                f"Voeg de kolom '{name}' toe, of vul het sjabloon opnieuw in.",
-                row=1,
-                column=name,
-            )
-        )
-    if missing:
-        return []
-    out: list[_Row] = []
-    for number, cells in enumerate(rows, start=2):
-        if number > MAX_ROWS + 1:
-            problems.append(
-                Problem(
-                    label,
-                    f"heeft meer dan {nl.number(MAX_ROWS)} rijen.",
-                    "Upload alleen de rijen van het sjabloon (één per aanbieder, zorgvorm en "
-                    "kwartaal).",
-                )
-            )
-            return []
-        values: dict[str, Any] = {}
-        for i, cell in enumerate(cells):
-            field_name = columns.get(i)
-            if field_name is not None and field_name in REQUIRED:
-                values[field_name] = _cell(cell)
-        if all(v is None or v == "" for v in values.values()):
-            continue
-        out.append(_Row(label, number, values))
-    return out
-
-
-def _text(value: Any) -> str:
-    """Return a cell as text: numbers without a trailing ``.0``, nothing as ``""``."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _cell(cell: Any) -> Any:
-    """Return a cell's value; a formula stays its text (``=B2*2``), never computed."""
-    value = cell.value
-    if isinstance(value, str):
-        return value.strip()
-    return value
-
-
-def _check_rows(rows: list[_Row], scenario: Scenario, problems: list[Problem]) -> list[_Row]:
+def _check_rows(
+    rows: list[SheetRow], scenario: Scenario, problems: list[Problem]
+) -> list[SheetRow]:
     """Check every row; return the rows without problems (values typed)."""
-    seen: dict[tuple[str, str, str], _Row] = {}
-    good: list[_Row] = []
+    seen: dict[tuple[str, str, str], SheetRow] = {}
+    good: list[SheetRow] = []
     for r in rows:
         found, checked = _check_row(r, scenario, seen)
         problems.extend(found)
@@ -335,15 +185,15 @@ def _check_rows(rows: list[_Row], scenario: Scenario, problems: list[Problem]) -
 
 
 def _check_row(
-    r: _Row, scenario: Scenario, seen: dict[tuple[str, str, str], _Row]
-) -> tuple[list[Problem], _Row | None]:
+    r: SheetRow, scenario: Scenario, seen: dict[tuple[str, str, str], SheetRow]
+) -> tuple[list[Problem], SheetRow | None]:
     """Check one row; return its problems and the typed row (``None`` with problems).
 
     ``seen`` holds the rows before it by key, to find duplicates (it is updated).
     """
     model = scenario.model
     providers, forms = model.provider_ids, model.care_form_ids
-    provider, form, quarter_text = (_text(r.values.get(k)) for k in KEYS)
+    provider, form, quarter_text = (cell_text(r.values.get(k)) for k in KEYS)
     ident = " / ".join(x or "?" for x in (provider, form, quarter_text))
     found: list[Problem] = []
 
@@ -355,7 +205,7 @@ def _check_row(
     elif provider not in providers:
         add(
             f"aanbieder '{provider}' is onbekend.",
-            f"Gebruik een van: {_choices(providers)} (zie het sjabloon).",
+            f"Gebruik een van: {choices(providers)} (zie het sjabloon).",
             "aanbieder",
         )
     if not form:
@@ -363,7 +213,7 @@ def _check_row(
     elif form not in forms:
         add(
             f"zorgvorm '{form}' is onbekend.",
-            f"Gebruik een van: {_choices(forms)}.",
+            f"Gebruik een van: {choices(forms)}.",
             "zorgvorm",
         )
     quarter = Quarter.parse(quarter_text) if quarter_text else None
@@ -387,7 +237,7 @@ def _check_row(
     for field in FIELDS:
         if field.name not in NUMBERS:
             continue
-        value, message = _whole(r.values.get(field.name), field.header)
+        value, message = whole_number(r.values.get(field.name), field.header)
         if message is not None:
             add(message[0], message[1], field.header)
         elif value is not None:
@@ -418,54 +268,7 @@ def _check_row(
     if found or quarter is None:
         return found, None
     typed = {"provider": provider, "care_form": form, "quarter": quarter.label, **numbers}
-    return found, _Row(r.file, r.row, typed)
-
-
-def _whole(value: Any, header: str) -> tuple[int | None, tuple[str, str] | None]:
-    """Read a whole number >= 0 from a cell, or say the problem (message, fix)."""
-    if value is None or value == "":
-        return None, (f"'{header}' is leeg.", f"Vul {header} in (0 als er niets was).")
-    if isinstance(value, bool | dt.date | dt.datetime | dt.time):
-        return None, (
-            f"'{value}' is geen aantal.",
-            f"Vul {header} in als geheel getal, zonder datum- of ja/nee-opmaak.",
-        )
-    number: float
-    if isinstance(value, int | float):
-        number = float(value)
-    else:
-        text = str(value)
-        if text.startswith(("=", "@")):
-            return None, (
-                f"'{text}' is een formule; formules worden niet uitgerekend.",
-                f"Typ het getal voor {header} zelf in.",
-            )
-        try:
-            number = float(text.replace(" ", ""))
-        except ValueError:
-            return None, (
-                f"'{text}' is geen getal.",
-                f"Vul {header} in als geheel getal, bijv. 12.",
-            )
-    if number != number or number in (float("inf"), float("-inf")):
-        return None, (f"'{value}' is geen bruikbaar getal.", f"Vul {header} in als geheel getal.")
-    if not number.is_integer():
-        return None, (
-            f"{header} = {nl.number(number, 2)} is geen geheel getal.",
-            f"Rond {header} af op een heel getal.",
-        )
-    if number < 0:
-        return None, (
-            f"{header} = {nl.number(number)} is negatief.",
-            f"Vul 0 of meer in bij {header}.",
-        )
-    return int(number), None
-
-
-def _choices(ids: Iterable[str]) -> str:
-    listed = list(ids)
-    shown = ", ".join(listed[:12])
-    return shown + (", ..." if len(listed) > 12 else "")
+    return found, SheetRow(r.file, r.row, typed)
 
 
 def check_complete(realised: pd.DataFrame, plan: pd.DataFrame, sources: Sequence[str]) -> None:

@@ -20,10 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from capaciteit.core import nl
@@ -33,10 +30,15 @@ from capaciteit.realisation.plan import planned_beds
 from capaciteit.realisation.quarters import Quarter, parse_quarters, span_text
 from capaciteit.realisation.reader import FIELDS, MAX_ROWS, SHEET
 from capaciteit.results.cells import append_row
+from capaciteit.results.input_sheets import (
+    explanation,
+    finish,
+    header,
+    input_cells,
+    not_above,
+    whole_numbers,
+)
 
-HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-WARNING_FILL = PatternFill("solid", fgColor="F8CBAD")
 WIDTHS = {
     "provider": 11,
     "provider_name": 30,
@@ -107,11 +109,7 @@ def write_template(
     ws = wb.active
     assert ws is not None
     ws.title = SHEET
-    append_row(ws, [f.header for f in FIELDS])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    header(ws, [f.header for f in FIELDS])
     names = {str(k): str(v) for k, v in model.providers["name"].items()}
     form_names = {str(k): str(v) for k, v in model.care_forms["name"].items()}
     for quarter in chosen:
@@ -140,58 +138,20 @@ def write_template(
     last = ws.max_row
     column = {f.name: get_column_letter(i) for i, f in enumerate(FIELDS, start=1)}
     entered = [f.name for f in FIELDS if f.entered] + ["note"]
-    for name in entered:
-        for row in range(2, last + 1):
-            cell = ws[f"{column[name]}{row}"]
-            cell.protection = Protection(locked=False)
-            cell.fill = INPUT_FILL
-    whole = DataValidation(
-        type="whole",
-        operator="greaterThanOrEqual",
-        formula1="0",
-        allow_blank=True,
-        showErrorMessage=True,
-        errorStyle="stop",
-        errorTitle="Geen geldig aantal",
-        error="Vul een geheel getal van 0 of meer in.",
-        promptTitle="Aantal",
-        prompt="Een geheel getal van 0 of meer.",
-        showInputMessage=True,
+    input_cells(ws, [column[name] for name in entered], 2, last)
+    whole_numbers(
+        ws, [f"{column[n]}2:{column[n]}{last}" for n in ("beds", "admissions", "waiting")]
     )
-    ws.add_data_validation(whole)
-    beds, occupied = column["beds"], column["occupied"]
-    for name in ("beds", "admissions", "waiting"):
-        whole.add(f"{column[name]}2:{column[name]}{last}")
-    occupied_rule = DataValidation(
-        type="custom",
-        formula1=f"AND(ISNUMBER({occupied}2),{occupied}2=INT({occupied}2),{occupied}2>=0,"
-        f"OR(ISBLANK({beds}2),{occupied}2<={beds}2))",
-        allow_blank=True,
-        showErrorMessage=True,
-        errorStyle="warning",
-        errorTitle="Bezet",
+    not_above(
+        ws,
+        column["occupied"],
+        column["beds"],
+        (2, last),
+        title="Bezet",
         error="Bezet is een geheel getal van 0 of meer en hoogstens het aantal plaatsen.",
-        promptTitle="Bezet",
         prompt="Gemiddeld aantal bezette plaatsen over het kwartaal (afgerond).",
-        showInputMessage=True,
     )
-    ws.add_data_validation(occupied_rule)
-    occupied_rule.add(f"{occupied}2:{occupied}{last}")
-    ws.conditional_formatting.add(
-        f"{occupied}2:{occupied}{last}",
-        FormulaRule(
-            formula=[f"AND(ISNUMBER({occupied}2),ISNUMBER({beds}2),{occupied}2>{beds}2)"],
-            fill=WARNING_FILL,
-        ),
-    )
-    for i, f in enumerate(FIELDS, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = WIDTHS.get(f.name, 12)
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(FIELDS))}{last}"
-    ws.protection.sheet = True
-    ws.protection.autoFilter = False
-    ws.protection.sort = False
-    ws.protection.formatColumns = False
+    finish(ws, [WIDTHS.get(f.name, 12) for f in FIELDS], last)
     _explanation(wb.create_sheet("Uitleg"), scenario, chosen, plan is not None)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
@@ -270,12 +230,4 @@ def _explanation(
             "meer dan 5% en minstens 2 plaatsen van het plan afwijken, heet 'niet op koers'.",
         ),
     ]
-    for key, value in lines:
-        append_row(ws, [key, value])
-    for row in ws.iter_rows():
-        if row[0].value and not row[1].value:
-            row[0].font = Font(bold=True, size=12 if row[0].row == 1 else 11)
-        row[1].alignment = Alignment(wrap_text=True, vertical="top")
-        row[0].alignment = Alignment(vertical="top")
-    ws.column_dimensions["A"].width = 22
-    ws.column_dimensions["B"].width = 100
+    explanation(ws, lines, (22, 100))
