@@ -451,7 +451,8 @@ def test_realisation_from_the_model_is_in_the_band_and_off_values_are_flagged(
         realised.loc[("P02", "pleegzorg", "2024-K2"), "beds"],
     )
     judged = compare(realised, plan, band.table).set_index(["level", "care_form", "quarter"])
-    flagged = judged.loc[("care_form", "residentieel", "2024-K3")]
+    # the index is not unique (provider rows share it): take the one form row as a Series
+    flagged = judged.loc[[("care_form", "residentieel", "2024-K3")]].iloc[0]
     assert not flagged["on_track"] and flagged["verdict"] == "niet op koers"
     assert "Wachtlijst 5" in flagged["reason"] and "ligt boven de band" in flagged["reason"]
     provider = judged.loc[("provider", "pleegzorg", "2024-K2")]
