@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 REALISATIE := models/voorbeeldregio-realisatie
+RECORDS := models/voorbeeldregio-records
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
@@ -56,6 +57,13 @@ demo: install
 		--placements $(OUT)/pool/placements.csv --out $(OUT)/matching
 	$(BIN)/capaciteit match --children $(OUT)/pool/children.csv \
 		--placements $(OUT)/pool/placements.csv --out $(OUT)/suggestions --child K00010 --top 5
+	$(BIN)/capaciteit calibrate $(RECORDS)/stays.csv --basis models/voorbeeldregio \
+		--out $(OUT)/kalibratie
+	$(BIN)/capaciteit validate $(OUT)/kalibratie
+	$(BIN)/capaciteit backtest $(RECORDS)/stays.csv --knip 2023-01-01 --basis models/voorbeeldregio \
+		--bedden $(RECORDS)/beds-2023-01-01.csv --out $(OUT)/backtest
+	$(BIN)/capaciteit sjabloon 0-meting --model models/voorbeeldregio --aanbieder P01 \
+		--peildatum 2025-01-01 --out $(OUT)/0-meting-sjabloon-P01.xlsx
 	@echo ""
 	@echo "Klaar. De resultaten staan in $(OUT)/:"
 	@echo "  $(OUT)/basis/ en $(OUT)/transformatie/: summary.json (wat niet gehaald wordt, normen en"
@@ -79,6 +87,13 @@ demo: install
 	@echo "  $(OUT)/pool/: een synthetische wachtlijst en gezinnenpool (children.csv, placements.csv)"
 	@echo "  $(OUT)/matching/: assignment.csv, unplaced.csv, match.json (koppeling van de hele lijst)"
 	@echo "  $(OUT)/suggestions/: suggestions.csv, suggestions.json (de beste 5 gezinnen voor K00010)"
+	@echo "  $(OUT)/kalibratie/: een regiomodel geschat uit de (synthetische) verblijfsgegevens van"
+	@echo "    $(RECORDS)/, met estimates.csv (elke schatting met 95%-interval en aantal) en het rapport"
+	@echo "    in $(OUT)/kalibratie/kalibratie/ (kalibratie.xlsx, verblijfsduur.png, instroom.png,"
+	@echo "    doorstroom.png)"
+	@echo "  $(OUT)/backtest/: gekalibreerd tot 1 januari 2023, voorspeld vanaf de werkelijke bezetting"
+	@echo "    toen, tegen wat gebeurde: dekking.csv, backtest.xlsx, backtest_*.png"
+	@echo "  $(OUT)/0-meting-sjabloon-P01.xlsx: het sjabloon waarin een aanbieder de 0-meting invult"
 	@echo "Dienst en webpagina's met de hele ontwikkeltafel (afspraak, voorstel, commentaar,"
 	@echo "  oordelen, realisatie, kwartaalrapport): CAPACITEIT_DATABASE_URL=sqlite:///$(CURDIR)/$(OUT)/dienst.db \\"
 	@echo "  $(BIN)/capaciteit serve, open http://127.0.0.1:8000/ en meld u aan met een token"

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from capaciteit.domain.model import TABLES
+from capaciteit.domain.records import RECORDS
 from capaciteit.io.tables import TableSpec, columns_doc
 from capaciteit.matching.pool import CHILDREN, PC4, PLACEMENTS
 
@@ -21,7 +22,19 @@ def tables_markdown() -> str:
     """Markdown: one section per table with its columns (region model, then matching)."""
     parts = []
     matching: list[TableSpec] = [CHILDREN, PLACEMENTS, PC4]
-    for spec in [*TABLES.values(), *matching]:
+    for spec in [*TABLES.values(), *matching, RECORDS]:
+        if spec is RECORDS:
+            parts.append(
+                "#### Stay records (`capaciteit calibrate`, `capaciteit backtest`)\n\nOne row "
+                "per stay, CSV or xlsx, any file name. Dates as `2024-03-01` or `1-3-2024`. "
+                "Columns that look like names, BSN, birth dates or addresses are refused, and "
+                "so is a client id that is a BSN.\n"
+            )
+            parts.append("| column | required | unit | meaning |\n|---|---|---|---|")
+            for name, required, unit, description in columns_doc(spec):
+                parts.append(f"| `{name}` | {required} | {unit} | {description} |")
+            parts.append("")
+            continue
         if spec is CHILDREN:
             parts.append(
                 "#### Matching input (`capaciteit match`)\n\nTags in one cell are separated "
