@@ -899,24 +899,30 @@ def backtest(
         raise _fail(exc) from None
     result = done.result
     names = {str(k): str(v) for k, v in result.model.care_forms["name"].items()}
-    table = Table(title="Voorspeld [95%-band] tegen gerealiseerd, per zorgvorm en kwartaal")
-    for col in ("zorgvorm", "kwartaal", "grootheid", "voorspeld", "gerealiseerd", ""):
-        table.add_column(
-            col, justify="left" if col in ("zorgvorm", "kwartaal", "grootheid") else "right"
-        )
-    for row in result.table.to_dict(orient="records"):
-        if math.isnan(float(row["realised"])):
-            continue
-        table.add_row(
-            names.get(str(row["care_form"]), str(row["care_form"])),
-            str(row["quarter"]),
-            MEASURES_NL[str(row["measure"])],
-            f"{nl.number(row['predicted'], 1)} [{nl.number(row['low'], 1)}–"
-            f"{nl.number(row['high'], 1)}]",
-            nl.number(row["realised"], 1),
-            "[green]binnen[/]" if row["inside"] else "[red]buiten[/]",
-        )
+    known = result.table[result.table["realised"].notna()]
+    table = Table(title="Binnen de 95%-band per zorgvorm (gerealiseerde kwartalen)")
+    table.add_column("zorgvorm")
+    for measure in MEASURES_NL.values():
+        table.add_column(measure, justify="right")
+    for form, rows in known.groupby("care_form", sort=False):
+        cells = []
+        for measure in MEASURES_NL:
+            mine = rows[rows["measure"] == measure]
+            inside = int(mine["inside"].sum())
+            cells.append(f"{inside} van {len(mine)}" if len(mine) else "–")
+        table.add_row(names.get(str(form), str(form)), *cells)
     console.print(table)
+    outside = known[~known["inside"].astype(bool)]
+    if len(outside):
+        console.print("[bold]Buiten de band[/] (voorspeld gemiddelde [95%-band], gerealiseerd):")
+    for row in outside.to_dict(orient="records"):
+        console.print(
+            f"• {names.get(str(row['care_form']), str(row['care_form']))}, {row['quarter']}, "
+            f"{MEASURES_NL[str(row['measure'])]}: {nl.number(row['predicted'], 1)} "
+            f"[{nl.number(row['low'], 1)}–{nl.number(row['high'], 1)}], gerealiseerd "
+            f"{nl.number(row['realised'], 1)}",
+            markup=False,
+        )
     console.print(coverage_sentence(result))
     console.print(f"Klaar in {nl.number(done.elapsed_s, 1)} s. Resultaten in [bold]{out}[/]:")
     for path in done.files.values():
