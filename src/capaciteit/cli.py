@@ -730,6 +730,8 @@ def realisatie(
 RecordsArg = Annotated[
     Path, typer.Argument(help="Verblijfsgegevens (.csv of .xlsx): één rij per verblijf.")
 ]
+DATE_FORMATS = ["%Y-%m-%d", "%d-%m-%Y"]
+"""Dates on the command line: ``2024-03-01`` or ``01-03-2024``."""
 BaseOpt = Annotated[
     Path | None,
     typer.Option(
@@ -755,7 +757,7 @@ def calibrate(
     vanaf: Annotated[
         datetime | None,
         typer.Option(
-            formats=["%Y-%m-%d", "%d-%m-%Y"],
+            formats=DATE_FORMATS,
             help="Begin van het venster waarin alle verblijven in het extract staan "
             "(standaard: de eerste van de maand van de vroegste einddatum).",
         ),
@@ -763,14 +765,14 @@ def calibrate(
     peildatum: Annotated[
         datetime | None,
         typer.Option(
-            formats=["%Y-%m-%d", "%d-%m-%Y"],
+            formats=DATE_FORMATS,
             help="Dag van de 0-meting in beds.csv (standaard: de extractiedatum).",
         ),
     ] = None,
     extractiedatum: Annotated[
         datetime | None,
         typer.Option(
-            formats=["%Y-%m-%d", "%d-%m-%Y"],
+            formats=DATE_FORMATS,
             help="Dag van het extract (standaard: de laatste datum in de gegevens).",
         ),
     ] = None,
@@ -850,7 +852,7 @@ def backtest(
     knip: Annotated[
         datetime,
         typer.Option(
-            formats=["%Y-%m-%d", "%d-%m-%Y"],
+            formats=DATE_FORMATS,
             help="1 januari waarop de gegevens worden geknipt (kalibratie ervoor, toets erna).",
         ),
     ],
@@ -862,11 +864,11 @@ def backtest(
     bedden: BedsOpt = None,
     vanaf: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d", "%d-%m-%Y"], help="Begin van het waarnemingsvenster."),
+        typer.Option(formats=DATE_FORMATS, help="Begin van het waarnemingsvenster."),
     ] = None,
     extractiedatum: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d", "%d-%m-%Y"], help="Dag van het extract."),
+        typer.Option(formats=DATE_FORMATS, help="Dag van het extract."),
     ] = None,
     executor: ExecutorOpt = None,
     workers: WorkersOpt = None,

@@ -23,7 +23,7 @@ from capaciteit.core import nl
 from capaciteit.realisation.band import MEASURES, MEASURES_NL
 from capaciteit.realisation.charts import BAND_COLOUR, OFF_COLOUR, TITLES, UNITS
 from capaciteit.results.cells import append_row, write_csv
-from capaciteit.results.charts import dutch_axes
+from capaciteit.results.charts import dutch_axes, shared_legend
 from capaciteit.results.sheets import Column, write_table
 
 QUARTER_COLUMNS = (
@@ -184,13 +184,7 @@ def fan_chart(result: Backtest, form: str, name: str, path: Path) -> Path:
         if measure != "occupied":
             ax.set_ylim(bottom=0)
         dutch_axes(ax)
-    handles, labels = [], []
-    for ax in axes[0]:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            if label not in labels:
-                handles.append(handle)
-                labels.append(label)
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    shared_legend(fig, axes[0])
     fig.suptitle(f"{name}: backtest vanaf {nl.date(result.cut)}", fontsize=12)
     fig.tight_layout(rect=(0, 0.08, 1, 0.95))
     fig.savefig(path, dpi=110)

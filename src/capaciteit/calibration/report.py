@@ -57,7 +57,7 @@ from capaciteit.calibration.model import QUANTITIES, Calibration
 from capaciteit.core import nl
 from capaciteit.domain.model import SINKS
 from capaciteit.realisation.quarters import Quarter
-from capaciteit.results.charts import FORM_LABELS, dutch_axes
+from capaciteit.results.charts import FORM_LABELS, dutch_axes, shared_legend
 from capaciteit.results.sheets import BOLD, COUNT, SHARE_1, Column, plain, write_table
 
 WORKBOOK = "kalibratie.xlsx"
@@ -594,13 +594,7 @@ def instroom_chart(calibration: Calibration, path: Path) -> Path:
         range(len(labels)), labels, rotation=45 if len(labels) > 8 else 0, fontsize=8
     )
     panels[-1].set_xlabel("kwartaal")
-    handles: dict[str, Any] = {}
-    for ax in panels:  # one legend for all panels: the same three marks in each
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(label, handle)
-    fig.legend(
-        list(handles.values()), list(handles), loc="lower center", ncol=3, fontsize=8, frameon=False
-    )
+    shared_legend(fig, panels, ncol=3)  # the same three marks in each panel
     bottom = 0.5 / fig.get_figheight()  # half an inch for the legend
     return _save(fig, path, "Instroom vanuit huis per kwartaal, omgerekend naar een jaar", bottom)
 

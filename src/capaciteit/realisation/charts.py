@@ -21,7 +21,7 @@ import pandas as pd
 from capaciteit._pandas import as_float
 from capaciteit.realisation.band import MEASURES, MEASURES_NL
 from capaciteit.realisation.compare import FORM_LEVEL, band_bounds
-from capaciteit.results.charts import dutch_axes
+from capaciteit.results.charts import dutch_axes, shared_legend
 
 TITLES = {
     "occupied": "Bezet (gemiddeld over het kwartaal)",
@@ -125,13 +125,7 @@ def fan_chart(
                 tick.set_fontweight("bold")
         ax.set_xlabel("kwartaal")
         dutch_axes(ax)
-    handles, names = [], []
-    for ax in axes[0]:
-        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
-            if label not in names:
-                handles.append(handle)
-                names.append(label)
-    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False)
+    shared_legend(fig, axes[0])
     fig.suptitle(f"{name}: realisatie tegen de verwachting bij het plan", fontsize=12)
     fig.tight_layout(rect=(0, 0.07, 1, 0.95))
     fig.savefig(path, dpi=110)

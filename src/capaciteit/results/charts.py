@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -11,6 +13,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from capaciteit.core import nl
@@ -127,6 +130,26 @@ def occupancy_chart(
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def shared_legend(fig: Figure, axes: Iterable[Axes], *, ncol: int | None = None) -> None:
+    """Draw one legend under the panels of ``fig``: each label once, in first-seen order.
+
+    Panels of one figure repeat the same marks (band, line, dots); a legend per panel
+    would say the same thing several times.
+    """
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="lower center",
+        ncol=ncol or max(len(handles), 1),
+        fontsize=8,
+        frameon=False,
+    )
 
 
 def euro_axis(ax: Axes) -> None:
