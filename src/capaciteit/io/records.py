@@ -22,7 +22,6 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from capaciteit.core import nl
@@ -254,26 +253,36 @@ def _check(
 
 
 def _check_overlaps(stays: pd.DataFrame, file: str, problems: list[Problem]) -> None:
-    """Refuse a stay that starts before the client's previous stay ended (one at a time)."""
+    """Refuse a stay that starts before an earlier stay of the client ended (one at a time).
+
+    Each stay is held against the client's earlier stay that ends last (an ongoing one never
+    ends), not only the one just before it: a short stay inside a long one would otherwise
+    hide the next stay that overlaps the long one.
+    """
     order = stays.sort_values(["client_id", "start"], kind="stable")
-    same = order["client_id"].to_numpy() == np.roll(order["client_id"].to_numpy(), 1)
-    same[0] = False
-    previous_end = order["end"].shift(1)
-    previous_open = previous_end.isna() & same
-    overlap = same & ((order["start"] < previous_end).to_numpy() | previous_open.to_numpy())
+    client = order["client_id"].to_numpy()
+    start = order["start"].to_numpy()
+    end = order["end"].fillna(pd.Timestamp.max).to_numpy()
     rows = order.index.to_numpy()
-    for k in np.flatnonzero(overlap):
-        problems.append(
-            Problem(
-                file,
-                f"deze jongere is dan nog in het verblijf van rij {int(rows[k - 1])}.",
-                "Eén jongere heeft één verblijf tegelijk: sluit het vorige verblijf af "
-                "(end_date en next) of corrigeer de begindatum.",
-                row=int(rows[k]),
-                column="start_date",
-                id=str(order.iloc[k]["client_id"]),
+    latest = 0  # position of the client's earlier stay that ends last
+    for k in range(1, len(order)):
+        if client[k] != client[k - 1]:
+            latest = k
+            continue
+        if start[k] < end[latest]:
+            problems.append(
+                Problem(
+                    file,
+                    f"deze jongere is dan nog in het verblijf van rij {int(rows[latest])}.",
+                    "Eén jongere heeft één verblijf tegelijk: sluit het vorige verblijf af "
+                    "(end_date en next) of corrigeer de begindatum.",
+                    row=int(rows[k]),
+                    column="start_date",
+                    id=str(client[k]),
+                )
             )
-        )
+        if end[k] > end[latest]:
+            latest = k
 
 
 __all__ = ["RECORDS_INPUT", "StayRecords", "read_records"]

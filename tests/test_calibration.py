@@ -1,0 +1,228 @@
+"""Calibration from stay records: the reader, Kaplan-Meier by hand, the example round trip, CLI.
+
+Every expected number here is worked out in the test from its definition (the problems a
+file was built to have, a product-limit estimate with its risk sets written out, the
+parameters the example records were generated from), never taken from an earlier run.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from capaciteit.errors import InvalidInputError
+from capaciteit.io.records import read_records
+from tests.conftest import ROOT
+
+EXAMPLE_RECORDS = ROOT / "models" / "voorbeeldregio-records" / "stays.csv"
+HEADER = (
+    "client_id",
+    "provider",
+    "care_form",
+    "start_date",
+    "end_date",
+    "next",
+    "age_at_start_years",
+    "referral_date",
+)
+BSN = "111222333"
+"""Passes the elfproef: 9+8+7+6*2+5*2+4*2+3*3+2*3-3 = 66 = 6 * 11."""
+
+
+def _write(path: Path, rows: list[tuple[Any, ...]], header: tuple[str, ...] = HEADER) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def _refusal(path: Path, **kwargs: Any) -> InvalidInputError:
+    with pytest.raises(InvalidInputError) as caught:
+        read_records(path, **kwargs)
+    return caught.value
+
+
+def _where(exc: InvalidInputError) -> set[tuple[int | None, str | None, str | None]]:
+    return {(p.row, p.column, p.id) for p in exc.problems}
+
+
+# --- the records reader ------------------------------------------------------------------
+
+
+def test_both_date_formats_read_as_the_same_day(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "stays.csv",
+        [
+            ("C001", "P1", "a", "2023-01-10", "2023-02-03", "thuis", "5", "2023-01-02"),
+            ("C002", "P1", "a", "10-1-2023", "3-2-2023", "thuis", "5", "2-1-2023"),
+            ("C003", "P1", "a", "10/01/2023", "03/02/2023", "thuis", "5", "02/01/2023"),
+            ("C004", "P1", "a", "2023-06-01", "", "", "7.5", ""),
+        ],
+    )
+    read = read_records(path)
+    stays = read.stays
+    assert list(stays.index) == [2, 3, 4, 5]  # spreadsheet rows
+    for row in (2, 3, 4):
+        assert stays.at[row, "start"] == pd.Timestamp(2023, 1, 10)
+        assert stays.at[row, "end"] == pd.Timestamp(2023, 2, 3)
+        assert stays.at[row, "referral"] == pd.Timestamp(2023, 1, 2)
+    assert pd.isna(stays.at[5, "end"]) and stays.at[5, "next"] == ""
+    assert pd.isna(stays.at[5, "referral"])
+    # the extract date defaults to the latest date in the records
+    assert read.extract_date == dt.date(2023, 6, 1)
+
+
+def test_every_problem_is_listed_at_once_with_row_id_and_fix(tmp_path: Path) -> None:
+    rows = [
+        ("C001", "P1", "a", "2023-01-10", "2023-02-10", "thuis", "5", "2023-01-01"),  # fine
+        ("C002", "P1", "a", "10-1-2023", "10-02-2023", "thuis", "5", "1-1-2023"),  # fine
+        ("C003", "P1", "a", "2023-03-01", "2023-02-01", "thuis", "5", ""),  # end < start
+        ("C004", "P1", "a", "2023-03-01", "2023-04-01", "thuis", "5", "2023-03-15"),  # referral
+        ("C005", "P1", "a", "2023-03-01", "", "thuis", "5", ""),  # ongoing with next
+        ("C006", "P1", "a", "2023-03-01", "2023-04-01", "", "5", ""),  # ended, no next
+        ("C007", "P1", "a", "2023-03-01", "2023-04-01", "maan", "5", ""),  # unknown next
+        ("C008", "P1", "a", "2023-01-01", "2023-06-01", "a", "5", ""),
+        ("C008", "P1", "a", "2023-05-01", "2023-07-01", "thuis", "5", ""),  # overlaps row 9
+        ("C009", "P1", "a", "2023-03-01", "2024-02-01", "thuis", "5", ""),  # end > extract
+        ("C010", "P1", "a", "2024-01-05", "", "", "5", ""),  # start > extract
+        ("C011", "P1", "a", "30-2-2023", "", "", "5", ""),  # no such day
+    ]
+    path = _write(tmp_path / "stays.csv", rows)
+    exc = _refusal(path, extract_date=dt.date(2023, 12, 31))
+    assert _where(exc) == {
+        (4, "end_date", "C003"),
+        (5, "referral_date", "C004"),
+        (6, "next", "C005"),
+        (7, "next", "C006"),
+        (8, "next", "C007"),
+        (10, "start_date", "C008"),
+        (11, "end_date", "C009"),
+        (12, "start_date", "C010"),
+        (13, "start_date", "C011"),
+    }
+    assert exc.what == "De verblijfsgegevens"
+    assert "9 problemen" in str(exc)
+    for problem in exc.problems:
+        assert problem.file == "stays.csv"
+        assert problem.fix and problem.message
+    by_row = {p.row: p for p in exc.problems}
+    assert "eindigt voor het begint" in by_row[4].message
+    assert "verwijzing is na het begin" in by_row[5].message
+    assert "loopt nog" in by_row[6].message
+    assert "niet waar de jongere heen ging" in by_row[7].message
+    assert "geen zorgvorm en geen bekende bestemming" in by_row[8].message
+    assert "thuis" in by_row[8].fix  # the destinations to use
+    assert "rij 9" in by_row[10].message  # the stay it overlaps
+    assert "na de extractiedatum (31 december 2023)" in by_row[11].message
+    assert "na de extractiedatum" in by_row[12].message
+    assert "geen datum" in by_row[13].message
+    # problems are listed in the order of the rows
+    assert [p.row for p in exc.problems] == sorted(p.row or 0 for p in exc.problems)
+
+
+def test_a_stay_overlapping_an_earlier_one_that_is_not_the_previous_is_listed(
+    tmp_path: Path,
+) -> None:
+    # one long stay (row 2) with two short ones inside it: both are at the same time as
+    # row 2, though the third is not at the same time as the second
+    path = _write(
+        tmp_path / "stays.csv",
+        [
+            ("C001", "P1", "a", "2023-01-01", "2023-12-01", "thuis", "5", ""),
+            ("C001", "P1", "a", "2023-02-01", "2023-03-01", "thuis", "5", ""),
+            ("C001", "P1", "a", "2023-04-01", "2023-05-01", "thuis", "5", ""),
+            ("C002", "P1", "a", "2023-01-01", "", "", "5", ""),
+            ("C002", "P1", "a", "2023-02-01", "2023-03-01", "a", "5", ""),
+            ("C002", "P1", "a", "2023-03-01", "2023-04-01", "thuis", "5", ""),
+            # same-day doorstroom is not an overlap
+            ("C003", "P1", "a", "2023-01-01", "2023-02-01", "a", "5", ""),
+            ("C003", "P1", "a", "2023-02-01", "", "", "5", ""),
+        ],
+    )
+    exc = _refusal(path, extract_date=dt.date(2023, 12, 31))
+    assert _where(exc) == {
+        (3, "start_date", "C001"),
+        (4, "start_date", "C001"),
+        (6, "start_date", "C002"),
+        (7, "start_date", "C002"),
+    }
+    by_row = {p.row: p for p in exc.problems}
+    assert "rij 2" in by_row[3].message and "rij 2" in by_row[4].message
+    assert "rij 5" in by_row[6].message and "rij 5" in by_row[7].message
+
+
+def test_personal_data_columns_refuse_the_file_before_its_rows(tmp_path: Path) -> None:
+    header = (*HEADER, "naam", "bsn", "geboortedatum")
+    # rows full of other problems: none of them may be listed, nor any value shown
+    rows = [
+        ("C001", "P1", "a", "2023-03-01", "2023-02-01", "", "5", "", "Jan Jansen", BSN, "2010"),
+        ("C002", "P1", "a", "geen", "", "thuis", "x", "", "Piet Pietersen", BSN, "2011-05-06"),
+    ]
+    path = _write(tmp_path / "stays.csv", rows, header)
+    exc = _refusal(path)
+    assert _where(exc) == {(1, c, None) for c in ("naam", "bsn", "geboortedatum")}
+    text = str(exc)
+    for value in ("Jan Jansen", "Piet", BSN, "2010", "2011"):
+        assert value not in text
+    assert all("persoonsgegevens" in p.message for p in exc.problems)
+    assert all("pseudonieme client_id" in p.fix for p in exc.problems)
+
+
+def test_a_bsn_as_client_id_is_refused_and_never_repeated(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "stays.csv",
+        [
+            ("C001", "P1", "a", "2023-01-01", "2023-02-01", "thuis", "5", ""),
+            # a BSN whose row has more problems, each of which would name the id
+            (BSN, "P1", "a", "2023-03-01", "2023-02-01", "maan", "5", "2023-04-01"),
+            (BSN, "P1", "a", "2023-01-15", "", "", "5", ""),
+            ("Jan_Jansen", "P1", "a", "2023-01-01", "", "", "5", ""),
+        ],
+    )
+    exc = _refusal(path, extract_date=dt.date(2023, 12, 31))
+    text = str(exc)
+    assert BSN not in text and "Jan_Jansen" not in text
+    for problem in exc.problems:
+        for field in (problem.message, problem.fix, problem.id or "", problem.column or ""):
+            assert BSN not in field and "Jansen" not in field
+    pseudonym = [p for p in exc.problems if p.column == "client_id"]
+    assert {p.row for p in pseudonym} == {3, 4, 5}
+    assert any("een BSN" in p.message for p in pseudonym)
+    assert any("een naam of datum" in p.message for p in pseudonym)
+    assert all("pseudoniem" in p.fix for p in pseudonym)
+    # the row's own problems are still listed, under a hidden id (row 3 also starts while
+    # the stay of row 4, begun earlier and still going on, lasts)
+    own = [p for p in exc.problems if p.column != "client_id"]
+    assert {(p.row, p.column) for p in own} == {
+        (3, "end_date"),
+        (3, "next"),
+        (3, "referral_date"),
+        (3, "start_date"),
+    }
+    assert all(p.id == "(niet herhaald)" for p in own)
+
+
+def test_an_xlsx_of_the_records_reads_as_the_csv(tmp_path: Path) -> None:
+    csv_path = tmp_path / "stays.csv"
+    frame = pd.read_csv(EXAMPLE_RECORDS, dtype=str, keep_default_na=False).head(400)
+    frame.to_csv(csv_path, index=False)
+    # as Excel keeps it: dates as date cells, ages as numbers, empty cells empty
+    excel = frame.copy()
+    for column in ("start_date", "end_date", "referral_date"):
+        excel[column] = pd.to_datetime(excel[column].replace("", None))
+    excel["age_at_start_years"] = excel["age_at_start_years"].astype(float)
+    excel["next"] = excel["next"].replace("", None)
+    xlsx_path = tmp_path / "stays.xlsx"
+    excel.to_excel(xlsx_path, index=False, engine="openpyxl")
+    forms = {"pleegzorg", "gezinshuis", "residentieel", "jeugdzorgplus", "crisis"}
+    from_csv = read_records(csv_path, care_forms=forms)
+    from_xlsx = read_records(xlsx_path, care_forms=forms)
+    pd.testing.assert_frame_equal(from_xlsx.stays, from_csv.stays)
+    assert from_xlsx.extract_date == from_csv.extract_date
+    assert from_xlsx.file == "stays.xlsx"
