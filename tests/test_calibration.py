@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from capaciteit.calibration.estimate import calibrate
 from capaciteit.errors import InvalidInputError
 from capaciteit.io.records import read_records
 from tests.conftest import ROOT
@@ -226,3 +228,103 @@ def test_an_xlsx_of_the_records_reads_as_the_csv(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(from_xlsx.stays, from_csv.stays)
     assert from_xlsx.extract_date == from_csv.extract_date
     assert from_xlsx.file == "stays.xlsx"
+
+
+# --- Kaplan-Meier -------------------------------------------------------------------------
+
+WINDOW_START, EXTRACT = dt.date(2023, 1, 1), dt.date(2023, 12, 31)
+HAND_STAYS = (
+    # start, end, next, age at start: the length in days and what it is
+    ("2023-02-01", "2023-02-11", "thuis", 5.0),  # 10, ended
+    ("2023-03-01", "2023-03-21", "thuis", 5.0),  # 20, ended
+    ("2023-12-01", "", "", 5.0),  # 30 up to the extract date, still going on: censored
+    ("2022-12-17", "2023-01-26", "thuis", 5.0),  # 40, begun 15 days before the window
+    ("2023-05-01", "2023-06-20", "thuis", 5.0),  # 50, ended
+    ("2023-07-01", "2023-07-06", "thuis", 5.0),  # 5, ended
+    ("2023-08-01", "2023-08-19", "zelfstandig", 17.96),  # 18, ended by the age limit 18
+)
+COPIES = 6
+"""Each stay six times (other clients): a product-limit curve does not change, and the form
+has the 30 stays and 10 ended ones a length-of-stay fit needs."""
+
+
+def _hand_survival(days: float) -> float:
+    """S(t) of HAND_STAYS by the product-limit rule, the risk sets written out.
+
+    At risk at t: a stay that entered (its start, or the window start for the one begun 15
+    days before it) by t and has not ended before t. The age-out at 18 days is censored
+    (the stay would have gone on), and so is the stay still going on at 30.
+
+    ====  ==============================  =======  ======  ===================
+    t     at risk                         ended    factor  S(t)
+    ====  ==============================  =======  ======  ===================
+    5     10, 20, 30+, 50, 5, 18+ (not    5        5/6     5/6
+          40: it enters at 15)
+    10    10, 20, 30+, 50, 18+            10       4/5     4/6
+    20    20, 30+, 40, 50                 20       3/4     3/6
+    40    40, 50                          40       1/2     1.5/6
+    50    50                              50       0/1     0
+    ====  ==============================  =======  ======  ===================
+    """
+    steps = {5: 5 / 6, 10: 4 / 5, 20: 3 / 4, 40: 1 / 2, 50: 0.0}
+    return math.prod(factor for t, factor in steps.items() if t <= days)
+
+
+def test_kaplan_meier_of_a_hand_example(tmp_path: Path) -> None:
+    rows = [
+        (f"C{copy}{k}", "P1", "a", start, end, nxt, age, "")
+        for copy in range(COPIES)
+        for k, (start, end, nxt, age) in enumerate(HAND_STAYS)
+    ]
+    records = read_records(_write(tmp_path / "stays.csv", rows), extract_date=EXTRACT)
+    cal = calibrate(records, window_start=WINDOW_START)
+    curve = cal.survival[cal.survival["care_form"] == "a"]
+    assert {5.0, 10.0, 20.0, 40.0, 50.0} <= set(curve["days"])
+    for days, survival in zip(curve["days"], curve["survival"], strict=True):
+        assert survival == pytest.approx(_hand_survival(days), abs=1e-12), days
+    assert (
+        (curve["low"] <= curve["survival"] + 1e-12) & (curve["survival"] <= curve["high"])
+    ).all()
+    # the age-out is not an ended stay for routing either: 5 of 6 ended stays went home
+    routing = cal.routing_counts.set_index("to")
+    assert routing.loc["thuis", "count"] == 5 * COPIES and "zelfstandig" not in routing.index
+    fits = cal.los_fits[cal.los_fits["care_form"] == "a"]
+    assert set(fits["n"]) == {7 * COPIES} and set(fits["events"]) == {5 * COPIES}
+
+
+def product_limit(durations: list[float], ended: list[bool], entries: list[float]) -> dict:
+    """Kaplan-Meier, plainly: at each end time, S *= 1 - ended / at risk (entered, not left)."""
+    survival, curve = 1.0, {0.0: 1.0}
+    for t in sorted({d for d, e in zip(durations, ended, strict=True) if e}):
+        at_risk = sum(1 for d, a in zip(durations, entries, strict=True) if a <= t <= d)
+        deaths = sum(1 for d, e in zip(durations, ended, strict=True) if e and d == t)
+        survival *= 1 - deaths / at_risk
+        curve[t] = survival
+    return curve
+
+
+def _at(curve: dict, days: float) -> float:
+    return curve[max(t for t in curve if t <= days)]
+
+
+def test_kaplan_meier_of_generated_records_is_the_product_limit(tmp_path: Path) -> None:
+    from tests.test_calibration_recovery import region_model, region_records
+
+    model = region_model(tmp_path / "model")
+    records = region_records(model, tmp_path / "stays.csv", seed=7)
+    cal = calibrate(records, window_start=dt.date(2022, 1, 1))
+    stays = records.stays
+    window, extract = pd.Timestamp(2022, 1, 1), pd.Timestamp(records.extract_date)
+    for form in ("a", "b"):
+        mine = stays[stays["care_form"] == form]
+        # the length in days: to the end, or to the extract date while going on; a stay
+        # that began and ended on one day took half a day; nobody here reaches age 18
+        stop = mine["end"].fillna(extract)
+        days = [max(float((b - a).days), 0.5) for a, b in zip(mine["start"], stop, strict=True)]
+        entry = [max(float((window - a).days), 0.0) for a in mine["start"]]
+        ended = mine["end"].notna().tolist()
+        truth = product_limit(days, ended, entry)
+        curve = cal.survival[cal.survival["care_form"] == form]
+        assert len(curve) >= 100
+        for t, s in zip(curve["days"], curve["survival"], strict=True):
+            assert s == pytest.approx(_at(truth, t), abs=1e-9), (form, t)

@@ -762,10 +762,13 @@ def _fallback_los(
 
 
 def _survival(form: str, mine: pd.DataFrame, fit: Any) -> pd.DataFrame:
+    # a stay begun e days before the window is in the extract when it lasted e days or more
+    # (it may end on the window's first day), so it is at risk at e; lifelines counts an
+    # entrant only after its entry time, so it enters half a day earlier (days are whole)
     km = KaplanMeierFitter().fit(
         mine["days"].to_numpy(),
         event_observed=mine["event"].to_numpy(),
-        entry=mine["entry_days"].to_numpy(),
+        entry=np.maximum(mine["entry_days"].to_numpy() - 0.5, 0.0),
     )
     curve = km.survival_function_.iloc[:, 0]
     band = km.confidence_interval_survival_function_
