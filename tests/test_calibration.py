@@ -328,3 +328,36 @@ def test_kaplan_meier_of_generated_records_is_the_product_limit(tmp_path: Path) 
         assert len(curve) >= 100
         for t, s in zip(curve["days"], curve["survival"], strict=True):
             assert s == pytest.approx(_at(truth, t), abs=1e-9), (form, t)
+
+
+# --- review: what counts as an entry from home ------------------------------------------
+
+
+def test_age_bands_are_of_entries_from_home_not_of_doorstroom_before_the_window(
+    tmp_path: Path,
+) -> None:
+    from tests.test_calibration_recovery import AGES, region_model, region_records
+
+    model = region_model(tmp_path / "model")
+    records = region_records(model, tmp_path / "stays.csv", seed=3)
+    window = pd.Timestamp(2022, 1, 1)
+    stays = records.stays
+    # from home, b takes 10- to 14-year-olds; younger ones in b came from a. Some of them
+    # moved before the window: their stay in a is not in the extract, so their stay in b is
+    # the first of theirs in it, and only its start before the window says it is no entry
+    first = ~stays["client_id"].duplicated()
+    moved_before = first & (stays["care_form"] == "b") & (stays["start"] < window)
+    assert (stays.loc[moved_before, "age_at_start_years"] < AGES["b"][0]).sum() >= 5
+    cal = calibrate(records, window_start=window.date())
+    bands = cal.tables["age"]
+    b = bands[bands["care_form"] == "b"]
+    # the age bands (0-4-8-12-14-...) that hold 10 to 14 are 8-12 and 12-14, half each
+    assert set(zip(b["age_min_years"], b["age_max_years"], strict=True)) == {(8, 12), (12, 14)}
+    shares = cal.estimates[
+        (cal.estimates["quantity"] == "age_share") & (cal.estimates["care_form"] == "b")
+    ].set_index("key")
+    for key in ("8-12", "12-14"):
+        assert shares.at[key, "low"] <= 0.5 <= shares.at[key, "high"], key
+    # the entries the bands rest on are the instroom's: the entries from home in the window
+    pooled = cal.estimate("instroom", "b", "alle jaren")
+    assert int(shares["n"].sum()) == int(pooled["n"])

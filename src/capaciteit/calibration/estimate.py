@@ -177,7 +177,7 @@ def calibrate(
     seasonality = _seasonality(stays, forms, window, rows, notes)
     routing, routing_counts = _routing(stays, forms, rows, notes)
     los, los_provider, fits, survival = _lengths(stays, forms, base, rng, rows, notes)
-    age = _ages(stays, forms, {f: _max_age(f, base)[0] for f in forms}, rows, notes)
+    age = _ages(stays, forms, window, {f: _max_age(f, base)[0] for f in forms}, rows, notes)
     beds_table = _beds(stays, forms, window, beds, rows, notes)
     tables = {
         "care_forms": _care_forms(forms, base, notes),
@@ -844,15 +844,21 @@ def _provider_means(
 def _ages(
     stays: pd.DataFrame,
     forms: list[str],
+    window: _Window,
     max_ages: dict[str, float],
     rows: list[dict[str, object]],
     notes: list[str],
 ) -> pd.DataFrame:
     """Age bands at entry from home; the last band ends at the form's age limit.
 
-    An entry at the limit itself (an age rounded up to 18,00) counts in the last band.
+    The entries are the instroom's: from home and begun in the window. A stay begun before
+    it is the client's first in the extract also when it is doorstroom from a stay that
+    ended before the window, so its age would be another form's leaving age. An entry at
+    the limit itself (an age rounded up to 18,00) counts in the last band.
     """
-    entries = stays[stays["from_home"] & stays["in_window"]]
+    entries = stays[
+        stays["from_home"] & (stays["entered"] >= window.start) & (stays["entered"] <= window.end)
+    ]
     table: list[dict[str, object]] = []
     for form in forms:
         limit = max_ages[form]
