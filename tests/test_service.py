@@ -137,6 +137,22 @@ ACCESS: dict[tuple[str, str], Access] = {
         PLANNER, files=[("file", ("realisatie.xlsx", b"PK\x03\x04"))]
     ),
     ("POST", "/v1/plans/{plan_id}/report"): Access(PLANNER, json={}),
+    ("GET", "/v1/records"): Access(PLANNER),
+    ("POST", "/v1/records"): Access(PLANNER, files=[("file", ("stays.csv", _DUMMY_CSV))]),
+    ("GET", "/v1/records/{records_id}"): Access(PLANNER),
+    ("GET", "/v1/calibrations"): Access(READER),
+    ("POST", "/v1/calibrations"): Access(PLANNER, json={"records_id": 999_999}),
+    ("GET", "/v1/calibrations/{job_id}"): Access(READER),
+    ("POST", "/v1/calibrations/{job_id}/cancel"): Access(PLANNER),
+    ("GET", "/v1/calibrations/{job_id}/result"): Access(READER),
+    ("GET", "/v1/calibrations/{job_id}/files/{name}"): Access(READER),
+    ("POST", "/v1/calibrations/{job_id}/region"): Access(PLANNER),
+    ("GET", "/v1/backtests"): Access(READER),
+    ("POST", "/v1/backtests"): Access(PLANNER, json={"records_id": 999_999, "cut": "2024-01-01"}),
+    ("GET", "/v1/backtests/{job_id}"): Access(READER),
+    ("POST", "/v1/backtests/{job_id}/cancel"): Access(PLANNER),
+    ("GET", "/v1/backtests/{job_id}/result"): Access(READER),
+    ("GET", "/v1/backtests/{job_id}/files/{name}"): Access(READER),
     ("GET", "/v1/matching/pools"): Access(MATCHER),
     ("POST", "/v1/matching/pools"): Access(
         MATCHER,
@@ -1343,9 +1359,10 @@ CONTENT_CHECKED = {
     ("POST", "/v1/plans/{plan_id}/comments"),
     ("POST", "/v1/plans/{plan_id}/verdicts"),
     ("POST", "/v1/plans/{plan_id}/realisations"),
+    ("POST", "/v1/records"),
 }
 """Routes whose content is checked against stored data: files or scenario text as a model,
-scenario or pool; edited or commented cells against the plan's cells and rules; a verdict
+scenario, pool or stay records; cells against the plan's cells and rules; a verdict
 'niet akkoord' needs a reason. Content that fails is refused with 422 and every problem
 listed, which no schema can say, so schema-valid requests may get 422 there."""
 

@@ -2,9 +2,10 @@
 
 Two organisations, A and B, each with a planner, an ontwikkeltafel and a matcher, and a
 national (``landelijk``) token given A and B. A's planner uploads a region model and a
-scenario and runs it; A's matcher uploads a pool and runs a batch. Then every route of the
-API that names an object (each in the access table of ``test_service``) is called with A's
-objects by every token: B's tokens get 404, as if the object did not exist, and A's get
+scenario and runs it, and uploads stay records and calibrates and backtests them; A's
+matcher uploads a pool and runs a batch. Then every route of the API that names an
+object (each in the access table of ``test_service``) is called with A's objects by every
+token: B's tokens get 404, as if the object did not exist, and A's get
 what their role allows; the lists of B's tokens hold nothing of A; the web pages say the
 same. Reads by the national token are in the audit log; ids are random.
 """
@@ -31,6 +32,7 @@ from tests.test_service import (
     pool_files,
     wait_job,
 )
+from tests.test_service_calibration import STAYS_CSV
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 made = planner.post("/plans", json={"run_id": ids["plan"], "title": title})
                 assert made.status_code == 201, made.text
                 ids[key] = made.json()["id"]
+            upload = {"file": ("stays.csv", STAYS_CSV)}
+            ids["records"] = planner.post("/records", files=upload).json()["id"]
+            for kind, path, extra in (
+                ("calibration", "/calibrations", {}),
+                (
+                    "backtest",
+                    "/backtests",
+                    {"cut": "2024-01-01", "quarters": 4, "replications": 20},
+                ),
+            ):
+                started = planner.post(path, json={"records_id": ids["records"], **extra})
+                assert started.status_code == 202, started.text
+                ids[kind] = started.json()["id"]
+                assert wait_job(planner, f"{path}/{ids[kind]}", timeout=180)["status"] == "done"
         kids, places, _ = pool_files(30, 120, seed=2)
         with server.client(tokens["matcher A"]) as matcher:
             upload = {
@@ -109,7 +125,13 @@ def _request(world: World, who: str, method: str, path: str) -> httpx.Response:
         "{scenario_id}", str(ids["scenario"])
     )
     url = url.replace("{run_id}", str(ids["run"])).replace("{pool_id}", str(ids["pool"]))
-    url = url.replace("{job_id}", str(ids["job"]))
+    for kind, prefix, name in (
+        ("calibration", "/calibrations/", "model.yaml"),
+        ("backtest", "/backtests/", "backtest.csv"),
+    ):
+        if url.startswith(prefix):
+            url = url.replace("{job_id}", str(ids[kind])).replace("{name}", name)
+    url = url.replace("{job_id}", str(ids["job"])).replace("{records_id}", str(ids["records"]))
     url = url.replace("{plan_id}", str(ids["version"])).replace("{other_id}", str(ids["other"]))
     url = url.replace("{name}", "match.json" if "batch" in url else "summary.json")
     body: dict[str, Any] | None = None
@@ -139,6 +161,10 @@ def _request(world: World, who: str, method: str, path: str) -> httpx.Response:
         files = {"file": ("realisatie.xlsx", b"PK\x03\x04 Voorbeeldregio?")}
     if (method, path) == ("POST", "/v1/plans/{plan_id}/report"):
         body = {}
+    if (method, path) == ("POST", "/v1/calibrations"):
+        body = {"records_id": ids["records"]}
+    if (method, path) == ("POST", "/v1/backtests"):
+        body = {"records_id": ids["records"], "cut": "2024-01-01", "quarters": 4}
     with world.api(who) as http:
         return http.request(method, url, json=body, files=files)
 
@@ -156,6 +182,8 @@ NAMING = [
         ("POST", "/v1/matching/suggestions"),
         ("POST", "/v1/matching/explain"),
         ("POST", "/v1/matching/batch"),
+        ("POST", "/v1/calibrations"),
+        ("POST", "/v1/backtests"),
     }
 ]
 WHO = [
@@ -194,6 +222,9 @@ def test_lists_hold_only_the_callers_organisation(world: World) -> None:
         "/runs": ("run", ["planner", "ontwikkeltafel"]),
         "/plans": ("version", ["planner", "ontwikkeltafel", "voorzitter"]),
         "/matching/pools": ("pool", ["matcher"]),
+        "/records": ("records", ["planner"]),
+        "/calibrations": ("calibration", ["planner", "ontwikkeltafel"]),
+        "/backtests": ("backtest", ["planner", "ontwikkeltafel"]),
     }
     for path, (kind, roles) in lists.items():
         for role in roles:

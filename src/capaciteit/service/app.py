@@ -19,7 +19,15 @@ from capaciteit.service import openapi, problems, web
 from capaciteit.service.config import ServiceSettings, service_settings
 from capaciteit.service.db import make_engine, migrate, session_factory
 from capaciteit.service.queue import Workers
-from capaciteit.service.routes import health, matching, plans, regions, runs, tokens
+from capaciteit.service.routes import (
+    calibration,
+    health,
+    matching,
+    plans,
+    regions,
+    runs,
+    tokens,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -111,7 +119,9 @@ class CatchAll:
                 await response(scope, receive, send)
 
 
-API_ROUTERS = tuple(module.router for module in (health, tokens, regions, runs, plans, matching))
+API_ROUTERS = tuple(
+    module.router for module in (health, tokens, regions, runs, plans, calibration, matching)
+)
 """The routers of the API, each served under ``/v1`` (the web pages are :mod:`.web`'s)."""
 
 
@@ -137,7 +147,8 @@ def create_app(settings: ServiceSettings | None = None, start_workers: bool = Tr
         version=__version__,
         description=(
             "Capacity planning for jeugdhulp met verblijf: region models, scenario runs "
-            "(simulation, minimal beds, afbouw plans) and pleegzorg matching. Every route "
+            "(simulation, minimal beds, afbouw plans), calibration and backtests from stay "
+            "records, and pleegzorg matching. Every route "
             "but /v1/health needs a bearer token; errors are RFC 9457 problem+json."
         ),
         openapi_url="/v1/openapi.json",

@@ -2,8 +2,9 @@
 
 Everything the service knows lives here, so that a restart (or a kill -9) loses nothing:
 tokens (hashed), region models (the uploaded files as a zip), scenarios, matching pools,
-jobs with their state, progress and heartbeat, result files, and the audit log of matching
-requests. ``migrate`` brings any database to the newest schema (``alembic upgrade head``).
+stay records (as uploaded), jobs with their state, progress and heartbeat, result files,
+and the audit log of matching requests. ``migrate`` brings any database to the newest
+schema (``alembic upgrade head``).
 """
 
 from __future__ import annotations
@@ -117,6 +118,23 @@ class MatchingPool(Base):
     children_csv: Mapped[bytes] = mapped_column(LargeBinary)
     placements_csv: Mapped[bytes] = mapped_column(LargeBinary)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
+
+
+class StayRecordsUpload(Base):
+    """Stay records (pseudonymous, one row per stay) a planner uploaded, as they came.
+
+    The rows never leave the service: the API shows ``summary`` (stays, care forms, extract
+    date) and calibration and backtest jobs read ``content``.
+    """
+
+    __tablename__ = "stay_records"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=new_id)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=now)
 
 

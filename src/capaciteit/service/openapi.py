@@ -48,6 +48,7 @@ CONFLICTS = {
     ("post", "/v1/plans/{plan_id}/verdicts"),  # the version is no proposal any more
     ("post", "/v1/plans/{plan_id}/agree"),  # the version is no proposal any more
     ("post", "/v1/plans/{plan_id}/report"),  # no realisation uploaded yet
+    ("post", "/v1/calibrations/{job_id}/region"),  # the calibration has not finished
 }
 """Routes that answer 409 besides a run's cancel and result."""
 """Routes that need no token."""

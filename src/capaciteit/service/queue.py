@@ -13,7 +13,8 @@ run is seeded. Workers leave when the server that started them is gone.
 
 This module is the queue's mechanics; what each kind of job runs is
 :mod:`capaciteit.service.tasks` (``simulate``, ``beds``, ``afbouw`` of a scenario of a region
-model, ``match_batch`` of a matching pool: the command line's use cases).
+model, ``match_batch`` of a matching pool, ``calibrate`` and ``backtest`` of stay records:
+the command line's use cases).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from capaciteit.service.db import (
 from capaciteit.service.routes.common import STATUS_NL
 
 log = logging.getLogger("capaciteit.jobs")
-KINDS = ("simulate", "beds", "afbouw", "match_batch")
+KINDS = ("simulate", "beds", "afbouw", "match_batch", "calibrate", "backtest")
 MEDIA = {
     ".csv": "text/csv",
     ".json": "application/json",

@@ -6,6 +6,7 @@ Requests forbid unknown fields, so that nothing else (a child's name, say) can s
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -400,3 +401,109 @@ class ReportIn(In):
     replications: Annotated[int, Field(ge=20, le=1000), BeforeValidator(_whole)] | None = Field(
         default=None, description="replications of the simulated band (default 200)"
     )
+
+
+FIRST_YEAR, LAST_YEAR = 1990, 2199
+"""Dates in requests fall in these years (stay records start in 1990 or later)."""
+_YEARS = r"(199[0-9]|2[01][0-9][0-9])"
+
+
+def _iso_day(value: object) -> object:
+    """Take a day only as JSON Schema's ``full-date`` writes it (``2024-03-01``).
+
+    The request body is parsed to Python first, where a strict date takes no text; the
+    lax one takes more than ``full-date`` (a number of seconds, a time of 00:00).
+    """
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        return value
+    raise ValueError("schrijf een datum als 2024-03-01")
+
+
+def _day_in_range(day: dt.date) -> dt.date:
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise ValueError(f"een datum tussen {FIRST_YEAR} en {LAST_YEAR} is nodig")
+    return day
+
+
+def _new_year(day: dt.date) -> dt.date:
+    if (day.month, day.day) != (1, 1):
+        raise ValueError("de knip is 1 januari van een jaar (bijvoorbeeld 2024-01-01)")
+    return day
+
+
+# the range as a pattern too, so that the document states it (JSON Schema has no bounds
+# for dates); the validator checks the same
+Day = Annotated[
+    dt.date,
+    Field(strict=False, json_schema_extra={"pattern": f"^{_YEARS}-"}),
+    BeforeValidator(_iso_day),
+    AfterValidator(_day_in_range),
+]
+"""A day (``2024-03-01``) in the years :data:`FIRST_YEAR` to :data:`LAST_YEAR`."""
+NewYear = Annotated[
+    dt.date,
+    Field(strict=False, json_schema_extra={"pattern": f"^{_YEARS}-01-01$"}),
+    BeforeValidator(_iso_day),
+    AfterValidator(_day_in_range),
+    AfterValidator(_new_year),
+]
+"""1 January of a year (``2024-01-01``): where a backtest cuts the records."""
+
+
+class RecordsPublic(BaseModel):
+    """Uploaded stay records: what they hold, never a row of them."""
+
+    id: int
+    name: str = Field(description="the file name as stored")
+    stays: int = Field(description="stays (rows) in the file")
+    care_forms: list[str] = Field(description="care forms with at least one stay")
+    extract_date: dt.date = Field(description="the latest date in the records")
+    created_at: UtcTime = Field(description="when they were uploaded")
+
+
+class CalibrationIn(In):
+    """A calibration of a region model from stored stay records."""
+
+    records_id: ObjectId
+    base_region_id: ObjectId | None = Field(
+        default=None,
+        description="a region model of the organisation whose care forms, waiting policies, "
+        "tariffs and names the calibrated model keeps",
+    )
+    window_start: Day | None = Field(
+        default=None,
+        description="first day of the window in which every stay is in the records "
+        "(default: the first of the month of the earliest end date)",
+    )
+    zero_date: Day | None = Field(
+        default=None, description="the peildatum of the 0-meting (default: the extract date)"
+    )
+    extract_date: Day | None = Field(
+        default=None, description="the day of the extract (default: the latest date in it)"
+    )
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="name of the calibrated model (no control characters)",
+    )
+
+
+class BacktestIn(In):
+    """A backtest: calibrate on the records before ``cut``, compare the quarters after it."""
+
+    records_id: ObjectId
+    cut: NewYear = Field(description="1 January: calibration before, comparison after")
+    quarters: Annotated[int, Field(ge=4, le=8), BeforeValidator(_whole)] = Field(
+        default=8, description="quarters after the cut that are compared"
+    )
+    replications: Annotated[int, Field(ge=20, le=500), BeforeValidator(_whole)] = Field(
+        default=100, description="replications of the simulated band"
+    )
+    seed: Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_whole)] = 1
+    base_region_id: ObjectId | None = Field(
+        default=None, description="a region model of the organisation (as for a calibration)"
+    )
+    window_start: Day | None = None
+    extract_date: Day | None = None

@@ -50,7 +50,7 @@ def _safe_name(name: str) -> str:
     return str(path)
 
 
-def _model_file(name: str) -> bool:
+def model_file(name: str) -> bool:
     """Whether a file belongs in a region model: ``model.yaml`` and tables."""
     return name == "model.yaml" or name.lower().endswith((".csv", ".xlsx"))
 
@@ -62,7 +62,7 @@ def region_archive(files: UploadedFiles) -> bytes:
     what is stored never holds more than was checked.
     """
     if len(files) == 1 and files[0][0].lower().endswith(".zip"):
-        contents, problems = unpack(files[0][1], files[0][0], keep=_model_file)
+        contents, problems = unpack(files[0][1], files[0][0], keep=model_file)
     else:
         contents = {_safe_name(name): data for name, data in files}
         listed = [zipfile.ZipInfo(name) for name in contents]
@@ -76,7 +76,7 @@ def region_archive(files: UploadedFiles) -> bytes:
                 "Laat het weg: een regiomodel is model.yaml en tabellen (.csv, .xlsx).",
             )
             for name in contents
-            if not _model_file(PurePosixPath(name).name)
+            if not model_file(PurePosixPath(name).name)
         ]
     if problems:
         raise InvalidInputError(UPLOAD, problems)

@@ -1,14 +1,17 @@
 """What each kind of job runs: the command line's use cases, on inputs from the database.
 
-A job finds its scenario (and the region model it belongs to) or its matching pool in the
-database, writes them where the use case of :mod:`capaciteit.pipelines` reads them, and
-returns the result JSON; :mod:`capaciteit.service.queue` stores it with the files written.
-Runs take the serial executor: the worker processes are the service's parallelism.
+A job finds its scenario (and the region model it belongs to), its matching pool or its
+stay records in the database, writes them where the use case of
+:mod:`capaciteit.pipelines` reads them, and returns the result JSON;
+:mod:`capaciteit.service.queue` stores it with the files written. Runs take the serial
+executor: the worker processes are the service's parallelism.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +32,8 @@ RESULT_JSON = {
     "afbouw": "plan.json",
     "realisation": "realisation.json",
     "match_batch": "match.json",
+    "calibrate": "kalibratie/calibration.json",
+    "backtest": "backtest.json",
 }
 
 
@@ -212,6 +217,107 @@ def _match_batch(
     return _result_json(out, "match_batch", params)
 
 
+def _records_inputs(
+    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path
+) -> tuple[Path, Path | None]:
+    """Write the job's stay records, and its base region model if it names one, into ``tmp``."""
+    from capaciteit.service import records
+    from capaciteit.service.db import StayRecordsUpload
+
+    with sessions() as session:
+        upload = session.get(StayRecordsUpload, int(params["records_id"]))
+        assert upload is not None
+        path = records.write(upload, tmp / "verblijven")
+        region = (
+            session.get(Region, int(params["base_region_id"]))
+            if params.get("base_region_id") is not None
+            else None
+        )
+        archive = region.archive if region is not None else None
+    base = unpack_model(archive, tmp / "basis") if archive is not None else None
+    return path, base
+
+
+def _day(params: dict[str, Any], key: str) -> dt.date | None:
+    value = params.get(key)
+    return dt.date.fromisoformat(value) if value is not None else None
+
+
+def _finite(value: Any) -> Any:
+    """Return a JSON value with ``null`` for every NaN or infinity in it (at any depth).
+
+    An estimate without an interval is NaN; PostgreSQL's JSON (and RFC 8259) has no NaN.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _records_result(out: Path, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Return the result JSON with the stored records' id; no worker's path in any file."""
+    for path in out.rglob("*.yaml"):  # the backtest's scenario names its model's folder
+        path.write_text(path.read_text(encoding="utf-8").replace(f"{out}/", ""), "utf-8")
+    data: dict[str, Any] = _finite(_result_json(out, kind, params))
+    data["records"]["records_id"] = int(params["records_id"])
+    (out / RESULT_JSON[kind]).write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8"
+    )
+    return data
+
+
+def _calibrate(
+    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: JobContext
+) -> dict[str, Any]:
+    """Calibrate a region model from stored stay records (the model and its report)."""
+    from capaciteit.pipelines.calibrate import calibrate_records
+    from capaciteit.service.records import problems_kept_private
+
+    records_file, base = _records_inputs(sessions, params, tmp)
+    name = params.get("name") or (None if base else f"Gekalibreerd uit {records_file.name}")
+    with problems_kept_private():
+        calibrate_records(
+            records_file,
+            out,
+            base_dir=base,
+            window_start=_day(params, "window_start"),
+            zero_date=_day(params, "zero_date"),
+            extract_date=_day(params, "extract_date"),
+            name=name,
+            progress=_say(ctx),
+        )
+    return _records_result(out, "calibrate", params)
+
+
+def _backtest(
+    sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: JobContext
+) -> dict[str, Any]:
+    """Backtest a calibration of stored stay records from their cut (serial executor)."""
+    from capaciteit.pipelines.calibrate import backtest_records
+    from capaciteit.service.records import problems_kept_private
+    from capaciteit.simulation.executors import SerialExecutor
+
+    records_file, base = _records_inputs(sessions, params, tmp)
+    with problems_kept_private():
+        backtest_records(
+            records_file,
+            dt.date.fromisoformat(params["cut"]),
+            out,
+            quarters=int(params["quarters"]),
+            replications=int(params["replications"]),
+            seed=int(params["seed"]),
+            base_dir=base,
+            window_start=_day(params, "window_start"),
+            extract_date=_day(params, "extract_date"),
+            executor=SerialExecutor(),
+            progress=_say(ctx, 0.95),
+        )
+    return _records_result(out, "backtest", params)
+
+
 RUNNERS: dict[
     str,
     Callable[[sessionmaker[Any], dict[str, Any], Path, Path, JobContext], dict[str, Any]],
@@ -221,4 +327,6 @@ RUNNERS: dict[
     "afbouw": _afbouw,
     "realisation": _realisation,
     "match_batch": _match_batch,
+    "calibrate": _calibrate,
+    "backtest": _backtest,
 }
