@@ -33,7 +33,7 @@ from capaciteit.io.model_files import load_model
 from capaciteit.io.records import StayRecords, read_records
 from capaciteit.io.tables import UnreadableTableError, read_table
 from capaciteit.pipelines import Progress, quiet
-from capaciteit.results.jsonable import clean
+from capaciteit.results.jsonable import records as records_of
 from capaciteit.simulation.executors import Executor
 
 REPORT_DIR = "kalibratie"
@@ -184,7 +184,10 @@ def backtest_records(
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> Path:
-    path.write_text(json.dumps(clean(data), indent=2, ensure_ascii=False), encoding="utf-8")
+    # allow_nan=False: a NaN left anywhere is a bug here, not an invalid JSON file later
+    path.write_text(
+        json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8"
+    )
     return path
 
 
@@ -205,8 +208,8 @@ def calibration_summary(calibration: Calibration, records: StayRecords) -> dict[
     """
     return {
         "records": _window(calibration, records),
-        "estimates": calibration.estimates.to_dict(orient="records"),
-        "los_fits": calibration.los_fits.to_dict(orient="records"),
+        "estimates": records_of(calibration.estimates),
+        "los_fits": records_of(calibration.los_fits),
         "notes": list(calibration.notes),
     }
 
@@ -221,8 +224,8 @@ def backtest_summary(result: Backtest, records: StayRecords) -> dict[str, Any]:
         "seed": result.seed,
         "occupants_at_cut": result.occupants,
         "waiting_at_cut": result.waiting,
-        "coverage": result.coverage.to_dict(orient="records"),
-        "cells": result.table.to_dict(orient="records"),
+        "coverage": records_of(result.coverage),
+        "cells": records_of(result.table),
     }
 
 
