@@ -456,9 +456,16 @@ def test_round_trip_mean_stays(example: tuple[RegionModel, Calibration]) -> None
 def _cli(*args: str) -> Any:
     from typer.testing import CliRunner
 
-    from capaciteit.cli import app
+    from capaciteit import cli
 
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    # wide enough that no message is wrapped inside its table cell (the consoles are made
+    # when the module is imported, so COLUMNS in the runner's environment comes too late)
+    widths = cli.console._width, cli.err_console._width  # None: as wide as the terminal
+    cli.console.width = cli.err_console.width = 300
+    try:
+        return CliRunner().invoke(cli.app, list(args))
+    finally:
+        cli.console._width, cli.err_console._width = widths
 
 
 def _no_nan(text: str) -> None:

@@ -106,11 +106,6 @@ def region_records(
     return read_records(path, extract_date=extract_date)
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> RegionModel:
-    return region_model(tmp_path_factory.mktemp("herstel") / "model")
-
-
 # --- 1. parameter recovery ----------------------------------------------------------------
 
 TRUTH: dict[tuple[str, str, str], float] = {
@@ -129,10 +124,8 @@ GROUPS = {
 }
 
 
-@pytest.fixture(scope="module")
-def recovery(model: RegionModel, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+def _recovery(model: RegionModel, folder: Path) -> pd.DataFrame:
     """Calibrate 100 seeds' records; one row per seed and estimated number, with the truth."""
-    folder = tmp_path_factory.mktemp("herstel-seeds")
     rows: list[dict[str, Any]] = []
     for seed in range(SEEDS):
         records = region_records(model, folder / "stays.csv", seed)
@@ -165,39 +158,39 @@ def _coverage(frame: pd.DataFrame) -> float:
 
 
 @pytest.mark.slow
-def test_the_records_hold_every_kind_of_stay(recovery: pd.DataFrame) -> None:
+def test_95_percent_intervals_cover_the_truth_in_90_to_99_percent_of_100_seeds(
+    tmp_path: Path,
+) -> None:
+    # one test, not one per quantity: the 100 calibrations run once on whichever worker
+    recovery = _recovery(region_model(tmp_path / "model"), tmp_path)
     per_seed = recovery.drop_duplicates("seed")
     # a few hundred stays each, some begun before the window, some still going on
     assert per_seed["stays"].min() >= 300 and per_seed["stays"].max() <= 1000
     assert per_seed["truncated"].min() >= 30 and per_seed["censored"].min() >= 30
-    # a is exponential, b lognormal: the lowest AIC finds the family nearly always
-    fits = recovery[recovery["quantity"] == "los_mean"].groupby("care_form")["family"]
-    assert (fits.agg(lambda f: (f == "exponential").mean())["a"]) >= 0.5
-    assert (fits.agg(lambda f: (f == "lognormal").mean())["b"]) >= 0.8
+    # a is exponential, b lognormal: the lowest AIC mostly finds the family
+    fits = recovery[recovery["quantity"] == "los_mean"]
+    assert (fits.loc[fits["care_form"] == "a", "family"] == "exponential").mean() >= 0.5
+    assert (fits.loc[fits["care_form"] == "b", "family"] == "lognormal").mean() >= 0.8
 
-
-@pytest.mark.slow
-@pytest.mark.parametrize("group", list(GROUPS))
-def test_95_percent_intervals_cover_the_truth_in_90_to_99_percent(
-    recovery: pd.DataFrame, group: str
-) -> None:
-    keys = GROUPS[group]
-    mine = recovery[
-        pd.Series(
-            list(zip(recovery["quantity"], recovery["care_form"], recovery["key"], strict=True))
-        )
-        .isin(keys)
-        .to_numpy()
-    ]
-    assert len(mine) == SEEDS * len(keys)
-    per_key = {k: _coverage(g) for k, g in mine.groupby(["quantity", "care_form", "key"])}
-    assert 0.90 <= _coverage(mine) <= 0.99, (group, _coverage(mine), per_key)
-    for key, coverage in per_key.items():
-        assert 0.88 <= coverage <= 1.0, (key, coverage)
-    # and the estimates are unbiased: their mean over the seeds is within 3 standard errors
-    for key, g in mine.groupby(["quantity", "care_form", "key"]):
-        error = g["estimate"].std() / np.sqrt(len(g))
-        assert abs(g["estimate"].mean() - g["truth"].iloc[0]) <= 3 * error + 1e-9, key
+    keys = pd.Series(
+        list(zip(recovery["quantity"], recovery["care_form"], recovery["key"], strict=True))
+    )
+    coverage = {}
+    wrong = []
+    for group, members in GROUPS.items():
+        mine = recovery[keys.isin(members).to_numpy()]
+        assert len(mine) == SEEDS * len(members)
+        coverage[group] = _coverage(mine)
+        if not 0.90 <= coverage[group] <= 0.99:
+            wrong.append(group)
+        for key, g in mine.groupby(["quantity", "care_form", "key"]):
+            if not 0.88 <= _coverage(g) <= 1.0:
+                wrong.append(key)
+            # and unbiased: the mean over the seeds within 3 standard errors of the truth
+            error = g["estimate"].std() / np.sqrt(len(g))
+            if abs(g["estimate"].mean() - g["truth"].iloc[0]) > 3 * error + 1e-9:
+                wrong.append((key, "bias"))
+    assert not wrong, (wrong, coverage)
 
 
 # --- 2. backtest coverage -----------------------------------------------------------------
@@ -246,19 +239,11 @@ def _backtests(model: RegionModel, folder: Path, seeds: range, trend_pct: float)
     return known
 
 
-@pytest.fixture(scope="module")
-def same_model(model: RegionModel, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    return _backtests(model, tmp_path_factory.mktemp("backtest"), range(BACKTEST_SEEDS), 0.0)
-
-
-@pytest.fixture(scope="module")
-def growing(model: RegionModel, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    return _backtests(model, tmp_path_factory.mktemp("groei"), range(TREND_SEEDS), 30.0)
-
-
 def test_backtest_of_records_of_the_model_itself_covers_about_95_percent(
-    same_model: pd.DataFrame,
+    tmp_path: Path,
 ) -> None:
+    model = region_model(tmp_path / "model")
+    same_model = _backtests(model, tmp_path, range(BACKTEST_SEEDS), 0.0)
     # The band is the 2.5%-97.5% of 60 replications: a new draw falls between those sample
     # quantiles a little less often than 95%; the routing shares and the shape of the stays
     # are taken as estimated (their spread is not in the band). So somewhat below 95%.
@@ -276,14 +261,15 @@ def test_backtest_of_records_of_the_model_itself_covers_about_95_percent(
     assert 0.93 <= ratio <= 1.07, ratio
 
 
-def test_backtest_of_a_growing_region_shows_the_miss(
-    same_model: pd.DataFrame, growing: pd.DataFrame
-) -> None:
+def test_backtest_of_a_growing_region_shows_the_miss(tmp_path: Path) -> None:
+    model = region_model(tmp_path / "model")
+    growing = _backtests(model, tmp_path, range(TREND_SEEDS), 30.0)
     # instroom grows 30% a year; calibrated on 2021-2022, the model carries 2022's rate (or
     # the mean of 2021 and 2022, when two years cannot tell the growth from chance) into
-    # 2023, when 1.3 times as many or more arrive: the realised runs above the band
+    # 2023, when 1.3 times as many or more arrive: the realised runs above the band, far
+    # more often than the 5-15% of the model's own records (the test above)
     coverage = float(growing["inside"].mean())
-    assert coverage <= float(same_model["inside"].mean()) - 0.2, coverage
+    assert coverage <= 0.75, coverage
     later = growing[growing["quarter"].isin(["2023-K3", "2023-K4"])]
     assert (later["realised"] > later["high"]).mean() >= 0.3
     assert (growing["realised"] < growing["low"]).mean() <= 0.05
