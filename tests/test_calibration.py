@@ -368,6 +368,34 @@ def test_age_bands_are_of_entries_from_home_not_of_doorstroom_before_the_window(
     assert int(shares["n"].sum()) == int(pooled["n"])
 
 
+def test_a_form_being_closed_down_is_calibrated_without_a_kaplan_meier_curve(
+    tmp_path: Path,
+) -> None:
+    from capaciteit.calibration.report import write_report
+
+    window = dt.date(2019, 1, 1)
+    rows = []
+    for k in range(40):
+        # 'oud' takes nobody new: its 40 young people began years before the window, each
+        # a month after the other, and leave in its first weeks. Followed from their entry
+        # into the window, no two are ever in view at once, so a product-limit curve falls
+        # to 0 at the first ending and knows nothing after it
+        start = window - dt.timedelta(days=400 + 30 * k)
+        end = window + dt.timedelta(days=10 + k % 5)
+        rows.append((f"O{k:03d}", "P1", "oud", start, end, "thuis", "10", ""))
+        start = window + dt.timedelta(days=5 * k)
+        rows.append(
+            (f"N{k:03d}", "P1", "nieuw", start, start + dt.timedelta(days=30), "thuis", "10", "")
+        )
+    records = read_records(_write(tmp_path / "stays.csv", rows), extract_date=dt.date(2019, 12, 31))
+    cal = calibrate(records, window_start=window)
+    assert set(cal.survival["care_form"]) == {"nieuw"}
+    assert any(note.startswith("oud: geen Kaplan-Meiercurve") for note in cal.notes), cal.notes
+    # the fits are there, and with them the model and its report
+    assert set(cal.tables["los"]["care_form"]) == {"nieuw", "oud"}
+    assert len(write_report(cal, tmp_path / "rapport")) == 4
+
+
 # --- round trip: the example records give back the example model ------------------------
 
 

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from autograd.scipy.stats import norm
 from lifelines import ExponentialFitter, KaplanMeierFitter, LogNormalFitter, WeibullFitter
+from lifelines.exceptions import StatError
 from lifelines.fitters import ParametricUnivariateFitter
 from scipy import stats
 from scipy.special import gamma as gamma_fn
@@ -711,7 +712,9 @@ def _lengths(
                 "cv": "" if chosen == "exponential" else round(cv, 4),
             }
         )
-        curves.append(_survival(form, mine, fitted[chosen]))
+        curve = _survival(form, mine, fitted[chosen], notes)
+        if curve is not None:
+            curves.append(curve)
         params = np.asarray(fitted[chosen].params_, dtype=np.float64)
         shape = 1.0 if chosen == "exponential" else float(params[1])
         per_provider += _provider_means(form, mine, chosen, shape, rows)
@@ -761,15 +764,29 @@ def _fallback_los(
     return {"care_form": form, "distribution": "exponential", "mean_days": round(mean, 2), "cv": ""}
 
 
-def _survival(form: str, mine: pd.DataFrame, fit: Any) -> pd.DataFrame:
-    # a stay begun e days before the window is in the extract when it lasted e days or more
-    # (it may end on the window's first day), so it is at risk at e; lifelines counts an
-    # entrant only after its entry time, so it enters half a day earlier (days are whole)
-    km = KaplanMeierFitter().fit(
-        mine["days"].to_numpy(),
-        event_observed=mine["event"].to_numpy(),
-        entry=np.maximum(mine["entry_days"].to_numpy() - 0.5, 0.0),
-    )
+def _survival(form: str, mine: pd.DataFrame, fit: Any, notes: list[str]) -> pd.DataFrame | None:
+    """Return the Kaplan-Meier curve of a form with its band and the fit; None without one.
+
+    Without a curve: when, early on, no stay is in view at all (stays begun long before the
+    window, one after the other), the product-limit falls to 0 at the first ending and says
+    nothing after it; lifelines refuses it, and the note says so.
+    """
+    try:
+        # a stay begun e days before the window is in the extract when it lasted e days or
+        # more (it may end on the window's first day), so it is at risk at e; lifelines
+        # counts an entrant only after its entry time: it enters half a day earlier
+        km = KaplanMeierFitter().fit(
+            mine["days"].to_numpy(),
+            event_observed=mine["event"].to_numpy(),
+            entry=np.maximum(mine["entry_days"].to_numpy() - 0.5, 0.0),
+        )
+    except StatError:
+        notes.append(
+            f"{form}: geen Kaplan-Meiercurve: een tijd lang was geen enkel verblijf in beeld "
+            "(verblijven die lang voor het venster begonnen, na elkaar); de gekozen verdeling "
+            "is niet tegen de verblijven te zien."
+        )
+        return None
     curve = km.survival_function_.iloc[:, 0]
     band = km.confidence_interval_survival_function_
     days = curve.index.to_numpy(dtype=float)
