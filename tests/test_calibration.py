@@ -396,6 +396,24 @@ def test_a_form_being_closed_down_is_calibrated_without_a_kaplan_meier_curve(
     assert len(write_report(cal, tmp_path / "rapport")) == 4
 
 
+def test_a_backtest_cut_at_the_start_of_the_records_is_refused(tmp_path: Path) -> None:
+    from capaciteit.calibration.backtest import backtest
+
+    # the example extract holds every stay going on at 1 January 2019 or later: cut there,
+    # nothing was seen before the cut (the stays begun earlier are only the survivors), so
+    # there is nothing to calibrate on, and no window of 2007-2018 to pretend there is
+    records = read_records(EXAMPLE_RECORDS)
+    with pytest.raises(InvalidInputError) as caught:
+        backtest(records, dt.date(2019, 1, 1), tmp_path, quarters=4, replications=20)
+    (problem,) = caught.value.problems
+    assert problem.file == "--knip"
+    assert "1 januari 2019" in problem.message and "2020-01-01" in problem.fix
+    done = _cli(
+        "backtest", str(EXAMPLE_RECORDS), "--knip", "2019-01-01", "--out", str(tmp_path / "o")
+    )
+    _refused(done, "--knip", "1 januari 2019")
+
+
 # --- round trip: the example records give back the example model ------------------------
 
 

@@ -36,10 +36,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capaciteit.calibration.estimate import DAYS_PER_YEAR, calibrate
+from capaciteit.calibration.estimate import DAYS_PER_YEAR, calibrate, default_window_start
 from capaciteit.calibration.model import Calibration
 from capaciteit.calibration.write import write_calibrated_model
+from capaciteit.core import nl
 from capaciteit.domain.model import RegionModel
+from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.model_writer import write_scenario_file
 from capaciteit.io.records import StayRecords
 from capaciteit.io.scenario_files import load_scenario
@@ -178,10 +180,25 @@ def backtest(
         raise ValueError(f"quarters must be {MIN_QUARTERS}..{MAX_QUARTERS}")
     if replications < MIN_REPLICATIONS:
         raise ValueError(f"at least {MIN_REPLICATIONS} replications")
+    # the window is the whole extract's: records cut at T have no stay ending before T, so
+    # their own default would reach back to the earliest start of the survivors
+    start = window_start if window_start is not None else default_window_start(records)
+    if not start < cut:
+        raise InvalidInputError(
+            "De opties",
+            [
+                Problem(
+                    "--knip",
+                    f"{nl.date(cut)} is niet na het begin van het waarnemingsvenster "
+                    f"({nl.date(start)}): voor de knip is niets gezien om op te kalibreren.",
+                    f"Kies 1 januari van een later jaar, bijvoorbeeld {start.year + 1}-01-01.",
+                )
+            ],
+        )
     known = records.until(cut)
     calibration = calibrate(
         known,
-        window_start=window_start,
+        window_start=start,
         zero_date=known.extract_date,
         beds=beds,
         base=base,

@@ -217,13 +217,10 @@ def _window(
     notes: list[str],
 ) -> _Window:
     end = pd.Timestamp(records.extract_date)
-    stays = records.stays
     if window_start is not None:
         start = pd.Timestamp(window_start)
     else:
-        ended = stays["end"].dropna()
-        first = ended.min() if len(ended) else stays["start"].min()
-        start = pd.Timestamp(first.year, first.month, 1)
+        start = pd.Timestamp(default_window_start(records))
         notes.append(
             f"Het waarnemingsvenster begint op {nl.date(start.date())}: de eerste van de maand "
             "van de vroegste einddatum. Geef --vanaf op als het extract op een andere dag "
@@ -252,6 +249,17 @@ def _window(
     if problems:
         raise InvalidInputError("De opties", problems)
     return _Window(start, end, zero)
+
+
+def default_window_start(records: StayRecords) -> dt.date:
+    """Return the first of the month of the earliest end date (the earliest start if none).
+
+    An extract of "every stay going on at day X or later" has stays ending right after X.
+    """
+    stays = records.stays
+    ended = stays["end"].dropna()
+    first = ended.min() if len(ended) else stays["start"].min()
+    return dt.date(first.year, first.month, 1)
 
 
 def _forms(records: StayRecords, base: RegionModel | None) -> list[str]:
@@ -1036,4 +1044,10 @@ def _costs(forms: Sequence[str], base: RegionModel | None, notes: list[str]) -> 
     )
 
 
-__all__ = ["calibrate", "occupied_on", "poisson_interval", "wilson_interval"]
+__all__ = [
+    "calibrate",
+    "default_window_start",
+    "occupied_on",
+    "poisson_interval",
+    "wilson_interval",
+]
