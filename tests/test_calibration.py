@@ -414,6 +414,30 @@ def test_a_backtest_cut_at_the_start_of_the_records_is_refused(tmp_path: Path) -
     _refused(done, "--knip", "1 januari 2019")
 
 
+def test_calibrating_into_the_folder_of_the_records_keeps_the_records(tmp_path: Path) -> None:
+    from capaciteit.pipelines.calibrate import calibrate_records
+    from tests.test_calibration_recovery import region_model, region_records
+
+    # a planner's folder: the records, a 0-meting, and a stale table of an earlier model
+    folder = tmp_path / "regio"
+    model = region_model(folder)
+    region_records(model, folder / "verblijven.csv", seed=4)
+    (folder / "0-meting.csv").write_text("provider,care_form,beds\nP1,a,100\nP1,b,100\n")
+    (folder / "los_observed.csv").write_text("care_form,los_days\na,10\n", encoding="utf-8")
+    records = (folder / "verblijven.csv").read_bytes()
+    done = calibrate_records(
+        folder / "verblijven.csv",
+        folder,
+        beds_file=folder / "0-meting.csv",
+        extract_date=dt.date(2023, 12, 31),
+    )
+    # the user's files are theirs; the tables of the model the folder held are replaced
+    assert (folder / "verblijven.csv").read_bytes() == records
+    assert (folder / "0-meting.csv").is_file()
+    assert not (folder / "los_observed.csv").exists()
+    assert load_model(folder).care_form_ids == done.model.care_form_ids
+
+
 # --- round trip: the example records give back the example model ------------------------
 
 

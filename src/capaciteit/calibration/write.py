@@ -6,7 +6,7 @@ from pathlib import Path
 
 from capaciteit.calibration.model import Calibration
 from capaciteit.core import nl
-from capaciteit.domain.model import RegionModel
+from capaciteit.domain.model import TABLES, RegionModel
 from capaciteit.io.model_files import load_model
 from capaciteit.io.model_writer import write_model_dir
 from capaciteit.results.cells import write_csv
@@ -22,8 +22,11 @@ def write_calibrated_model(
     the records (for the description in ``model.yaml``).
     """
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("*.csv"):
-        stale.unlink()
+    # the tables of a model the folder held go (one left would join the new model); any
+    # other file stays: the folder may hold the records or the 0-meting themselves
+    for stale in [*out.glob("*.csv"), *out.glob("*.xlsx")]:
+        if stale.stem in TABLES or stale.name == ESTIMATES_FILE:
+            stale.unlink()
     tables = {k: v for k, v in calibration.tables.items() if not v.empty or k in _REQUIRED}
     description = (
         f"Gekalibreerd uit {source}: verblijven van {nl.date(calibration.window_start)} tot "
@@ -38,10 +41,11 @@ def write_calibrated_model(
         synthetic=False,
         description=description,
     )
-    write_csv(calibration.estimates, out / "estimates.csv")
+    write_csv(calibration.estimates, out / ESTIMATES_FILE)
     return load_model(out)
 
 
+ESTIMATES_FILE = "estimates.csv"
 _REQUIRED = ("care_forms", "providers", "beds", "instroom", "los", "routing", "costs")
 
 
