@@ -368,6 +368,7 @@ def test_age_bands_are_of_entries_from_home_not_of_doorstroom_before_the_window(
     assert int(shares["n"].sum()) == int(pooled["n"])
 
 
+@pytest.mark.filterwarnings("ignore::lifelines.exceptions.StatisticalWarning")
 def test_a_form_being_closed_down_is_calibrated_without_a_kaplan_meier_curve(
     tmp_path: Path,
 ) -> None:
