@@ -321,6 +321,18 @@ WEB: dict[tuple[str, str], str | None] = {
     ("GET", "/matching/batch/{job_id}"): "404",
     ("POST", "/matching/batch/{job_id}/cancel"): "404",
     ("GET", "/matching/batch/{job_id}/files/{name}"): "404",
+    ("GET", "/records"): "list",
+    ("POST", "/records"): None,  # creates in the caller's own organisation
+    ("POST", "/records/{records_id}/calibrations"): "404",
+    ("POST", "/records/{records_id}/backtests"): "404",
+    ("GET", "/calibrations"): "list",
+    ("GET", "/calibrations/{calibration_id}"): "404",
+    ("POST", "/calibrations/{calibration_id}/cancel"): "404",
+    ("POST", "/calibrations/{calibration_id}/region"): "404",
+    ("GET", "/calibrations/{calibration_id}/files/{name}"): "404",
+    ("GET", "/backtests/{backtest_id}"): "404",
+    ("POST", "/backtests/{backtest_id}/cancel"): "404",
+    ("GET", "/backtests/{backtest_id}/files/{name}"): "404",
 }
 WEB_ROLES = {
     ("GET", "/matching"): ("matcher",),
@@ -339,6 +351,12 @@ WEB_ROLES = {
     ("POST", "/plans/{plan_id}/agree"): ("voorzitter",),
     ("POST", "/plans/{plan_id}/realisations"): ("planner",),
     ("POST", "/plans/{plan_id}/report"): ("planner",),
+    ("GET", "/records"): ("planner",),
+    ("POST", "/records/{records_id}/calibrations"): ("planner",),
+    ("POST", "/records/{records_id}/backtests"): ("planner",),
+    ("POST", "/calibrations/{calibration_id}/cancel"): ("planner",),
+    ("POST", "/calibrations/{calibration_id}/region"): ("planner",),
+    ("POST", "/backtests/{backtest_id}/cancel"): ("planner",),
 }
 """Who may open a page (others get 403, tested in ``test_web``); the rest: every reader."""
 WEB_FORMS = {
@@ -347,6 +365,11 @@ WEB_FORMS = {
     ("POST", "/plans/{plan_id}/verdicts"): {"verdict": "akkoord"},
     ("POST", "/plans/{plan_id}/edits"): {"changes": "P01 crisis 2030 5", "title": "x"},
     ("POST", "/matching/pools/{pool_id}/batch"): {"time_limit_s": "5"},
+    ("POST", "/records/{records_id}/backtests"): {
+        "cut_year": "2024",
+        "quarters": "4",
+        "replications": "20",
+    },
 }
 """The forms the web pages post (a harmless valid shape)."""
 
@@ -354,11 +377,11 @@ WEB_FORMS = {
 def test_the_web_table_names_every_page() -> None:
     from fastapi.routing import APIRoute
 
-    from capaciteit.service import web, web_plans, web_runs
+    from capaciteit.service import web, web_calibration, web_plans, web_runs
 
     pages = {
         (method, route.path.replace("{name:path}", "{name}"))
-        for router in (web.router, web_plans.router, web_runs.router)
+        for router in (web.router, web_plans.router, web_runs.router, web_calibration.router)
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in route.methods - {"HEAD"}
@@ -377,14 +400,23 @@ def test_web_pages_show_nothing_of_another_organisation(
         found = re.search(rf"/runs/{ids['run']}/files/([^\"]+)", page)
         assert found is not None
         file_name = found.group(1)
+    names = {
+        "/matching/": "match.json",
+        "/calibrations/": "model.yaml",
+        "/backtests/": "backtest.csv",
+    }
+    name = next((n for prefix, n in names.items() if path.startswith(prefix)), file_name)
     url = (
         path.replace("{scenario_id}", str(ids["scenario"]))
         .replace("{run_id}", str(ids["run"]))
-        .replace("{name}", "match.json" if path.startswith("/matching/") else file_name)
+        .replace("{name}", name)
         .replace("{pool_id}", str(ids["pool"]))
         .replace("{job_id}", str(ids["job"]))
         .replace("{plan_id}", str(ids["version"]))
         .replace("{other_id}", str(ids["other"]))
+        .replace("{records_id}", str(ids["records"]))
+        .replace("{calibration_id}", str(ids["calibration"]))
+        .replace("{backtest_id}", str(ids["backtest"]))
     )
     data: dict[str, str] | None = WEB_FORMS.get((method, path))
     if (method, path) == ("POST", "/matching"):
@@ -420,6 +452,9 @@ def test_web_pages_show_nothing_of_another_organisation(
             f'value="{ids["pool"]}"',
             f"/matching/batch/{ids['job']}",
             'id="suggestions"',
+            f"/records/{ids['records']}/",
+            f"/calibrations/{ids['calibration']}",
+            f"/backtests/{ids['backtest']}",
         ]
         if theirs:
             leaked = [thing for thing in a_things if thing in shown]

@@ -127,13 +127,30 @@ def need_role(who: Caller | None, *roles: Role) -> Caller:
     return who
 
 
-def page(request: Request, name: str, title: str, who: Caller | None, **context: Any) -> Response:
+def page(
+    request: Request,
+    name: str,
+    title: str,
+    who: Caller | None,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
     """Render a page of the site (Dutch words for statuses and kinds included)."""
     return TEMPLATES.TemplateResponse(
         request,
         name,
         {"title": title, "who": who, "statuses": STATUSES, "kinds": KINDS, **context},
+        status_code=status_code,
     )
+
+
+def upload_owner(who: Caller, organisation_id: int | None) -> int:
+    """Choose the organisation an upload is for; a token of several must name it in the form."""
+    try:
+        return who.owner(organisation_id)
+    except HTTPException as exc:
+        problem = Problem("organisatie", str(exc.detail), "Kies de organisatie in het formulier.")
+        raise InvalidInputError("De upload", [problem]) from None
 
 
 def install(app: FastAPI) -> None:
@@ -141,11 +158,12 @@ def install(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), "static")
-    from capaciteit.service import web_plans, web_runs
+    from capaciteit.service import web_calibration, web_plans, web_runs
 
     app.include_router(router)
     app.include_router(web_plans.router)
     app.include_router(web_runs.router)
+    app.include_router(web_calibration.router)
 
     @app.exception_handler(_SignInError)
     async def sign_in(_: Request, __: _SignInError) -> Response:
@@ -248,14 +266,7 @@ def add_scenario(
                     )
                 ],
             )
-        try:
-            owner = who.owner(organisation_id)
-        except HTTPException as exc:
-            problem = Problem(
-                "organisatie", str(exc.detail), "Kies de organisatie in het formulier."
-            )
-            raise InvalidInputError("De upload", [problem]) from None
-        region = store.add_region(session, content, owner)
+        region = store.add_region(session, content, upload_owner(who, organisation_id))
         row = store.add_scenario(session, region, text, None)
     except InvalidInputError as exc:
         response = page(
@@ -893,13 +904,7 @@ def upload_matching_pool(
     # a plain def: validated in a worker thread, off the event loop
     kids, places = children.file.read(), placements.file.read()
     try:
-        try:
-            owner = who.owner(organisation_id)
-        except HTTPException as exc:
-            problem = Problem(
-                "organisatie", str(exc.detail), "Kies de organisatie in het formulier."
-            )
-            raise InvalidInputError("De upload", [problem]) from None
+        owner = upload_owner(who, organisation_id)
         row = store.add_pool(session, name.strip() or "pool", kids, places, owner)
     except InvalidInputError as exc:
         refused = {"what": exc.what, "problems": [redact(p) for p in exc.problems]}
