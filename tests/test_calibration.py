@@ -113,7 +113,7 @@ def test_every_problem_is_listed_at_once_with_row_id_and_fix(tmp_path: Path) -> 
         (12, "start_date", "C010"),
         (13, "start_date", "C011"),
     }
-    assert exc.what == "De verblijfsgegevens"
+    assert exc.what == "Het bestand met verblijfsgegevens"
     assert "9 problemen" in str(exc)
     for problem in exc.problems:
         assert problem.file == "stays.csv"
@@ -128,7 +128,7 @@ def test_every_problem_is_listed_at_once_with_row_id_and_fix(tmp_path: Path) -> 
     assert "rij 9" in by_row[10].message  # the stay it overlaps
     assert "na de extractiedatum (31 december 2023)" in by_row[11].message
     assert "na de extractiedatum" in by_row[12].message
-    assert "geen datum" in by_row[13].message
+    assert "datum is niet te lezen" in by_row[13].message
     # problems are listed in the order of the rows
     assert [p.row for p in exc.problems] == sorted(p.row or 0 for p in exc.problems)
 
@@ -656,7 +656,13 @@ def test_cli_mistakes_exit_2_with_the_problems_in_dutch(tmp_path: Path) -> None:
         ],
     )
     done = _cli("calibrate", str(bad), "--out", str(tmp_path / "f"))
-    _refused(done, "De verblijfsgegevens is ongeldig", "2 problemen", "eindigt voor het", "loopt")
+    _refused(
+        done,
+        "Het bestand met verblijfsgegevens is ongeldig",
+        "2 problemen",
+        "eindigt voor het",
+        "loopt",
+    )
     assert "C001" in done.stderr and "C002" in done.stderr
 
 

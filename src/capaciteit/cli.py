@@ -807,7 +807,7 @@ def calibrate(
     table = Table(title="Geschat per zorgvorm [95%-interval] (aantal verblijven)")
     for col in (
         "zorgvorm",
-        "instroom per jaar (laatste jaar)",
+        "instroom per jaar (in het model)",
         "verblijfsduur (dagen)",
         "verdeling",
     ):
@@ -817,6 +817,12 @@ def calibrate(
         inflow = e[(e["quantity"] == "instroom") & (e["care_form"] == form)].dropna(
             subset=["estimate"]
         )
+        # the model's rate: over all years, or the last year's when the years differ
+        pooled = inflow[inflow["key"] == "alle jaren"]
+        if len(pooled) and not str(pooled.iloc[0]["note"]):
+            inflow = pooled
+        else:
+            inflow = inflow[inflow["key"] != "alle jaren"]
         los = e[(e["quantity"] == "los_mean") & (e["care_form"] == form)]
         table.add_row(
             names.get(form, form),

@@ -7,8 +7,9 @@ records at a day T (1 January), calibrates on what was known then
 (:meth:`~capaciteit.io.records.StayRecords.until`), and simulates the following quarters
 **from the real state at T**: the young people in care at T, each in their own bed with
 the time already spent there (their remaining stays are drawn conditional on it, so a
-child three years into foster care is not treated like a new one), and the young people
-on a waiting list at T when referral dates tell. Per care form and quarter the prediction
+child three years into foster care is not treated like a new one), and, when referral
+dates tell, the young people waiting at T for a form that was full
+(:func:`waiting_for_a_bed`). Per care form and quarter the prediction
 band across replications (2.5%-97.5%, as in :mod:`capaciteit.realisation.band`) is then
 set against what the records show happened: the time-average number in care, the stays
 started (instroom and doorstroom) and, with referral dates, the waiting list at the end
@@ -86,6 +87,7 @@ class Backtest:
     seed: int
     occupants: int
     waiting: int
+    waiting_not_for_a_bed: int = 0
 
 
 def _replication(
@@ -185,7 +187,7 @@ def backtest(
     start = window_start if window_start is not None else default_window_start(records)
     if not start < cut:
         raise InvalidInputError(
-            "De opties",
+            "De opdracht",
             [
                 Problem(
                     "--knip",
@@ -223,9 +225,11 @@ def backtest(
     )
     scenario = load_scenario(scenario_path)
     occupants = initial_occupants(known, cut)
-    waiting = initial_waiting(records, cut)
+    compiled = compile_spec(scenario)
+    referred = initial_waiting(records, cut)
+    waiting = waiting_for_a_bed(referred, occupants, compiled.capacity[cut.year])
     spec = dataclasses.replace(
-        compile_spec(scenario),
+        compiled,
         initial_occupants=occupants,
         initial_waiting=waiting if int(waiting.sum()) > 0 else None,
     )
@@ -253,6 +257,7 @@ def backtest(
         seed=seed,
         occupants=len(occupants),
         waiting=int(waiting.sum()),
+        waiting_not_for_a_bed=int(referred.sum()) - int(waiting.sum()),
     )
 
 
@@ -273,11 +278,31 @@ def initial_occupants(known: StayRecords, cut: dt.date) -> pd.DataFrame:
 
 
 def initial_waiting(records: StayRecords, cut: dt.date) -> pd.Series:
-    """Young people referred before ``cut`` whose stay started on or after it, per form."""
+    """Count per form the young people referred before ``cut`` whose stay began later."""
     stays = records.stays
     day = pd.Timestamp(cut)
     waiting = stays[(stays["referral"] < day) & (stays["start"] >= day)]
     return waiting.groupby("care_form").size().astype("int64")
+
+
+def waiting_for_a_bed(referred: pd.Series, occupants: pd.DataFrame, beds: pd.Series) -> pd.Series:
+    """Keep the waiting list of the forms that were full at the cut.
+
+    The model lets a young person wait only for a bed: with a bed free, a referral is
+    placed at once. Referred young people whose stay had not begun at the cut while their
+    form had beds free were waiting for something else (a match, an intake), which the
+    model does not have; placing them all on the first day would count them on top of
+    the instroom, which already holds their later starts. They are left out (and counted
+    in :attr:`Backtest.waiting_not_for_a_bed`).
+    """
+    in_care = occupants.groupby("care_form").size()
+    total_beds = beds.groupby(level="care_form").sum()
+    full = [
+        str(form)
+        for form in referred.index
+        if int(in_care.get(form, 0)) >= int(total_beds.get(form, 0))
+    ]
+    return referred[referred.index.isin(full)].astype("int64")
 
 
 def realised_values(records: StayRecords, forms: list[str], quarters: list[Quarter]) -> np.ndarray:
@@ -371,4 +396,11 @@ def _coverage(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["Backtest", "backtest", "initial_occupants", "initial_waiting", "realised_values"]
+__all__ = [
+    "Backtest",
+    "backtest",
+    "initial_occupants",
+    "initial_waiting",
+    "realised_values",
+    "waiting_for_a_bed",
+]

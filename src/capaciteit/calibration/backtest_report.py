@@ -91,7 +91,10 @@ def _workbook(result: Backtest, path: Path) -> Path:
         f"({nl.number(result.replications)} replicaties, seed {result.seed}), vanaf de "
         "werkelijke toestand op die dag: "
         f"{nl.number(result.occupants)} jeugdigen in zorg, elk met de tijd die ze al in zorg "
-        f"waren, en {nl.number(result.waiting)} op een wachtlijst.",
+        f"waren, en {nl.number(result.waiting)} op een wachtlijst voor een volle zorgvorm. "
+        f"{nl.number(result.waiting_not_for_a_bed)} verwezen jeugdigen wachtten op iets "
+        "anders dan een bed (hun zorgvorm had plaats): het model kent dat wachten niet en "
+        "telt hun latere start al in de instroom, dus zij beginnen niet op de wachtlijst.",
         "De band is het gebied waarin 95% van de gesimuleerde kwartalen valt. Een juist model "
         "heeft ongeveer 95% van de gerealiseerde kwartalen binnen de band; iets minder is te "
         "verwachten, omdat de band alleen het toeval in instroom en verblijfsduur bevat en "

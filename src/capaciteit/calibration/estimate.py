@@ -247,7 +247,7 @@ def _window(
             )
         )
     if problems:
-        raise InvalidInputError("De opties", problems)
+        raise InvalidInputError("De opdracht", problems)
     return _Window(start, end, zero)
 
 

@@ -31,7 +31,7 @@ from capaciteit.domain.records import DATE_COLUMNS, RECORDS
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.tables import UnreadableTableError, read_table, refuse_personal_columns
 
-RECORDS_INPUT = "De verblijfsgegevens"
+RECORDS_INPUT = "Het bestand met verblijfsgegevens"
 """``InvalidInputError.what`` of refused stay records."""
 
 EARLIEST = pd.Timestamp("1990-01-01")
@@ -154,7 +154,8 @@ def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
             problems.append(
                 Problem(
                     path.name,
-                    f"'{text.at[row]}' is geen datum (na 1990).",
+                    "de datum is niet te lezen of ligt voor 1990 (de waarde wordt niet "
+                    "herhaald: een datum bij een jongere kan persoonlijk zijn).",
                     "Schrijf de datum als 2024-03-01 of 1-3-2024.",
                     row=int(row),
                     column=column,

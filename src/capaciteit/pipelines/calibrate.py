@@ -145,7 +145,7 @@ def backtest_records(
         cut
     ) <= pd.Timestamp(records.extract_date):
         raise InvalidInputError(
-            "De opties",
+            "De opdracht",
             [
                 Problem(
                     "--knip",
