@@ -37,7 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capaciteit.calibration.estimate import DAYS_PER_YEAR, calibrate, default_window_start
+from capaciteit.calibration.estimate import calibrate, default_window_start
+from capaciteit.calibration.figures import DAYS_PER_YEAR
 from capaciteit.calibration.model import Calibration
 from capaciteit.calibration.write import write_calibrated_model
 from capaciteit.core import nl
