@@ -29,7 +29,6 @@ What the result pages show, and why:
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from typing import Annotated, Any
 
@@ -39,14 +38,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from capaciteit.calibration.labels import DESTINATION_NL, family_nl
 from capaciteit.core import nl
 from capaciteit.domain.records import RECORDS
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.pydantic_nl import dutch_error
 from capaciteit.io.tables import MAX_TABLE_BYTES
-from capaciteit.realisation.band import MEASURES_NL
 from capaciteit.service import records
+from capaciteit.service.calibration_views import backtest_view, calibration_view, day, downloads
 from capaciteit.service.db import Job, JobFile, Organisation, Region, StayRecordsUpload
 from capaciteit.service.routes import calibration as calibration_routes
 from capaciteit.service.routes import common
@@ -176,7 +174,7 @@ def _records_context(session: Session, who: Caller) -> dict[str, Any]:
 
 def _upload_view(row: Any) -> dict[str, Any]:
     """Show an upload in Dutch; the default cut is 1 January of the year before the extract."""
-    extract = _day(row.summary.get("extract_date"))
+    extract = day(row.summary.get("extract_date"))
     return {
         "id": row.id,
         "organisation_id": row.organisation_id,
@@ -188,10 +186,6 @@ def _upload_view(row: Any) -> dict[str, Any]:
         "cut_year": extract.year - 1 if extract else "",
         "max_year": extract.year if extract else FIRST_YEAR,
     }
-
-
-def _day(text: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(text) if text else None
 
 
 def _records_page(request: Request, session: Session, who: Caller, **context: Any) -> Response:
@@ -396,107 +390,6 @@ def _job_page(
     )
 
 
-def _downloads(files: list[str], described: dict[str, str]) -> list[tuple[str, str]]:
-    first = [(name, what) for name, what in described.items() if name in files]
-    rest = [(name, "") for name in sorted(files) if name not in described]
-    return first + rest
-
-
-def _value(value: float | None, fmt: str, decimals: int) -> str:
-    return nl.percent(value, decimals) if fmt == "percent" else nl.number(value, decimals)
-
-
-def _row(label: str, estimate: dict[str, Any] | None, fmt: str, decimals: int) -> dict[str, str]:
-    """Show one estimate: value, 95% interval, the records it rests on, note; ``–`` if none."""
-    if estimate is None:
-        return {"label": label, "value": "–", "interval": "–", "n": "–", "note": ""}
-    return {
-        "label": label,
-        "value": _value(estimate.get("estimate"), fmt, decimals),
-        "interval": nl.interval(estimate.get("low"), estimate.get("high"), fmt, decimals) or "–",
-        "n": nl.number(estimate.get("n")),
-        "note": str(estimate.get("note") or ""),
-    }
-
-
-def _total(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Add up a count on the peildatum (occupied, beds) over the providers."""
-    if not rows:
-        return None
-    known = [r["estimate"] for r in rows if r.get("estimate") is not None]
-    notes = sorted({str(r.get("note") or "") for r in rows} - {""})
-    return {
-        "estimate": sum(known) if known else None,
-        "n": sum(int(r.get("n") or 0) for r in rows),
-        "note": "; ".join(notes),
-    }
-
-
-def _instroom(rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None]:
-    """Pick the instroom the model takes: all years', or the last year's when they differ.
-
-    The calibration writes one rate over all years unless the years differ beyond chance;
-    then its ``alle jaren`` row says so and each year has its own, the last for later years.
-    """
-    pooled = next((r for r in rows if r["key"] == "alle jaren"), None)
-    years = sorted((r for r in rows if r["key"] != "alle jaren"), key=lambda r: str(r["key"]))
-    if pooled is not None and (not pooled.get("note") or not years):
-        return "Instroom per jaar (alle jaren)", pooled
-    if years:
-        return f"Instroom per jaar ({years[-1]['key']}, het laatste jaar)", years[-1]
-    return "Instroom per jaar", None
-
-
-def _family(stay: dict[str, Any] | None, family: str | None) -> dict[str, Any] | None:
-    """Name the distribution of the mean stay in its note (``verdeling: Weibull ...``)."""
-    if stay is None or family is None:
-        return stay
-    note = str(stay.get("note") or "")
-    said = note if family in note else "; ".join(t for t in (family, note) if t)
-    return {**stay, "note": f"verdeling: {said}"}
-
-
-def calibration_view(result: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """Show the calibration's window, and per care form its main estimates, in Dutch."""
-    estimates: list[dict[str, Any]] = list(result.get("estimates") or [])
-    window = result.get("records") or {}
-    forms = list(names) + sorted({str(e["care_form"]) for e in estimates} - set(names))
-    chosen = {
-        str(f["care_form"]): family_nl(str(f["family"]))
-        for f in result.get("los_fits") or []
-        if f.get("chosen")
-    }
-    tables = []
-    for form in forms:
-
-        def of(quantity: str, form: str = form) -> list[dict[str, Any]]:
-            return [e for e in estimates if e["quantity"] == quantity and e["care_form"] == form]
-
-        label, instroom = _instroom(of("instroom"))
-        stay = next(iter(of("los_mean")), None)
-        rows = [
-            _row(label, instroom, "number", 1),
-            _row("Gemiddelde verblijfsduur (dagen)", _family(stay, chosen.get(form)), "number", 0),
-        ]
-        for r in of("routing"):
-            to = str(r["key"])
-            where = names.get(to) or DESTINATION_NL.get(to, to)
-            rows.append(_row(f"Doorstroom naar {where}", r, "percent", 1))
-        rows.append(_row("Bezet op de peildatum", _total(of("occupied")), "number", 0))
-        rows.append(_row("Bedden op de peildatum", _total(of("beds")), "number", 0))
-        tables.append({"form": form, "name": names.get(form, form), "rows": rows})
-    start, end, zero = (_day(window.get(k)) for k in ("window_start", "extract_date", "zero_date"))
-    return {
-        "stays": nl.number(window.get("stays")),
-        "file": window.get("file") or "",
-        "start": nl.date(start) if start else "–",
-        "end": nl.date(end) if end else "–",
-        "zero": nl.date(zero) if zero else "–",
-        "forms": tables,
-        "notes": list(result.get("notes") or []),
-    }
-
-
 def _calibration(session: Session, calibration_id: int, who: Caller) -> Job:
     return common.get_job(session, calibration_id, ("calibrate",), who)
 
@@ -516,7 +409,7 @@ def _calibration_page(
         "calibration.html",
         view=view,
         charts=[(name, text) for name, text in CHARTS if name in files],
-        files=_downloads(files, CALIBRATION_FILES),
+        files=downloads(files, CALIBRATION_FILES),
         **context,
     )
 
@@ -559,70 +452,6 @@ def keep_region(
 # --- Backtest ---
 
 
-def _outside_side(cell: dict[str, Any]) -> str:
-    return "boven de band" if float(cell["realised"]) > float(cell["high"]) else "onder de band"
-
-
-def backtest_view(result: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
-    """Show the coverage per measure and care form and the quarters outside the band."""
-    cells = [c for c in result.get("cells") or [] if c.get("realised") is not None]
-    given = {str(c["measure"]): c for c in result.get("coverage") or []}
-    coverage = []
-    for measure in [*MEASURES_NL, "alle"]:  # every measure, '–' where none was compared
-        c = given.get(measure, {})
-        count, inside = int(c.get("cells") or 0), int(c.get("inside") or 0)
-        coverage.append(
-            {
-                "measure": MEASURES_NL.get(measure, "alles samen"),
-                "all": measure not in MEASURES_NL,
-                "inside": f"{nl.number(inside)} van {nl.number(count)}" if count else "–",
-                "share": nl.percent(c.get("coverage")) if count else "–",
-                "mape": nl.percent(c.get("mape"), 1) if count else "–",
-            }
-        )
-    forms = list(names) + sorted({str(c["care_form"]) for c in cells} - set(names))
-    per_form = []
-    for form in forms:
-        counts = []
-        for measure in MEASURES_NL:
-            mine = [c for c in cells if c["care_form"] == form and c["measure"] == measure]
-            inside = sum(1 for c in mine if c.get("inside"))
-            counts.append(f"{nl.number(inside)} van {nl.number(len(mine))}" if mine else "–")
-        if any(text != "–" for text in counts):
-            per_form.append({"name": names.get(form, form), "counts": counts})
-    outside = [
-        {
-            "form": names.get(str(c["care_form"]), str(c["care_form"])),
-            "quarter": str(c["quarter"]),
-            "measure": MEASURES_NL.get(str(c["measure"]), str(c["measure"])),
-            "predicted": nl.number(c.get("predicted"), 1),
-            "band": nl.interval(c.get("low"), c.get("high"), "number", 1) or "–",
-            "realised": nl.number(c.get("realised"), 1),
-            "side": _outside_side(c),
-        }
-        for c in cells
-        if not c.get("inside")
-    ]
-    cut = _day(result.get("cut"))
-    quarters = list(result.get("quarters") or [])
-    return {
-        "cut": nl.date(cut) if cut else "–",
-        "quarters": nl.number(len(quarters)),
-        "first": quarters[0] if quarters else "–",
-        "last": quarters[-1] if quarters else "–",
-        "replications": nl.number(result.get("replications")),
-        "seed": result.get("seed"),
-        "occupants": nl.number(result.get("occupants_at_cut")),
-        "waiting": nl.number(result.get("waiting_at_cut")),
-        "compared": len(cells),
-        "coverage": coverage,
-        "per_form": per_form,
-        "measures": list(MEASURES_NL.values()),
-        "outside": outside,
-        "charts": [(f"backtest_{form}.png", names.get(form, form)) for form in forms],
-    }
-
-
 def _backtest(session: Session, backtest_id: int, who: Caller) -> Job:
     return common.get_job(session, backtest_id, ("backtest",), who)
 
@@ -646,7 +475,7 @@ def backtest_page(
         job,
         "backtest.html",
         view=view,
-        files=_downloads(files, BACKTEST_FILES),
+        files=downloads(files, BACKTEST_FILES),
     )
 
 
