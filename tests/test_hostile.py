@@ -454,3 +454,16 @@ def test_an_archive_that_lies_about_its_sizes_is_not_unpacked_beyond_them() -> N
     contents, problems = unpack(bytes(data), "bom.zip")
     assert contents == {} and problems, problems
     assert "kan niet worden uitgepakt" in problems[0].message
+
+
+def test_an_unknown_query_parameter_is_refused_not_ignored(hostile: Hostile) -> None:
+    """A misspelt query parameter (``?limt=5``) was ignored and the default used silently;
+    the OpenAPI document names each route's parameters, so any other is a 422 that says
+    which (found by schemathesis: an undeclared parameter on ``/v1/audit`` gave 200).
+    """
+    with hostile.api("admin") as api:
+        assert api.get("/audit", params={"limit": 5}).status_code == 200
+        body = _refused(api.get("/audit", params={"limt": 5}))
+        assert body["problems"][0]["location"] == "query.limt", body
+    with hostile.api("planner") as api:
+        assert _refused(api.get("/records", params={"page": 2}))["problems"]

@@ -11,7 +11,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 
 from capaciteit import __version__
 from capaciteit.core import nl
@@ -125,6 +128,39 @@ API_ROUTERS = tuple(
 """The routers of the API, each served under ``/v1`` (the web pages are :mod:`.web`'s)."""
 
 
+def _query_names(dependant: Dependant) -> set[str]:
+    """Collect the query parameter names of a route and all its dependencies."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not declare (422), as bodies refuse fields.
+
+    The OpenAPI document lists each route's parameters; a misspelt one (``?limt=5``)
+    would otherwise be ignored and the default used without a word.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route.dependant)
+    unknown = [name for name in request.query_params if name not in known]
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name),
+                    "msg": "Extra inputs are not permitted",
+                    "input": request.query_params[name],
+                }
+                for name in unknown
+            ]
+        )
+
+
 def create_app(settings: ServiceSettings | None = None, start_workers: bool = True) -> FastAPI:
     """Build the application (migrating the database first)."""
     settings = settings or service_settings()
@@ -161,7 +197,7 @@ def create_app(settings: ServiceSettings | None = None, start_workers: bool = Tr
     app.state.sessions = session_factory(engine)
     problems.install(app)
     for router in API_ROUTERS:
-        app.include_router(router, prefix="/v1")
+        app.include_router(router, prefix="/v1", dependencies=[Depends(known_query_only)])
     web.install(app)
     openapi.install(app)
     app.add_middleware(CatchAll)
