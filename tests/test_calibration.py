@@ -215,6 +215,39 @@ def test_a_bsn_as_client_id_is_refused_and_never_repeated(tmp_path: Path) -> Non
     assert all(p.id == "(niet herhaald)" for p in own)
 
 
+def test_sloppy_exports_are_refused_with_what_is_wrong(tmp_path: Path) -> None:
+    """Found by a new user's audit: a care form in other capitals became a second form, a
+    date in the future moved the extract date to 2031, ages that cannot both be true were
+    taken, and a client id holding a name was repeated in its own problem.
+    """
+    future = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    path = _write(
+        tmp_path / "sloppy.csv",
+        [
+            ("C1", "P1", "pleegzorg", "2023-01-05", "2023-06-01", "thuis", "8", ""),
+            ("C2", "P1", "pleegzorg", "2023-02-05", "", "", "9", ""),
+            ("C3", "P1", "Pleegzorg", "2023-03-05", "", "", "10", ""),  # row 4: capitals
+            ("C4", "P1", "crisis", "2023-03-05", future, "thuis", "10", ""),  # row 5: future
+            ("C5", "P1", "crisis", "2023-01-01", "2023-01-10", "pleegzorg", "15", ""),
+            ("C5", "P1", "pleegzorg", "2023-01-10", "", "", "12", ""),  # row 7: 3 years younger
+            ("Jan de Vries", "P1", "crisis", "2023-01-01", "", "", "10", ""),  # row 8
+        ],
+    )
+    exc = _refusal(path)
+    by_row = {(p.row, p.column): p for p in exc.problems}
+    assert "alleen in hoofdletters" in by_row[(4, "care_form")].message
+    assert "'pleegzorg'" in by_row[(4, "care_form")].fix
+    assert "toekomst" in by_row[(5, "end_date")].message
+    assert "past niet bij het vorige verblijf" in by_row[(7, "age_at_start_years")].message
+    assert (8, "client_id") in by_row
+    assert "Vries" not in str(exc) and "Jan" not in str(exc)
+    # with a base model: the misspelt form is named with the model's spelling
+    exc = _refusal(path, care_forms={"pleegzorg", "crisis"})
+    assert any(
+        p.row == 4 and "'pleegzorg'" in p.fix and "hoofdletters" in p.message for p in exc.problems
+    )
+
+
 def test_an_xlsx_of_the_records_reads_as_the_csv(tmp_path: Path) -> None:
     csv_path = tmp_path / "stays.csv"
     frame = pd.read_csv(EXAMPLE_RECORDS, dtype=str, keep_default_na=False).head(400)

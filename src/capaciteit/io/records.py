@@ -18,14 +18,17 @@ repaired: a user who sees no problem knows that every row was used as written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from capaciteit.core import nl
-from capaciteit.core.privacy import check_pseudonymous, redact
+from capaciteit.core.privacy import HIDDEN, check_pseudonymous, personal, redact
 from capaciteit.domain.model import SINKS
 from capaciteit.domain.records import DATE_COLUMNS, RECORDS
 from capaciteit.errors import InvalidInputError, Problem
@@ -110,8 +113,32 @@ def read_records(
             problems.sort(key=lambda p: p.row or 0)
             raise InvalidInputError(RECORDS_INPUT, problems)
     except InvalidInputError as exc:
-        raise InvalidInputError(exc.what, [redact(p) for p in exc.problems]) from None
+        raise InvalidInputError(exc.what, [_private(p) for p in exc.problems]) from None
     return StayRecords(stays=stays, extract_date=extract, file=file.name)
+
+
+_QUOTED = re.compile(r"'[^']*'")
+
+
+def _private(problem: Problem) -> Problem:
+    """Redact a problem, and never repeat a client id cell's value (it may be a name).
+
+    A pseudonymous id names the row of every problem; an id that holds a space or looks
+    personal is hidden, and a problem about the ``client_id`` cell itself quotes nothing
+    from it (the reader's "id 'Jan de Vries' bevat spaties" would repeat a name).
+    """
+    problem = redact(problem)
+    ident = problem.id
+    if ident and (any(ch.isspace() for ch in ident) or personal(ident)):
+        problem = dataclasses.replace(problem, id=HIDDEN)
+    if problem.column == "client_id":
+        problem = dataclasses.replace(
+            problem,
+            message=_QUOTED.sub(f"'{HIDDEN}'", problem.message),
+            fix=_QUOTED.sub(f"'{HIDDEN}'", problem.fix),
+            id=HIDDEN,
+        )
+    return problem
 
 
 def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
@@ -185,8 +212,10 @@ def _check(
     problems: list[Problem],
 ) -> dt.date:
     """Check the stays as a whole; return the extract date."""
+    today = pd.Timestamp(dt.date.today())
     dates = pd.concat([stays["start"], stays["end"], stays["referral"]]).dropna()
-    latest = dates.max() if len(dates) else pd.Timestamp(dt.date.today())
+    dates = dates[dates <= today]  # a date in the future is a problem, not the extract date
+    latest = dates.max() if len(dates) else today
     extract = pd.Timestamp(extract_date) if extract_date is not None else latest
 
     def add(mask: pd.Series, message: str, fix: str, column: str) -> None:
@@ -216,9 +245,20 @@ def _check(
         "Controleer referral_date (de dag van de verwijzing, voor of op start_date).",
         "referral_date",
     )
-    for column, name in (("start_date", "start"), ("end_date", "end")):
+    today = pd.Timestamp(dt.date.today())
+    for column, name in (
+        ("start_date", "start"),
+        ("end_date", "end"),
+        ("referral_date", "referral"),
+    ):
         add(
-            stays[name] > extract,
+            stays[name] > today,
+            "de datum ligt in de toekomst.",
+            "Controleer de datum (een geplande start of einde hoort niet in een extract).",
+            column,
+        )
+        add(
+            (stays[name] > extract) & (stays[name] <= today),
             f"de datum ligt na de extractiedatum ({day}).",
             "Controleer de datum, of geef de juiste extractiedatum op.",
             column,
@@ -242,15 +282,81 @@ def _check(
         f"Gebruik een zorgvorm of een van: {', '.join(SINKS)}.",
         "next",
     )
-    if care_forms is not None:
-        add(
-            ~stays["care_form"].isin(sorted(care_forms)),
-            "deze zorgvorm staat niet in het regiomodel.",
-            f"Gebruik een van: {', '.join(sorted(care_forms))}.",
-            "care_form",
-        )
+    _check_spelling(stays, file, care_forms, problems)
     _check_overlaps(stays, file, problems)
+    _check_ages(stays, file, problems)
     return extract.date()
+
+
+def _check_spelling(
+    stays: pd.DataFrame, file: str, care_forms: set[str] | None, problems: list[Problem]
+) -> None:
+    """Refuse care forms the model does not have, and ids that differ only in capitals.
+
+    ``Pleegzorg`` next to ``pleegzorg`` would otherwise become a second care form with a
+    few stays of its own, taken from the real one without a word.
+    """
+    known = sorted(care_forms) if care_forms is not None else None
+    by_lower: dict[str, str] = {}
+    if known is not None:
+        by_lower = {f.lower(): f for f in known}
+    else:
+        counts = pd.concat([stays["care_form"], stays["next"][stays["next"] != ""]])
+        counts = counts.value_counts()
+        for value in counts.index:  # most rows first: the spelling most rows use wins
+            by_lower.setdefault(str(value).lower(), str(value))
+    for column, name in (("care_form", "care_form"), ("next", "next")):
+        values = stays[name]
+        for row, value in zip(stays.index, values, strict=True):
+            text = str(value)
+            if not text or text in SINKS:
+                continue
+            usual = by_lower.get(text.lower())
+            if usual is not None and usual != text:
+                message = f"'{text}' verschilt alleen in hoofdletters van '{usual}'."
+                fix = f"Schrijf '{usual}'."
+            elif known is not None and usual is None and name == "care_form":
+                message = f"de zorgvorm '{text}' staat niet in het regiomodel."
+                fix = f"Gebruik een van: {', '.join(known)}."
+            else:
+                continue
+            problems.append(
+                Problem(
+                    file,
+                    message,
+                    fix,
+                    row=int(row),
+                    column=column,
+                    id=str(stays.at[row, "client_id"]),
+                )
+            )
+
+
+AGE_SLACK_YEARS = 1.0
+"""How far a client's age at a later stay may differ from the earlier one plus the time
+between them: exports often give whole years."""
+
+
+def _check_ages(stays: pd.DataFrame, file: str, problems: list[Problem]) -> None:
+    """Refuse a client whose ages at the start of two stays do not fit the days between."""
+    order = stays.sort_values(["client_id", "start"], kind="stable")
+    same = order["client_id"].eq(order["client_id"].shift(1)).to_numpy()
+    years = (order["start"] - order["start"].shift(1)).dt.days.to_numpy() / 365.25
+    expected = order["age_at_start_years"].shift(1).to_numpy() + years
+    off = same & (np.abs(order["age_at_start_years"].to_numpy() - expected) > AGE_SLACK_YEARS)
+    rows = order.index.to_numpy()
+    for k in np.flatnonzero(off):
+        problems.append(
+            Problem(
+                file,
+                f"de leeftijd bij de start past niet bij het vorige verblijf van deze jongere "
+                f"(rij {int(rows[k - 1])}) en de tijd ertussen: meer dan een jaar verschil.",
+                "Controleer age_at_start_years van beide verblijven.",
+                row=int(rows[k]),
+                column="age_at_start_years",
+                id=str(order.iloc[k]["client_id"]),
+            )
+        )
 
 
 def _check_overlaps(stays: pd.DataFrame, file: str, problems: list[Problem]) -> None:
