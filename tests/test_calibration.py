@@ -624,9 +624,9 @@ def test_cli_backtest_writes_the_comparison(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     text = done.stdout
     assert "Binnen de 95%-band per zorgvorm" in text and "Pleegzorg" in text
-    # five forms, four quarters of 2023 (all before the extract date), three measures: the
-    # records have referral dates, so the waiting list is compared too
-    assert re.search(r"\d+ van de 60 gerealiseerde waarden \(\d+%\) liggen binnen", text)
+    # five forms, four quarters of 2023 (all before the extract date), occupied and
+    # admissions (40), and the waiting list of the two forms with referral dates (8)
+    assert re.search(r"\d+ van de 48 gerealiseerde waarden \(\d+%\) liggen binnen", text)
     _no_nan(text)
     for name in ("backtest.csv", "dekking.csv", "backtest.xlsx", "backtest.json"):
         assert (out / name).is_file(), name
@@ -768,3 +768,103 @@ def test_one_seed_one_answer(tmp_path: Path) -> None:
     table = run(3, "a")
     pd.testing.assert_frame_equal(table, run(3, "b"))
     assert not table["predicted"].equals(run(4, "c")["predicted"])
+
+
+def test_a_zero_meting_that_misses_pairs_or_differs_is_said(tmp_path: Path) -> None:
+    """Found by the audit: pairs missing from --bedden got beds = occupied (100% full)
+    without a word, rows of forms without stays vanished, the 0-meting's own occupied
+    was replaced silently.
+    """
+    records = read_records(EXAMPLE_RECORDS)
+    beds = pd.DataFrame(
+        [
+            {"provider": "P01", "care_form": "pleegzorg", "beds": 400, "occupied": 1},
+            {"provider": "P01", "care_form": "kamertraining", "beds": 5, "occupied": 0},
+        ]
+    )
+    calibration = calibrate(records, beds=beds, zero_date=dt.date(2023, 12, 31))
+    notes = " ".join(calibration.notes)
+    assert "kamertraining bij P01 genegeerd" in notes
+    assert "pleegzorg bij P02 ontbreekt" in notes and "residentieel bij P05 ontbreekt" in notes
+    assert "de 0-meting noemt 1 bezet" in notes
+    table = calibration.tables["beds"].set_index(["provider", "care_form"])
+    assert table.at[("P01", "pleegzorg"), "beds"] == 400
+    # a missing pair gets the highest occupancy of the year before, not its occupants
+    stays = records.stays[
+        (records.stays["provider"] == "P02") & (records.stays["care_form"] == "pleegzorg")
+    ]
+    end = stays["end"].fillna(pd.Timestamp("2099-01-01"))
+    days = pd.date_range("2023-01-01", "2023-12-31")
+    peak = max(int(((stays["start"] <= d) & (end > d)).sum()) for d in days)
+    assert table.at[("P02", "pleegzorg"), "beds"] == peak
+
+
+def test_an_interval_does_not_depend_on_the_other_forms(tmp_path: Path) -> None:
+    """Found by the audit: one random stream over all forms gave pleegzorg another
+    interval with a base model (other forms before it) than without.
+    """
+    records = read_records(EXAMPLE_RECORDS)
+    alone = calibrate(records).estimate("los_mean", "pleegzorg")
+    based = calibrate(records, base=load_model(EXAMPLE_MODEL)).estimate("los_mean", "pleegzorg")
+    assert (alone["low"], alone["high"]) == (based["low"], based["high"])
+
+
+def test_few_entries_are_pooled_not_tested_per_year(tmp_path: Path) -> None:
+    """Found by the audit: 3 stays of a form in one year made the chi-square test call the
+    years different, and later years got instroom 0.
+    """
+    rows = [
+        (
+            f"C{i}",
+            "P1",
+            "crisis",
+            f"2021-{1 + i % 12:02d}-05",
+            f"2021-{1 + i % 12:02d}-20",
+            "thuis",
+            "10",
+            "",
+        )
+        for i in range(60)
+    ]
+    rows += [
+        (f"D{i}", "P1", "nieuw", "2023-03-05", "2023-04-01", "thuis", "10", "") for i in range(3)
+    ]
+    path = _write(tmp_path / "few.csv", rows)
+    calibration = calibrate(
+        read_records(path, extract_date=dt.date(2023, 12, 31)), window_start=dt.date(2021, 1, 1)
+    )
+    instroom = calibration.tables["instroom"]
+    mine = instroom[instroom["care_form"] == "nieuw"]
+    assert len(mine) == 1 and float(mine["arrivals_per_year"].iloc[0]) == pytest.approx(
+        1.0, abs=0.01
+    )
+
+
+def test_quarters_not_yet_seen_are_unknown_not_missed(tmp_path: Path) -> None:
+    """Found by the audit: quarters after the extract and waiting lists of forms without
+    referral dates were written as misses (or as 0 realised).
+    """
+    out = tmp_path / "bt"
+    done = _cli(
+        "backtest",
+        str(EXAMPLE_RECORDS),
+        "--knip",
+        "2024-01-01",
+        "--out",
+        str(out),
+        "--basis",
+        str(EXAMPLE_MODEL),
+        "--replicaties",
+        "20",
+        "--executor",
+        "serial",
+        "--quiet",
+    )
+    assert done.exit_code == 0, done.output
+    cells = json.loads((out / "backtest.json").read_text(encoding="utf-8"))["cells"]
+    later = [c for c in cells if c["quarter"].startswith("2025")]
+    assert later and all(c["realised"] is None and c["inside"] is None for c in later)
+    no_referrals = [c for c in cells if c["care_form"] == "crisis" and c["measure"] == "waiting"]
+    assert all(c["realised"] is None and c["inside"] is None for c in no_referrals)
+    table = pd.read_csv(out / "backtest.csv")
+    assert table.loc[table["realised"].isna(), "inside"].isna().all()

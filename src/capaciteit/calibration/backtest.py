@@ -312,17 +312,22 @@ def realised_values(records: StayRecords, forms: list[str], quarters: list[Quart
     Occupied is the time-average number in care over the quarter (stays counted per day
     from their start day up to, not including, their end day), admissions the stays
     started in it, waiting the referrals not yet started at its last day. A quarter that
-    ends after the extract date is NaN (not yet known), and so is waiting without
-    referral dates.
+    ends after the extract date is NaN (not yet known). Waiting is NaN for a form whose
+    stays have no referral dates, and for a quarter that ends less than the form's longest
+    usual wait (95th percentile of referral to start) before the extract date: who was
+    still waiting then may have no stay in the extract yet, so the list would be short.
     """
     stays = records.stays
     extract = pd.Timestamp(records.extract_date)
     out = np.full((len(forms), len(quarters), len(MEASURES)), math.nan)
-    has_referrals = records.has_referrals
     for f, form in enumerate(forms):
         mine = stays[stays["care_form"] == form]
         start = mine["start"]
         end = mine["end"].fillna(extract + pd.Timedelta(days=1))
+        waits = (mine["start"] - mine["referral"]).dt.days.dropna()
+        known_until = (
+            extract - pd.Timedelta(days=float(np.quantile(waits, 0.95))) if len(waits) else None
+        )
         for k, quarter in enumerate(quarters):
             a, b = pd.Timestamp(quarter.first_day), pd.Timestamp(quarter.next_first_day)
             if b - pd.Timedelta(days=1) > extract:
@@ -332,8 +337,8 @@ def realised_values(records: StayRecords, forms: list[str], quarters: list[Quart
             days = (hi - lo).dt.days.clip(lower=0)
             out[f, k, 0] = float(days.sum()) / (b - a).days
             out[f, k, 1] = float(((start >= a) & (start < b)).sum())
-            if has_referrals:
-                last = b - pd.Timedelta(days=1)
+            last = b - pd.Timedelta(days=1)
+            if known_until is not None and last <= known_until:
                 out[f, k, 2] = float(((mine["referral"] <= last) & (mine["start"] > last)).sum())
     return out
 
@@ -366,13 +371,18 @@ def _table(
                         "realised": actual,
                         # whole counts against a band of averages: the band's bounds are
                         # rounded outwards for admissions and waiting, as in realisation
-                        "inside": known and _inside(measure, actual, float(low), float(high)),
+                        # unknown where nothing was realised yet: not a miss
+                        "inside": _inside(measure, actual, float(low), float(high))
+                        if known
+                        else pd.NA,
                         "ape": abs(predicted - actual) / actual
                         if known and actual > 0
                         else math.nan,
                     }
                 )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table["inside"] = table["inside"].astype("boolean")
+    return table
 
 
 def _inside(measure: str, actual: float, low: float, high: float) -> bool:

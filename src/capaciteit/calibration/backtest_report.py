@@ -96,9 +96,10 @@ def _workbook(result: Backtest, path: Path) -> Path:
         "anders dan een bed (hun zorgvorm had plaats): het model kent dat wachten niet en "
         "telt hun latere start al in de instroom, dus zij beginnen niet op de wachtlijst.",
         "De band is het gebied waarin 95% van de gesimuleerde kwartalen valt. Een juist model "
-        "heeft ongeveer 95% van de gerealiseerde kwartalen binnen de band; iets minder is te "
-        "verwachten, omdat de band alleen het toeval in instroom en verblijfsduur bevat en "
-        "niet de onzekerheid van de geschatte getallen.",
+        "heeft ongeveer 95% van de gerealiseerde kwartalen binnen de band. De band bevat het "
+        "toeval in instroom en verblijfsduur en de onzekerheid van de geschatte instroom en "
+        "gemiddelde verblijfsduur (elke replicatie trekt die opnieuw); de doorstroom en de "
+        "vorm van de verblijfsduur gelden zoals geschat, dus iets minder dan 95% is normaal.",
         "Een reeks kwartalen aan één kant van de band wijst op iets wat het model niet kent, "
         "zoals een stijgende instroom.",
         "",
@@ -161,8 +162,8 @@ def fan_chart(result: Backtest, form: str, name: str, path: Path) -> Path:
         )
         ax.plot(x, mine["predicted"], color=BAND_COLOUR, lw=1.2, label="Voorspeld")
         known = mine["realised"].notna()
-        inside = known & mine["inside"].astype(bool)
-        outside = known & ~mine["inside"].astype(bool)
+        inside = known & mine["inside"].fillna(False).astype(bool)
+        outside = known & ~mine["inside"].fillna(False).astype(bool)
         ax.scatter(
             mine.index[inside],
             mine.loc[inside, "realised"],

@@ -121,14 +121,13 @@ def calibrate(
     notes: list[str] = []
     window = _window(records, window_start, zero_date, notes)
     forms = _forms(records, base)
-    stays = _prepare(records.stays, forms, base, window)
-    rng = np.random.default_rng(seed)
+    stays = _prepare(records.stays, forms, base, window, notes)
     rows: list[dict[str, object]] = []
 
     instroom, quarters = _instroom(stays, forms, window, rows, notes)
     seasonality = _seasonality(stays, forms, window, rows, notes)
     routing, routing_counts = _routing(stays, forms, rows, notes)
-    los, los_provider, fits, survival = estimate_lengths(stays, forms, base, rng, rows, notes)
+    los, los_provider, fits, survival = estimate_lengths(stays, forms, base, seed, rows, notes)
     age = _ages(stays, forms, window, {f: max_age(f, base)[0] for f in forms}, rows, notes)
     beds_table = estimate_beds(stays, forms, window, beds, rows, notes)
     tables = {
@@ -221,7 +220,11 @@ def _forms(records: StayRecords, base: RegionModel | None) -> list[str]:
 
 
 def _prepare(
-    raw: pd.DataFrame, forms: list[str], base: RegionModel | None, window: Window
+    raw: pd.DataFrame,
+    forms: list[str],
+    base: RegionModel | None,
+    window: Window,
+    notes: list[str],
 ) -> pd.DataFrame:
     """Per stay: entry from home or doorstroom, duration, censoring, age-out."""
     stays = raw.sort_values(["client_id", "start"], kind="stable").copy()
@@ -234,8 +237,15 @@ def _prepare(
     stays["entered"] = stays["start"]
     ended = stays["end"].notna()
     stop = stays["end"].fillna(window.end)
-    # a stay of one calendar day still took a day: never a length of 0
-    stays["days"] = np.maximum((stop - stays["start"]).dt.days.astype("float64"), 0.5)
+    # a stay that ends on the day it began took part of that day: half a day, not 0
+    length = (stop - stays["start"]).dt.days.astype("float64")
+    same_day = int((ended & (length == 0)).sum())
+    if same_day:
+        notes.append(
+            f"{nl.number(same_day)} verblijven eindigden op de dag van hun begin; hun duur is "
+            "als een halve dag geteld."
+        )
+    stays["days"] = np.maximum(length, 0.5)
     stays["entry_days"] = np.maximum((window.start - stays["start"]).dt.days.astype("float64"), 0.0)
     limits = {f: max_age(f, base) for f in forms}
     age_limit = stays["care_form"].map({f: v[0] for f, v in limits.items()}).astype("float64")
@@ -349,7 +359,9 @@ def _instroom_rows(
     low, high = poisson_interval(total, exposure)
     expected = np.array(exposures) * pooled
     p_value = 1.0
-    if len(years) > 1 and total > 0:
+    # the chi-square test needs about 5 expected entries a year; with fewer the years are
+    # pooled (a form with 3 stays in one year would otherwise get 0 for later years)
+    if len(years) > 1 and total > 0 and float(np.min(np.array(exposures) * pooled)) >= 5:
         statistic = float(((np.array(counts) - expected) ** 2 / expected).sum())
         p_value = float(stats.chi2.sf(statistic, len(years) - 1))
     if p_value >= 0.05:

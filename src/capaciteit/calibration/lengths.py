@@ -12,6 +12,7 @@ written. A provider with enough stays gets its own mean with the form's family a
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, ClassVar
 
 import autograd.numpy as anp
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 from autograd.scipy.stats import norm
 from lifelines import ExponentialFitter, KaplanMeierFitter, LogNormalFitter, WeibullFitter
-from lifelines.exceptions import StatError
+from lifelines.exceptions import StatError, StatisticalWarning
 from lifelines.fitters import ParametricUnivariateFitter
 from scipy import stats
 from scipy.special import gamma as gamma_fn
@@ -93,11 +94,15 @@ FITTERS = {"exponential": ExponentialFitter, "lognormal": LogNormalFitter, "weib
 def _fit(family: str, mine: pd.DataFrame) -> Any:
     """Fit ``family`` by maximum likelihood to the (censored, truncated) stays ``mine``."""
     fitter = FITTERS[family]()
-    return fitter.fit(
-        mine["days"].to_numpy(),
-        event_observed=mine["event"].to_numpy(),
-        entry=mine["entry_days"].to_numpy(),
-    )
+    with warnings.catch_warnings():
+        # lifelines warns on stderr when a variance is not usable; the interval then says
+        # so itself (no interval, see _mean_interval), in Dutch, in the estimates
+        warnings.simplefilter("ignore", StatisticalWarning)
+        return fitter.fit(
+            mine["days"].to_numpy(),
+            event_observed=mine["event"].to_numpy(),
+            entry=mine["entry_days"].to_numpy(),
+        )
 
 
 def _mean_interval(
@@ -107,6 +112,9 @@ def _mean_interval(
     params = np.asarray(fit.params_, dtype=np.float64)
     cov = np.asarray(fit.variance_matrix_, dtype=np.float64)
     mean, cv = _family_moments(family, params[None, :])
+    if not np.isfinite(cov).all() or (np.diag(cov) <= 0).any():
+        # the likelihood is flat or degenerate (e.g. every stay equally long): no interval
+        return float(mean[0]), math.nan, math.nan, float(cv[0])
     try:
         draws = rng.multivariate_normal(params, cov, size=DRAWS, method="cholesky")
     except np.linalg.LinAlgError:
@@ -116,15 +124,27 @@ def _mean_interval(
     return float(mean[0]), float(low), float(high), float(cv[0])
 
 
+def _form_rng(seed: int | np.random.SeedSequence, form: str) -> np.random.Generator:
+    """Return a generator for one form: the seed's entropy and the form's id together."""
+    entropy = seed.entropy if isinstance(seed, np.random.SeedSequence) else seed
+    assert entropy is not None
+    key = [int(b) for b in form.encode("utf-8")]
+    return np.random.default_rng(np.random.SeedSequence([*np.atleast_1d(entropy), *key]))
+
+
 def estimate_lengths(
     stays: pd.DataFrame,
     forms: list[str],
     base: RegionModel | None,
-    rng: np.random.Generator,
+    seed: int | np.random.SeedSequence,
     rows: list[dict[str, object]],
     notes: list[str],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Fit every form's stays; return los, los_provider, the fits and the curves."""
+    """Fit every form's stays; return los, los_provider, the fits and the curves.
+
+    Each form draws the parameters behind its interval from its own stream (the seed and
+    the form's id), so a form's interval does not depend on which forms come before it.
+    """
     los: list[dict[str, object]] = []
     per_provider: list[dict[str, object]] = []
     fits: list[dict[str, object]] = []
@@ -157,7 +177,7 @@ def estimate_lengths(
                     "events": events,
                 }
             )
-        mean, low, high, cv = _mean_interval(fitted[chosen], chosen, rng)
+        mean, low, high, cv = _mean_interval(fitted[chosen], chosen, _form_rng(seed, form))
         note = f"{FAMILY_NL[chosen]} (laagste AIC)"
         add_row(rows, "los_mean", form, "", mean, low, high, n, note)
         add_row(rows, "los_cv", form, "", cv, math.nan, math.nan, n, note)
@@ -201,9 +221,8 @@ def _fallback_los(
     if base is not None and form in base.los.index:
         row = base.los.loc[form]
         mean = base.form_mean_los_days(form)
-        add_row(
-            rows, "los_mean", form, "", math.nan, math.nan, math.nan, n, f"{note}; uit basismodel"
-        )
+        # the value the model uses is written, without an interval: it was not estimated
+        add_row(rows, "los_mean", form, "", mean, math.nan, math.nan, n, f"{note}; uit basismodel")
         notes.append(f"{form}: verblijfsduur {note}; overgenomen uit het basismodel.")
         dist = str(row["distribution"])
         if dist == "empirical":
@@ -215,7 +234,7 @@ def _fallback_los(
     at_risk = float((mine["days"] - mine["entry_days"]).clip(lower=0).sum())
     events = int(mine["event"].sum())
     mean = at_risk / events if events else max(at_risk, 1.0)
-    add_row(rows, "los_mean", form, "", math.nan, math.nan, math.nan, n, f"{note}; aanname")
+    add_row(rows, "los_mean", form, "", mean, math.nan, math.nan, n, f"{note}; aanname")
     notes.append(
         f"{form}: verblijfsduur {note}; aangenomen exponentieel met gemiddeld "
         f"{nl.number(mean)} dagen (tijd in zorg gedeeld door afgesloten verblijven)."
@@ -299,14 +318,17 @@ def _provider_means(
             continue
         fitter = ScaleFitter(family, shape)
         start = np.array([math.log(float(np.median(theirs["days"])))])
-        fitter.fit(
-            theirs["days"].to_numpy(),
-            event_observed=theirs["event"].to_numpy(),
-            entry=theirs["entry_days"].to_numpy(),
-            initial_point=start,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)  # an unusable variance: no interval
+            fitter.fit(
+                theirs["days"].to_numpy(),
+                event_observed=theirs["event"].to_numpy(),
+                entry=theirs["entry_days"].to_numpy(),
+                initial_point=start,
+            )
         log_scale = float(fitter.params_.iloc[0])
-        se = math.sqrt(float(fitter.variance_matrix_.iloc[0, 0]))
+        variance = float(fitter.variance_matrix_.iloc[0, 0])
+        se = math.sqrt(variance) if variance > 0 else math.nan  # NaN: no interval
         mean = fitter.mean_days(log_scale)
         low, high = fitter.mean_days(log_scale - z * se), fitter.mean_days(log_scale + z * se)
         add_row(rows, "los_provider_mean", form, provider, mean, low, high, n)

@@ -53,29 +53,57 @@ def estimate_beds(
     if stays["referral"].notna().any():
         on_list = (stays["referral"] <= window.zero) & (stays["start"] > window.zero)
         waiting = stays[on_list].groupby(["provider", "care_form"]).size()
+        if window.zero >= window.end:
+            notes.append(
+                "Wachtend op de peildatum is 0: wie op de extractiedatum nog wacht, heeft geen "
+                "verblijf in het extract. Kies een eerdere --peildatum om de wachtlijst te tellen."
+            )
     given: dict[tuple[str, str], int] = {}
+    counted_there: dict[tuple[str, str], int] = {}
+    year_before = max(window.zero - pd.DateOffset(years=1), window.start)
+    peak = _peak_occupancy(stays, pd.Timestamp(year_before), window.zero)
+    day = nl.date(window.zero.date())
     if beds is not None:
         for r in beds.to_dict(orient="records"):
-            given[(str(r["provider"]), str(r["care_form"]))] = int(r["beds"])
-        pairs = sorted(set(pairs) | {k for k in given if k[1] in forms})
-        peak = pd.Series(dtype="int64")
-        notes.append("Bedden uit de opgegeven 0-meting; bezet geteld uit de verblijven.")
+            key = (str(r["provider"]), str(r["care_form"]))
+            if key[1] not in forms:
+                notes.append(
+                    f"0-meting: {key[1]} bij {key[0]} genegeerd, die zorgvorm heeft geen "
+                    "verblijven in de gegevens."
+                )
+                continue
+            given[key] = int(r["beds"])
+            if "occupied" in r and not pd.isna(r["occupied"]):
+                counted_there[key] = int(r["occupied"])
+        missing = [k for k in pairs if k[1] in forms and k not in given]
+        for provider, form in missing:
+            notes.append(
+                f"0-meting: {form} bij {provider} ontbreekt; bedden geschat als de hoogste "
+                f"bezetting in het jaar voor {day} ({int(peak.get((provider, form), 0))})."
+            )
+        pairs = sorted(set(pairs) | set(given))
+        notes.append(f"Bedden uit de opgegeven 0-meting; bezet geteld uit de verblijven op {day}.")
     else:
-        year_before = max(window.zero - pd.DateOffset(years=1), window.start)
-        peak = _peak_occupancy(stays, pd.Timestamp(year_before), window.zero)
         notes.append(
             "Geen 0-meting opgegeven: bedden geschat als de hoogste bezetting in het jaar voor "
-            f"de peildatum ({nl.date(window.zero.date())}). Lever een 0-meting aan "
-            "(capaciteit intake) voor het werkelijke aantal."
+            f"de peildatum ({day}). Lever een 0-meting aan (capaciteit intake) voor het "
+            "werkelijke aantal."
         )
     table: list[dict[str, object]] = []
     for provider, form in pairs:
         if form not in forms:
             continue
         occ = int(occupied.get((provider, form), 0))
+        estimated = (provider, form) not in given
         count = given.get((provider, form), int(peak.get((provider, form), occ)))
         add_row(rows, "occupied", form, provider, occ, math.nan, math.nan, occ)
-        note = "" if beds is not None else "geschat: hoogste bezetting in het jaar ervoor"
+        note = "geschat: hoogste bezetting in het jaar ervoor" if estimated else ""
+        there = counted_there.get((provider, form))
+        if there is not None and there != occ:
+            notes.append(
+                f"{form}, {provider}: de 0-meting noemt {there} bezet, de verblijven tellen "
+                f"er {occ} op {day}; beds.csv neemt de telling uit de verblijven."
+            )
         if count < occ:
             # a model cannot start with more young people than beds; the registered beds
             # are out of date (or the peildatum differs), so the count is raised and said

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from capaciteit._pandas import as_float
+from capaciteit.core import nl
 from capaciteit.domain.model import RegionModel
 
 DEFAULT_FORMS: dict[str, dict[str, object]] = {
@@ -53,7 +54,7 @@ REFERENCE_TARIFF_EUR = {
     "jeugdzorgplus": 650.0,
     "crisis": 250.0,
 }
-"""Tariffs per bed-day (DOMAIN.md ranges) when no base model gives the region's own."""
+"""Tariffs per bed-day (national ranges) when no base model gives the region's own."""
 FALLBACK_TARIFF_EUR = 180.0
 
 
@@ -102,8 +103,11 @@ def costs_table(forms: Sequence[str], base: RegionModel | None, notes: list[str]
     if base is not None:
         costs = base.costs.reset_index()
         return costs[costs["care_form"].isin(list(forms))]
+    shown = ", ".join(
+        f"{form} {nl.euro(REFERENCE_TARIFF_EUR.get(form, FALLBACK_TARIFF_EUR))}" for form in forms
+    )
     notes.append(
-        "Geen basismodel: tarieven per bed-dag zijn landelijke richtbedragen (DOMAIN.md); "
+        f"Geen basismodel: tarieven per bed-dag zijn landelijke richtbedragen ({shown}); "
         "vervang ze door de regionale tarieven in costs.csv."
     )
     return pd.DataFrame(

@@ -12,7 +12,9 @@ from capaciteit.domain.scenario import Scenario
 
 
 def clean(value: Any) -> Any:
-    """Return ``value`` as a JSON value: NaN becomes ``None``, numpy scalars Python ones."""
+    """Return ``value`` as a JSON value: NaN and NA become ``None``, numpy scalars Python ones."""
+    if value is pd.NA:
+        return None
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
