@@ -868,3 +868,34 @@ def test_quarters_not_yet_seen_are_unknown_not_missed(tmp_path: Path) -> None:
     assert all(c["realised"] is None and c["inside"] is None for c in no_referrals)
     table = pd.read_csv(out / "backtest.csv")
     assert table.loc[table["realised"].isna(), "inside"].isna().all()
+
+
+def test_a_column_wrong_on_every_row_is_said_once_with_the_rest_counted(tmp_path: Path) -> None:
+    """Found by the audit: an export with a bad column gave 1.670 problems (8.354 lines)."""
+    rows = [
+        (f"C{i}", "P1", "crisis", "2023-01-05", "2023-01-20", "thuis", "tien", "")
+        for i in range(100)
+    ]
+    exc = _refusal(_write(tmp_path / "flood.csv", rows))
+    ages = [p for p in exc.problems if p.column == "age_at_start_years"]
+    assert len(ages) == 21, len(ages)
+    assert "en nog 80 rijen (rijen 22 tot 101) met hetzelfde probleem" in ages[-1].message
+
+
+def test_a_workbook_whose_first_sheet_is_not_the_records_says_so(tmp_path: Path) -> None:
+    """Found by the audit: only the first sheet is read, and the problems did not say so."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    info = wb.active
+    assert info is not None
+    info.title = "Info"
+    info.append(["Extract van 2024"])
+    data = wb.create_sheet("Verblijven")
+    data.append(list(HEADER))
+    data.append(["C1", "P1", "crisis", "2023-01-05", "2023-01-20", "thuis", 10, ""])
+    path = tmp_path / "export.xlsx"
+    wb.save(path)
+    exc = _refusal(path)
+    assert any("alleen het eerste werkblad ('Info')" in p.message for p in exc.problems)
+    assert any("'Verblijven'" in p.message for p in exc.problems)
