@@ -362,30 +362,28 @@ def _check_spelling(
         counts = counts.value_counts()
         for value in counts.index:  # most rows first: the spelling most rows use wins
             by_lower.setdefault(str(value).lower(), str(value))
-    for column, name in (("care_form", "care_form"), ("next", "next")):
-        values = stays[name]
-        for row, value in zip(stays.index, values, strict=True):
+    for column in ("care_form", "next"):
+        verdicts: dict[str, tuple[str, str]] = {}
+        for value in stays[column].unique():  # judge each spelling once, then its rows
             text = str(value)
             if not text or text in SINKS:
                 continue
             usual = by_lower.get(text.lower())
             if usual is not None and usual != text:
-                message = f"'{text}' verschilt alleen in hoofdletters van '{usual}'."
-                fix = f"Schrijf '{usual}'."
-            elif known is not None and usual is None and name == "care_form":
-                message = f"de zorgvorm '{text}' staat niet in het regiomodel."
-                fix = f"Gebruik een van: {', '.join(known)}."
-            else:
-                continue
-            problems.append(
-                Problem(
-                    file,
-                    message,
-                    fix,
-                    row=int(row),
-                    column=column,
-                    id=str(stays.at[row, "client_id"]),
+                verdicts[text] = (
+                    f"'{text}' verschilt alleen in hoofdletters van '{usual}'.",
+                    f"Schrijf '{usual}'.",
                 )
+            elif known is not None and usual is None and column == "care_form":
+                verdicts[text] = (
+                    f"de zorgvorm '{text}' staat niet in het regiomodel.",
+                    f"Gebruik een van: {', '.join(known)}.",
+                )
+        wrong = stays[stays[column].isin(list(verdicts))]
+        for row, value, client in zip(wrong.index, wrong[column], wrong["client_id"], strict=True):
+            message, fix = verdicts[str(value)]
+            problems.append(
+                Problem(file, message, fix, row=int(row), column=column, id=str(client))
             )
 
 
