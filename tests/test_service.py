@@ -1360,10 +1360,13 @@ CONTENT_CHECKED = {
     ("POST", "/v1/plans/{plan_id}/verdicts"),
     ("POST", "/v1/plans/{plan_id}/realisations"),
     ("POST", "/v1/records"),
+    ("POST", "/v1/calibrations"),
+    ("POST", "/v1/backtests"),
 }
 """Routes whose content is checked against stored data: files or scenario text as a model,
 scenario, pool or stay records; cells against the plan's cells and rules; a verdict
-'niet akkoord' needs a reason. Content that fails is refused with 422 and every problem
+'niet akkoord' needs a reason; a calibration's or backtest's days against the stay records
+and its 0-meting's rows each pair once. Content that fails is refused with 422 and every problem
 listed, which no schema can say, so schema-valid requests may get 422 there."""
 
 

@@ -221,6 +221,7 @@ def test_uploaded_records_show_their_counts_and_no_row(world: World) -> None:
         "stays": len(STAYS),
         "care_forms": sorted(STAYS["care_form"].unique()),
         "extract_date": dates.max().date().isoformat(),
+        "first_start": _dates("start_date").min().date().isoformat(),
     }
     with world.api("planner A") as planner:
         one = planner.get(f"/records/{world.ids['records']}")
@@ -408,7 +409,11 @@ def test_a_failing_job_names_no_client(world: World) -> None:
         assert_problem(planner.post(f"/calibrations/{job['id']}/region"), 409)
     problems = job["error"]["problems"]
     late = STAYS[(_dates("start_date") > "2023-12-31") | (_dates("end_date") > "2023-12-31")]
-    assert len(problems) >= len(late) > 0, job["error"]
+    # every late row is named: listed with its row, or counted ("en nog 55 rijen")
+    listed = {p["row"] for p in problems if p["row"] is not None}
+    counted = sum(int(n) for p in problems for n in re.findall(r"en nog (\d+) rijen", p["message"]))
+    assert listed and listed <= {int(i) + 2 for i in late.index}, job["error"]
+    assert len(listed) + counted >= len(late) > 0, job["error"]
     assert all(p["id"] is None for p in problems)
     _no_person_in(json.dumps(job["error"]))
 
@@ -521,6 +526,217 @@ def test_a_reader_starts_nothing_and_sees_no_records(world: World) -> None:
         assert_problem(reader.post("/backtests", json={**body, "cut": "2024-01-01"}), 403)
         assert_problem(reader.post(f"/calibrations/{ids['calibration']}/region"), 403)
         assert reader.get(f"/calibrations/{ids['calibration']}").status_code == 200
+
+
+# ---------------------------------------------------------------------------------------
+# A 0-meting, dates refused up front, file names (after the tests that list A's records)
+# ---------------------------------------------------------------------------------------
+
+GIVEN_BEDS = [
+    {"provider": "P03", "care_form": "crisis", "beds": 77},
+    {"provider": "P01", "care_form": "pleegzorg", "beds": 501},
+    {"provider": "P02", "care_form": "pleegzorg", "beds": 502},
+]
+"""A 0-meting above every occupancy of the records, so the calibration keeps each count."""
+
+
+def _beds_of(table: str) -> dict[tuple[str, str], int]:
+    frame = pd.read_csv(io.StringIO(table), dtype={"provider": str, "care_form": str})
+    return {(r.provider, r.care_form): int(r.beds) for r in frame.itertuples()}
+
+
+def test_a_calibration_and_a_backtest_take_a_0_meting(world: World) -> None:
+    given = {(b["provider"], b["care_form"]): b["beds"] for b in GIVEN_BEDS}
+    with world.api("planner A") as planner:
+        body = {"records_id": world.ids["records"], "zero_date": ZERO_DATE.isoformat()}
+        started = planner.post("/calibrations", json={**body, "beds": GIVEN_BEDS})
+        assert started.status_code == 202, started.text
+        path = f"/calibrations/{started.json()['id']}"
+        job = wait_job(planner, path, timeout=180, every=0.2)
+        assert job["status"] == "done", job
+        assert job["params"]["beds"] == GIVEN_BEDS
+        result = planner.get(f"{path}/result").json()
+        assert _beds_of(planner.get(f"{path}/files/beds.csv").text) == given
+        body = {"records_id": world.ids["records"], "cut": CUT.isoformat(), "quarters": 4}
+        started = planner.post("/backtests", json={**body, "replications": 20, "beds": GIVEN_BEDS})
+        assert started.status_code == 202, started.text
+        path = f"/backtests/{started.json()['id']}"
+        assert wait_job(planner, path, timeout=180, every=0.2)["status"] == "done"
+        assert _beds_of(planner.get(f"{path}/files/model/beds.csv").text) == given
+    beds = _estimates(result, "beds")
+    assert {(k[1], k[0]): int(v["estimate"]) for k, v in beds.items()} == given
+    assert any("opgegeven 0-meting" in note for note in result["notes"]), result["notes"]
+
+
+@pytest.mark.parametrize(
+    ("beds", "where"),
+    [
+        pytest.param([*GIVEN_BEDS, {**GIVEN_BEDS[1], "beds": 3}], "P01", id="twice"),
+        pytest.param([{**GIVEN_BEDS[0], "beds": -1}], "beds.0.beds", id="negative"),
+        pytest.param([{**GIVEN_BEDS[0], "beds": 100_001}], "beds.0.beds", id="over-100000"),
+        pytest.param([{**GIVEN_BEDS[0], "beds": 2.5}], "beds.0.beds", id="not-whole"),
+        pytest.param([{**GIVEN_BEDS[0], "provider": "P 03"}], "beds.0.provider", id="space"),
+        pytest.param([{**GIVEN_BEDS[0], "naam": "x"}], "beds.0.naam", id="unknown-field"),
+        pytest.param([{"provider": "P03", "beds": 1}], "beds.0.care_form", id="no-care-form"),
+        pytest.param(
+            [{"provider": f"P{i}", "care_form": "crisis", "beds": 1} for i in range(10_001)],
+            "beds",
+            id="over-10000",
+        ),
+    ],
+)
+def test_a_0_meting_is_bounded(world: World, beds: list[dict[str, Any]], where: str) -> None:
+    request = {"records_id": world.ids["records"], "beds": beds}
+    with world.api("planner A") as planner:
+        before = len(planner.get("/calibrations").json())
+        for path, extra in (("/calibrations", {}), ("/backtests", {"cut": CUT.isoformat()})):
+            body = assert_problem(planner.post(path, json={**request, **extra}), 422)
+            assert any(where in json.dumps(p) for p in body["problems"]), body
+        assert len(planner.get("/calibrations").json()) == before
+
+
+def test_the_0_meting_in_the_api_document() -> None:
+    from capaciteit.service.schemas import BacktestIn, CalibrationIn
+
+    for schema in (CalibrationIn.model_json_schema(), BacktestIn.model_json_schema()):
+        beds = next(s for s in schema["properties"]["beds"]["anyOf"] if s.get("type") == "array")
+        assert beds["maxItems"] == 10_000, beds
+        item = schema["$defs"][beds["items"]["$ref"].rsplit("/", 1)[-1]]
+        assert set(item["required"]) == {"provider", "care_form", "beds"}
+        assert (item["properties"]["beds"]["minimum"], item["properties"]["beds"]["maximum"]) == (
+            0,
+            100_000,
+        )
+    replications = BacktestIn.model_json_schema()["properties"]["replications"]
+    assert replications["maximum"] == 500 and "2000" in replications["description"]
+
+
+FIRST_START = _dates("start_date").min().date()
+LATEST = pd.concat([_dates("start_date"), _dates("end_date")]).dropna().max().date()
+
+
+BT, CAL = "/backtests", "/calibrations"
+REFUSED_DAYS: dict[str, tuple[str, dict[str, str], str]] = {
+    "cut-early": (BT, {"cut": f"{FIRST_START.year - 1}-01-01"}, "cut"),
+    "cut-at-start": (BT, {"cut": f"{FIRST_START.year}-01-01"}, "cut"),
+    "cut-late": (BT, {"cut": f"{LATEST.year + 1}-01-01"}, "cut"),
+    "cut-after-given-extract": (BT, {"cut": "2024-01-01", "extract_date": "2023-06-30"}, "cut"),
+    "window-not-before-cut": (
+        BT,
+        {"cut": "2022-01-01", "window_start": "2022-01-01"},
+        "window_start",
+    ),
+    "zero-late": (CAL, {"zero_date": "2030-01-01"}, "zero_date"),
+    "zero-before-first-start": (CAL, {"zero_date": f"{FIRST_START.year - 1}-12-31"}, "zero_date"),
+    "zero-before-window": (
+        CAL,
+        {"window_start": "2022-01-01", "zero_date": "2021-12-31"},
+        "zero_date",
+    ),
+    "zero-after-given-extract": (
+        CAL,
+        {"extract_date": "2024-06-30", "zero_date": "2024-07-01"},
+        "zero_date",
+    ),
+    "window-late": (CAL, {"window_start": "2025-01-01"}, "window_start"),
+    "window-at-extract": (CAL, {"window_start": LATEST.isoformat()}, "window_start"),
+}
+"""Days the records do not hold, and the field a refusal names."""
+
+
+@pytest.mark.parametrize(("path", "body", "field"), REFUSED_DAYS.values(), ids=REFUSED_DAYS)
+def test_days_outside_the_records_are_refused_up_front(
+    world: World, path: str, body: dict[str, Any], field: str
+) -> None:
+    with world.api("planner A") as planner:
+        before = len(planner.get(path).json())
+        answer = planner.post(path, json={"records_id": world.ids["records"], **body})
+        refused = assert_problem(answer, 422)
+        assert [p["column"] for p in refused["problems"]] == [field], refused
+        assert "--" not in answer.text, refused
+        assert len(planner.get(path).json()) == before
+
+
+def _engine(world: World) -> sa.Engine:
+    from capaciteit.service.config import ServiceSettings
+
+    return sa.create_engine(ServiceSettings(database_url=world.server.database_url).sqlalchemy_url)
+
+
+def test_records_stored_without_their_first_start_still_are_checked(world: World) -> None:
+    """Records uploaded before the summary held the first start: it is read when needed."""
+    with world.api("planner A") as planner:
+        made = planner.post("/records", files={"file": ("oud.csv", STAYS_CSV)})
+        assert made.status_code == 201, made.text
+        records_id = made.json()["id"]
+        assert made.json()["first_start"] == FIRST_START.isoformat()
+        from capaciteit.service.db import StayRecordsUpload
+
+        old = {k: made.json()[k] for k in ("stays", "care_forms", "extract_date")}
+        engine = _engine(world)
+        try:
+            with engine.begin() as conn:
+                table = StayRecordsUpload.__table__
+                conn.execute(sa.update(table).where(table.c.id == records_id).values(summary=old))
+        finally:
+            engine.dispose()
+        assert planner.get(f"/records/{records_id}").json()["first_start"] is None
+        body = {"records_id": records_id, "cut": f"{FIRST_START.year}-01-01"}
+        refused = assert_problem(planner.post("/backtests", json=body), 422)
+        assert [p["column"] for p in refused["problems"]] == ["cut"], refused
+        body = {"records_id": records_id, "zero_date": "2030-01-01"}
+        assert_problem(planner.post("/calibrations", json=body), 422)
+
+
+# records whose first stay began long before the first one ended: the default window
+# (from the first end date) starts after the first start, so a day between the two passes
+# the check up front and is refused by the pipeline, which names the option of the CLI
+LATE_WINDOW_CSV = (
+    "client_id,provider,care_form,start_date,end_date,next,age_at_start_years\n"
+    "K0001,P01,pleegzorg,2018-03-01,,,5\n"
+    + "".join(
+        f"K{n:04d},P01,pleegzorg,2021-{n:02d}-01,2022-{n:02d}-15,thuis,6\n" for n in range(2, 12)
+    )
+).encode()
+
+
+def test_a_job_refused_by_the_pipeline_names_the_api_field(world: World) -> None:
+    with world.api("planner A") as planner:
+        made = planner.post("/records", files={"file": ("laat.csv", LATE_WINDOW_CSV)})
+        assert made.status_code == 201, made.text
+        records_id = made.json()["id"]
+        jobs = {
+            "cut": ("/backtests", {"cut": "2020-01-01", "replications": 20}),
+            "zero_date": ("/calibrations", {"zero_date": "2019-06-01"}),
+        }
+        for field, (path, body) in jobs.items():
+            started = planner.post(path, json={"records_id": records_id, **body})
+            assert started.status_code == 202, started.text
+            job = wait_job(planner, f"{path}/{started.json()['id']}", timeout=180, every=0.2)
+            assert job["status"] == "failed", job
+            assert [p["file"] for p in job["error"]["problems"]] == [field], job["error"]
+            assert "--" not in json.dumps(job["error"]), job["error"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        pytest.param("junk.xlsx", bytes(range(256)) * 8, "kan niet als tabel", id="junk-xlsx"),
+        pytest.param("junk.csv", b"\xff\xfe\x00bad" * 50, "geen UTF-8", id="junk-csv"),
+        pytest.param("x.txt", STAYS_CSV, "alleen .csv of .xlsx", id="txt"),
+        pytest.param("stays", STAYS_CSV, "alleen .csv of .xlsx", id="no-suffix"),
+    ],
+)
+def test_an_upload_is_read_as_its_name_says(
+    world: World, name: str, content: bytes, said: str
+) -> None:
+    with world.api("planner A") as planner:
+        before = planner.get("/records").json()
+        answer = planner.post("/records", files={"file": (name, content)})
+        body = assert_problem(answer, 422)
+        assert [p["file"] for p in body["problems"]] == [name], body
+        assert said in body["problems"][0]["message"], body
+        assert planner.get("/records").json() == before
 
 
 # ---------------------------------------------------------------------------------------

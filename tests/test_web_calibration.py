@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html.parser
+import io
 import json
 import os
 import re
@@ -450,6 +451,105 @@ def test_a_reader_reads_the_results_and_starts_nothing(site: Site) -> None:
         for url, data in refused.items():
             files = {"file": ("s.csv", STAYS_CSV)} if url == "/records" else None
             assert web.post(url, data=data, files=files).status_code == 403, url
+
+
+# --- a 0-meting through the forms, and days the records do not hold ---
+
+BEDS_CSV = b"provider,care_form,beds\nP03,crisis,77\nP01,pleegzorg,501\nP02,pleegzorg,502\n"
+BEDS = [
+    {"provider": "P03", "care_form": "crisis", "beds": 77},
+    {"provider": "P01", "care_form": "pleegzorg", "beds": 501},
+    {"provider": "P02", "care_form": "pleegzorg", "beds": 502},
+]
+
+
+def test_the_forms_take_a_0_meting(site: Site) -> None:
+    records = site.ids["records"]
+    with site.web("planner A") as web, site.api("planner A") as api:
+        page = web.get("/records").text
+        assert 'enctype="multipart/form-data"' in page.split(f"/records/{records}/calibrations")[1]
+        assert "0-meting (beds.csv)" in _visible(page)
+        beds = {"beds": ("beds.csv", BEDS_CSV)}
+        started = web.post(f"/records/{records}/calibrations", data={"name": ""}, files=beds)
+        calibration = _id(started, "/calibrations/")
+        form = {"cut_year": str(CUT_YEAR), "quarters": "4", "replications": "20"}
+        started = web.post(f"/records/{records}/backtests", data=form, files=beds)
+        backtest = _id(started, "/backtests/")
+        # a browser sends the empty file field when none is chosen
+        empty = {"beds": ("", b"", "application/octet-stream")}
+        started = web.post(f"/records/{records}/calibrations", data={"name": ""}, files=empty)
+        without = _id(started, "/calibrations/")
+        for path in (f"/calibrations/{calibration}", f"/backtests/{backtest}"):
+            assert api.get(path).json()["params"]["beds"] == BEDS, path
+        assert "beds" not in api.get(f"/calibrations/{without}").json()["params"]
+        for path in (
+            f"/calibrations/{calibration}",
+            f"/backtests/{backtest}",
+            f"/calibrations/{without}",
+        ):
+            assert wait_job(api, path, timeout=180, every=0.2)["status"] == "done", path
+        estimates = pd.read_csv(
+            io.BytesIO(web.get(f"/calibrations/{calibration}/files/estimates.csv").content)
+        )
+    beds = estimates[estimates["quantity"] == "beds"]
+    assert {(k, f): int(v) for k, f, v in beds[["key", "care_form", "estimate"]].values} == {
+        (b["provider"], b["care_form"]): b["beds"] for b in BEDS
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        pytest.param("beds.csv", b"provider,care_form,beds\nP03,crisis,-4\n", "beds", id="neg"),
+        pytest.param("beds.csv", b"provider,care_form\nP03,crisis\n", "beds", id="no-beds"),
+        pytest.param(
+            "beds.csv",
+            b"provider,care_form,beds\nP03,crisis,4\nP03,crisis,5\n",
+            "P03",
+            id="twice",
+        ),
+        pytest.param("beds.xlsx", bytes(range(256)) * 4, "kan niet als tabel", id="junk-xlsx"),
+        pytest.param("beds.txt", BEDS_CSV, "alleen .csv of .xlsx", id="txt"),
+    ],
+)
+def test_a_broken_0_meting_is_refused_with_its_problems(
+    site: Site, name: str, content: bytes, said: str
+) -> None:
+    records = site.ids["records"]
+    with site.web("planner A") as web, site.api("planner A") as api:
+        before = len(api.get("/calibrations").json()), len(api.get("/backtests").json())
+        for path, form in (
+            ("calibrations", {"name": ""}),
+            ("backtests", {"cut_year": str(CUT_YEAR), "quarters": "4", "replications": "20"}),
+        ):
+            answer = web.post(
+                f"/records/{records}/{path}", data=form, files={"beds": (name, content)}
+            )
+            assert answer.status_code == 422, answer.text[:500]
+            rows = _tables(answer.text)["problems-table"]
+            assert rows and all(r[0] == name for r in rows), rows
+            assert said in _visible(answer.text), rows
+        after = len(api.get("/calibrations").json()), len(api.get("/backtests").json())
+        assert after == before
+    with site.web("planner B") as web:  # another organisation's records: 404 first
+        answer = web.post(f"/records/{records}/calibrations", files={"beds": (name, content)})
+        assert answer.status_code == 404 and name not in answer.text
+
+
+def test_days_the_records_do_not_hold_are_refused_by_the_form(site: Site) -> None:
+    records = site.ids["records"]
+    first = _dates("start_date").min().date()
+    with site.web("planner A") as web, site.api("planner A") as api:
+        before = len(api.get("/backtests").json())
+        form = {"cut_year": str(first.year), "quarters": "4", "replications": "20"}
+        answer = web.post(f"/records/{records}/backtests", data=form)
+        assert answer.status_code == 422
+        assert [r[2] for r in _tables(answer.text)["problems-table"]] == ["Knip"]
+        answer = web.post(f"/records/{records}/calibrations", data={"zero_date": "2030-01-01"})
+        assert answer.status_code == 422
+        assert [r[2] for r in _tables(answer.text)["problems-table"]] == ["Peildatum"]
+        assert "--" not in _visible(answer.text)
+        assert len(api.get("/backtests").json()) == before
 
 
 # --- in the browser ---

@@ -458,7 +458,48 @@ class RecordsPublic(BaseModel):
     stays: int = Field(description="stays (rows) in the file")
     care_forms: list[str] = Field(description="care forms with at least one stay")
     extract_date: dt.date = Field(description="the latest date in the records")
+    first_start: dt.date | None = Field(
+        default=None,
+        description="the earliest start date (null for records uploaded before it was kept)",
+    )
     created_at: UtcTime = Field(description="when they were uploaded")
+
+
+MAX_BEDS_ROWS = 10_000
+"""Rows of a 0-meting in a request (a region has a few hundred provider-form pairs)."""
+
+
+class BedsIn(In):
+    """One row of a 0-meting: the beds of a provider for a care form on the peildatum."""
+
+    provider: Code = Field(description="provider code")
+    care_form: Code = Field(description="care form id")
+    beds: Annotated[int, Field(ge=0, le=100_000), BeforeValidator(_whole)] = Field(
+        description="beds (places) contracted"
+    )
+
+
+def _each_pair_once(rows: list[BedsIn]) -> list[BedsIn]:
+    """Refuse a 0-meting that gives a provider and care form twice, naming them."""
+    seen: set[tuple[str, str]] = set()
+    twice: list[str] = []
+    for row in rows:
+        pair = (row.provider, row.care_form)
+        if pair in seen and f"{row.provider}/{row.care_form}" not in twice:
+            twice.append(f"{row.provider}/{row.care_form}")
+        seen.add(pair)
+    if twice:
+        raise ValueError(f"elke aanbieder en zorgvorm één keer; dubbel: {', '.join(twice)}")
+    return rows
+
+
+Beds = Annotated[list[BedsIn], Field(max_length=MAX_BEDS_ROWS), AfterValidator(_each_pair_once)]
+"""A 0-meting: beds per provider and care form, each pair once."""
+_BEDS_DESCRIPTION = (
+    "the 0-meting {day}: beds per provider and care form, each pair once, as in the "
+    "beds.csv of `capaciteit intake` (default: the highest occupancy in the year before); "
+    "the occupants are counted from the records"
+)
 
 
 class CalibrationIn(In):
@@ -488,6 +529,9 @@ class CalibrationIn(In):
         pattern=r"^[^\x00-\x1f\x7f]+$",
         description="name of the calibrated model (no control characters)",
     )
+    beds: Beds | None = Field(
+        default=None, description=_BEDS_DESCRIPTION.format(day="on the peildatum")
+    )
 
 
 class BacktestIn(In):
@@ -499,7 +543,9 @@ class BacktestIn(In):
         default=8, description="quarters after the cut that are compared"
     )
     replications: Annotated[int, Field(ge=20, le=500), BeforeValidator(_whole)] = Field(
-        default=100, description="replications of the simulated band"
+        default=100,
+        description="replications of the simulated band (at most 500 on this shared service; "
+        "the command line `capaciteit backtest` allows up to 2000)",
     )
     seed: Annotated[int, Field(ge=0, le=2**53 - 1), BeforeValidator(_whole)] = 1
     base_region_id: ObjectId | None = Field(
@@ -507,3 +553,4 @@ class BacktestIn(In):
     )
     window_start: Day | None = None
     extract_date: Day | None = None
+    beds: Beds | None = Field(default=None, description=_BEDS_DESCRIPTION.format(day="at the cut"))

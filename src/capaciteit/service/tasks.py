@@ -9,10 +9,11 @@ executor: the worker processes are the service's parallelism.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -219,10 +220,15 @@ def _match_batch(
 
 def _records_inputs(
     sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path
-) -> tuple[Path, Path | None]:
-    """Write the job's stay records, and its base region model if it names one, into ``tmp``."""
+) -> tuple[Path, Path | None, Path | None]:
+    """Write the job's stay records, its base region model and its 0-meting into ``tmp``.
+
+    The base model and the 0-meting (``beds.csv``) only if the job has them.
+    """
     from capaciteit.service import records
     from capaciteit.service.db import StayRecordsUpload
+
+    beds = records.write_beds(params["beds"], tmp / "0-meting") if params.get("beds") else None
 
     with sessions() as session:
         upload = session.get(StayRecordsUpload, int(params["records_id"]))
@@ -235,7 +241,7 @@ def _records_inputs(
         )
         archive = region.archive if region is not None else None
     base = unpack_model(archive, tmp / "basis") if archive is not None else None
-    return path, base
+    return path, base, beds
 
 
 def _day(params: dict[str, Any], key: str) -> dt.date | None:
@@ -269,20 +275,29 @@ def _records_result(out: Path, kind: str, params: dict[str, Any]) -> dict[str, A
     return data
 
 
+@contextlib.contextmanager
+def _problems_said_to_the_api() -> Iterator[None]:
+    """Refused records said privately, and the command line's options as the API's fields."""
+    from capaciteit.service.records import problems_kept_private, problems_named_for_the_api
+
+    with problems_named_for_the_api(), problems_kept_private():
+        yield
+
+
 def _calibrate(
     sessions: sessionmaker[Any], params: dict[str, Any], tmp: Path, out: Path, ctx: JobContext
 ) -> dict[str, Any]:
     """Calibrate a region model from stored stay records (the model and its report)."""
     from capaciteit.pipelines.calibrate import calibrate_records
-    from capaciteit.service.records import problems_kept_private
 
-    records_file, base = _records_inputs(sessions, params, tmp)
+    records_file, base, beds = _records_inputs(sessions, params, tmp)
     name = params.get("name") or (None if base else f"Gekalibreerd uit {records_file.name}")
-    with problems_kept_private():
+    with _problems_said_to_the_api():
         calibrate_records(
             records_file,
             out,
             base_dir=base,
+            beds_file=beds,
             window_start=_day(params, "window_start"),
             zero_date=_day(params, "zero_date"),
             extract_date=_day(params, "extract_date"),
@@ -297,11 +312,10 @@ def _backtest(
 ) -> dict[str, Any]:
     """Backtest a calibration of stored stay records from their cut (serial executor)."""
     from capaciteit.pipelines.calibrate import backtest_records
-    from capaciteit.service.records import problems_kept_private
     from capaciteit.simulation.executors import SerialExecutor
 
-    records_file, base = _records_inputs(sessions, params, tmp)
-    with problems_kept_private():
+    records_file, base, beds = _records_inputs(sessions, params, tmp)
+    with _problems_said_to_the_api():
         backtest_records(
             records_file,
             dt.date.fromisoformat(params["cut"]),
@@ -310,6 +324,7 @@ def _backtest(
             replications=int(params["replications"]),
             seed=int(params["seed"]),
             base_dir=base,
+            beds_file=beds,
             window_start=_day(params, "window_start"),
             extract_date=_day(params, "extract_date"),
             executor=SerialExecutor(),

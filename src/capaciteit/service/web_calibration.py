@@ -5,12 +5,14 @@ each care form per year, how long they stay, where they go after. A planner uplo
 extract (*Verblijfsgegevens*, ``/records``), starts a **calibration** on it (the region
 model estimated from the records, with its report) or a **backtest** (a calibration on the
 records before a 1 January, whose simulated quarters after it are set against what the
-records show happened), and reads the results like a run's: live progress, then the
-figures. The pages are thin: they take the form, call the functions the API calls
-(:mod:`capaciteit.service.records`, :mod:`capaciteit.service.routes.calibration`) and show
-the result JSON in Dutch. Like the API they show stay records only as counts, a refused
-upload's problems without a client id or a cell's value, and another organisation's
-records and jobs as if they did not exist (404).
+records show happened), optionally with a 0-meting (``beds.csv``: the beds per provider
+and care form, read as the command line reads it), and reads the results like a run's:
+live progress, then the figures. The pages are thin: they take the form, call the
+functions the API calls (:mod:`capaciteit.service.records`,
+:mod:`capaciteit.service.routes.calibration`) and show the result JSON in Dutch. Like the
+API they show stay records only as counts, a refused upload's problems without a client
+id or a cell's value, and another organisation's records and jobs as if they did not
+exist (404).
 
 What the result pages show, and why:
 
@@ -29,6 +31,7 @@ What the result pages show, and why:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from typing import Annotated, Any
 
@@ -66,6 +69,7 @@ FIELDS_NL = {
     "cut": "Knip",
     "quarters": "Kwartalen",
     "replications": "Replicaties",
+    "beds": "0-meting",
 }
 """The form's labels, as a refused request names its fields."""
 CALIBRATION_FILES = {
@@ -252,14 +256,48 @@ def _refused_request(error: ValidationError, what: str) -> InvalidInputError:
     return InvalidInputError(what, problems)
 
 
+def _beds(upload: UploadFile | None) -> list[dict[str, Any]] | None:
+    """Read the form's 0-meting as the request's ``beds`` (None when no file is chosen).
+
+    A browser sends the empty file field when none is chosen: no name, no content.
+    """
+    if upload is None:
+        return None
+    content = upload.file.read(MAX_TABLE_BYTES + 1)
+    if not upload.filename and not content:
+        return None
+    return records.read_beds(upload.filename or "", content)
+
+
+def _in_form_words(refused: InvalidInputError) -> InvalidInputError:
+    """Name a request's fields in a refusal as the form labels them."""
+    problems = [
+        dataclasses.replace(p, column=FIELDS_NL.get(p.column, p.column)) if p.column else p
+        for p in refused.problems
+    ]
+    return InvalidInputError(refused.what, problems)
+
+
 def _start(
-    request: Request, session: Session, who: Caller, kind: str, body: dict[str, Any]
+    request: Request,
+    session: Session,
+    who: Caller,
+    kind: str,
+    body: dict[str, Any],
+    beds: UploadFile | None,
 ) -> Response:
     """Start a job as the API does; a refused request shows the records page with it.
 
     Another organisation's records are 404 before the form is judged, as on the API.
     """
     try:
+        try:
+            rows = _beds(beds)
+        except InvalidInputError:
+            records.records_of(session, int(body["records_id"]), who)
+            raise
+        if rows is not None:
+            body = {**body, "beds": rows}
         try:
             if kind == "calibrate":
                 calibration = CalibrationIn.model_validate(body)
@@ -271,7 +309,8 @@ def _start(
             records.records_of(session, int(body["records_id"]), who)
             raise _refused_request(exc, f"De {KIND_NL[kind].lower()}") from None
     except InvalidInputError as exc:
-        return _records_page(request, session, who, status_code=422, refused=exc)
+        refused = _in_form_words(exc)
+        return _records_page(request, session, who, status_code=422, refused=refused)
     return RedirectResponse(f"{PATHS[kind]}/{job.id}", status_code=303)
 
 
@@ -285,8 +324,13 @@ def start_calibration(
     window_start: Annotated[str, Form(max_length=10)] = "",
     zero_date: Annotated[str, Form(max_length=10)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
+    beds: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """Start a calibration of the records (``POST /v1/calibrations``) and show its page."""
+    """Start a calibration of the records (``POST /v1/calibrations``) and show its page.
+
+    ``beds`` is the 0-meting on the peildatum (``beds.csv`` or .xlsx), read as the
+    command line reads it.
+    """
     who = need_role(who, "planner")
     fields = {
         "base_region_id": base_region_id,
@@ -295,7 +339,7 @@ def start_calibration(
         "name": name,
     }
     body = {"records_id": records_id, **_body(fields, ("base_region_id",))}
-    return _start(request, session, who, "calibrate", body)
+    return _start(request, session, who, "calibrate", body, beds)
 
 
 @router.post("/records/{records_id}/backtests", response_class=HTMLResponse)
@@ -308,8 +352,12 @@ def start_backtest(
     quarters: Annotated[str, Form(max_length=10)] = "",
     replications: Annotated[str, Form(max_length=10)] = "",
     base_region_id: Annotated[str, Form(max_length=10)] = "",
+    beds: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """Start a backtest from 1 January of ``cut_year`` (``POST /v1/backtests``)."""
+    """Start a backtest from 1 January of ``cut_year`` (``POST /v1/backtests``).
+
+    ``beds`` is the 0-meting at the cut, as for a calibration.
+    """
     who = need_role(who, "planner")
     year = cut_year.strip()
     fields = {
@@ -320,7 +368,7 @@ def start_backtest(
     }
     numbers = ("quarters", "replications", "base_region_id")
     body = {"records_id": records_id, **_body(fields, numbers)}
-    return _start(request, session, who, "backtest", body)
+    return _start(request, session, who, "backtest", body, beds)
 
 
 # --- The list of jobs, and what the pages of both kinds share ---

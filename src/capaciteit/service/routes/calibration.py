@@ -40,7 +40,9 @@ def records_public(row: StayRecordsUpload) -> RecordsPublic:
 
 @router.post("/records", status_code=201)
 def upload_records(
-    file: Annotated[UploadFile, File(description="stays.csv or .xlsx (pseudonymous)")],
+    file: Annotated[
+        UploadFile, File(description="stays.csv or stays.xlsx (pseudonymous), read as named")
+    ],
     session: SessionDep,
     who: Planner,
     organisation_id: Annotated[
@@ -67,7 +69,11 @@ def get_records(records_id: Id, session: SessionDep, who: Planner) -> RecordsPub
 
 
 def _start(session: Session, kind: str, body: CalibrationIn | BacktestIn, who: Caller) -> JobPublic:
-    """Queue a job on the caller's records (and base region model, of the same owner)."""
+    """Queue a job on the caller's records (and base region model, of the same owner).
+
+    Days the records do not hold are refused here, naming the request's fields, rather
+    than by the job in the worker.
+    """
     upload = records.records_of(session, body.records_id, who)
     if body.base_region_id is not None:
         region = store.region_of(session, body.base_region_id, who)
@@ -83,6 +89,7 @@ def _start(session: Session, kind: str, body: CalibrationIn | BacktestIn, who: C
                     )
                 ],
             )
+    records.check_days(upload, body)
     params = body.model_dump(mode="json", exclude_none=True)
     job = queue.enqueue(session, kind, params, who.token_id, upload.organisation_id)
     session.add(
