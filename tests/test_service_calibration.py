@@ -121,6 +121,23 @@ class World:
         return self.server.client(self.tokens[who], timeout=120)
 
 
+def two_organisations(http: httpx.Client) -> tuple[dict[str, str], dict[str, int]]:
+    """Make organisations A and B with a planner and a reader (ontwikkeltafel) each.
+
+    Returns the tokens by ``"<role> <A|B>"`` and the ids by ``"organisation <A|B>"``.
+    """
+    tokens: dict[str, str] = {}
+    ids: dict[str, int] = {}
+    for name in ("A", "B"):
+        made = http.post("/organisations", json={"name": f"Regio {name}"})
+        assert made.status_code == 201, made.text
+        for role in ("planner", "ontwikkeltafel"):
+            body = {"role": role, "name": f"{role} {name}", "organisations": [made.json()["id"]]}
+            tokens[f"{role} {name}"] = http.post("/tokens", json=body).json()["token"]
+        ids[f"organisation {name}"] = made.json()["id"]
+    return tokens, ids
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -138,17 +155,9 @@ def world(
     try:
         tokens, ids = {"admin": admin}, {}
         with server.client(admin) as http:
-            for name in ("A", "B"):
-                made = http.post("/organisations", json={"name": f"Regio {name}"})
-                assert made.status_code == 201, made.text
-                for role in ("planner", "ontwikkeltafel"):
-                    body = {
-                        "role": role,
-                        "name": f"{role} {name}",
-                        "organisations": [made.json()["id"]],
-                    }
-                    tokens[f"{role} {name}"] = http.post("/tokens", json=body).json()["token"]
-                ids[f"organisation {name}"] = made.json()["id"]
+            made_tokens, made_ids = two_organisations(http)
+            tokens |= made_tokens
+            ids |= made_ids
             both = [ids["organisation A"], ids["organisation B"]]
             body = {"role": "planner", "name": "planner AB", "organisations": both}
             tokens["planner AB"] = http.post("/tokens", json=body).json()["token"]

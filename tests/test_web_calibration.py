@@ -33,7 +33,7 @@ import pytest
 
 from tests.conftest import CHROMIUM, EXAMPLE_MODEL
 from tests.test_service import Server, cli_token, model_files, wait_job
-from tests.test_service_calibration import STAYS, STAYS_CSV, _no_person_in
+from tests.test_service_calibration import STAYS, STAYS_CSV, _no_person_in, two_organisations
 
 WINDOW_START = dt.date(2020, 1, 1)
 ZERO_DATE = dt.date(2024, 6, 30)
@@ -84,18 +84,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     admin = cli_token(url, "admin")
     server = Server(url, workdir, {"job_workers": 1}).start()
     try:
-        tokens: dict[str, str] = {}
         with server.client(admin) as http:
-            for name in ("A", "B"):
-                made = http.post("/organisations", json={"name": f"Regio {name}"})
-                assert made.status_code == 201, made.text
-                for role in ("planner", "ontwikkeltafel"):
-                    body = {
-                        "role": role,
-                        "name": f"{role} {name}",
-                        "organisations": [made.json()["id"]],
-                    }
-                    tokens[f"{role} {name}"] = http.post("/tokens", json=body).json()["token"]
+            tokens, _ = two_organisations(http)
         site = Site(server, tokens, {})
         with site.api("planner A") as api:
             site.ids["region"] = api.post("/regions", files=model_files()).json()["id"]
