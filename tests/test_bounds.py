@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -411,6 +411,7 @@ replicated_shares = st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_s
 
 
 @settings(max_examples=500, deadline=None)
+@example(values=[1.0, 1.0 - 2**-53], trials=None, nans=0)  # mean rounds to 1, var > 0
 @given(
     values=replicated_shares,
     trials=st.none() | st.floats(0, 1e6),

@@ -242,8 +242,8 @@ def _prepare(
     same_day = int((ended & (length == 0)).sum())
     if same_day:
         notes.append(
-            f"{nl.number(same_day)} verblijven eindigden op de dag van hun begin; hun duur is "
-            "als een halve dag geteld."
+            nl.plural(same_day, "verblijf eindigde", "verblijven eindigden")
+            + " op de dag van het begin; die duur is als een halve dag geteld."
         )
     stays["days"] = np.maximum(length, 0.5)
     stays["entry_days"] = np.maximum((window.start - stays["start"]).dt.days.astype("float64"), 0.0)

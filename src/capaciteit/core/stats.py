@@ -120,7 +120,9 @@ def share(values: np.ndarray, trials: float | None = None, level: float = LEVEL)
         return Estimate(p, math.nan, math.nan, 1)
     var_mean = float(x.var(ddof=1)) / r
     cap = math.inf if trials is None or trials <= 0 else float(trials)
-    if var_mean > 0:
+    # a mean that rounds to exactly 0 or 1 while the replications differ by a rounding
+    # error has p(1 - p) = 0: no effective sample size, so it is treated as no spread
+    if var_mean > 0 and 0.0 < p < 1.0:
         z = float(stats.norm.ppf(0.5 + level / 2))
         t = float(stats.t.ppf(0.5 + level / 2, r - 1))
         n_eff = min(cap, p * (1 - p) / var_mean * (z / t) ** 2)
