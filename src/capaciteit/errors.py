@@ -99,3 +99,38 @@ def limit(value: float) -> str:
 
 class ExecutorError(CapaciteitError):
     """The requested executor (e.g. a Dask scheduler address) cannot be used."""
+
+
+MAX_SHOWN = 20
+"""Problems of one kind (same column and message) listed one by one; the rest counted."""
+
+
+def condensed(problems: list[Problem]) -> list[Problem]:
+    """List at most :data:`MAX_SHOWN` problems of each kind, then one line for the rest.
+
+    A column exported the wrong way gives the same problem on every row: thousands of
+    lines hide the other problems. The rows of the rest are named as a range.
+    """
+    kinds: dict[tuple[str | None, str], list[Problem]] = {}
+    for problem in problems:
+        kinds.setdefault((problem.column, problem.message), []).append(problem)
+    shown: list[tuple[int, Problem]] = []
+    for (column, message), group in kinds.items():
+        shown += [(p.row or 0, p) for p in group[:MAX_SHOWN]]
+        rest = group[MAX_SHOWN:]
+        if rest:
+            rows = [p.row for p in rest if p.row is not None]
+            where = f" (rijen {min(rows)} tot {max(rows)})" if rows else ""
+            shown.append(
+                (
+                    min(rows, default=0),
+                    Problem(
+                        group[0].file,
+                        f"en nog {nl.number(len(rest))} rijen{where} met hetzelfde probleem: "
+                        f"{message}",
+                        group[0].fix,
+                        column=column,
+                    ),
+                )
+            )
+    return [p for _, p in sorted(shown, key=lambda pair: pair[0])]

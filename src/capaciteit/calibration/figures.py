@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from capaciteit.core.stats import wilson
+
 DAYS_PER_YEAR = 365.25
 
 
@@ -62,13 +64,7 @@ def poisson_interval(count: int, exposure: float) -> tuple[float, float]:
 
 def wilson_interval(count: int, total: int) -> tuple[float, float]:
     """Return the Wilson 95% interval of a share ``count / total`` (within [0, 1])."""
-    if total == 0:
-        return math.nan, math.nan
-    z = float(stats.norm.ppf(0.975))
-    p = count / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return wilson(count / total, total) if total else (math.nan, math.nan)
 
 
 def rounded_shares(shares: np.ndarray, decimals: int = 4) -> list[float]:

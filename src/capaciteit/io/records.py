@@ -31,7 +31,7 @@ from capaciteit.core import nl
 from capaciteit.core.privacy import HIDDEN, check_pseudonymous, personal, redact
 from capaciteit.domain.model import SINKS
 from capaciteit.domain.records import DATE_COLUMNS, RECORDS
-from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.errors import InvalidInputError, Problem, condensed
 from capaciteit.io.tables import UnreadableTableError, read_table, refuse_personal_columns
 
 RECORDS_INPUT = "Het bestand met verblijfsgegevens"
@@ -107,10 +107,10 @@ def read_records(
     try:
         stays = _read(file, problems)
         if stays is None:
-            raise InvalidInputError(RECORDS_INPUT, _condensed(problems))
+            raise InvalidInputError(RECORDS_INPUT, condensed(problems))
         extract = _check(stays, file.name, extract_date, care_forms, problems)
         if problems:
-            raise InvalidInputError(RECORDS_INPUT, _condensed(problems))
+            raise InvalidInputError(RECORDS_INPUT, condensed(problems))
     except InvalidInputError as exc:
         raise InvalidInputError(exc.what, [_private(p) for p in exc.problems]) from None
     return StayRecords(stays=stays, extract_date=extract, file=file.name)
@@ -153,12 +153,9 @@ def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
     if refuse_personal_columns(path, problems, "gebruik een pseudonieme client_id"):
         return None
     try:
-        before = len(problems)
         frame = read_table(path, RECORDS, problems)
     except UnreadableTableError:
         return None
-    if path.suffix == ".xlsx" and any(p.row == 1 for p in problems[before:]):
-        _name_the_sheet(path, problems)
     check_pseudonymous(frame, ("client_id",), path.name, problems, example="C00123")
     if frame.empty and not problems:
         problems.append(
@@ -193,61 +190,6 @@ def _read(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
             )
         out[name] = parsed
     return out
-
-
-def _name_the_sheet(path: Path, problems: list[Problem]) -> None:
-    """Say which sheet of a workbook was read when its columns were not the records'."""
-    from openpyxl import load_workbook
-
-    try:
-        names = load_workbook(path, read_only=True).sheetnames
-    except Exception:  # the reader has listed why the file cannot be read
-        return
-    if len(names) > 1:
-        others = ", ".join(f"'{n}'" for n in names[1:])
-        problems.append(
-            Problem(
-                path.name,
-                f"alleen het eerste werkblad ('{names[0]}') is gelezen; de werkmap heeft ook "
-                f"{others}.",
-                "Zet de verblijven op het eerste werkblad, of sla dat blad op als CSV.",
-            )
-        )
-
-
-MAX_SHOWN = 20
-"""Problems of one kind (same column and message) listed one by one; the rest counted."""
-
-
-def _condensed(problems: list[Problem]) -> list[Problem]:
-    """List at most :data:`MAX_SHOWN` problems of each kind, then one line for the rest.
-
-    A column exported the wrong way gives the same problem on every row: thousands of
-    lines hide the other problems. The rows of the rest are named as a range.
-    """
-    kinds: dict[tuple[str | None, str], list[Problem]] = {}
-    for problem in problems:
-        kinds.setdefault((problem.column, problem.message), []).append(problem)
-    shown: list[tuple[int, Problem]] = []
-    for (column, message), group in kinds.items():
-        shown += [(p.row or 0, p) for p in group[:MAX_SHOWN]]
-        rest = group[MAX_SHOWN:]
-        if rest:
-            rows = [p.row for p in rest if p.row is not None]
-            where = f" (rijen {min(rows)} tot {max(rows)})" if rows else ""
-            shown.append(
-                (
-                    min(rows, default=0),
-                    Problem(
-                        group[0].file,
-                        f"en nog {nl.number(len(rest))} rijen{where} met hetzelfde probleem: "
-                        f"{message}",
-                        group[0].fix,
-                        column=column,
-                    ),
-                )
-            )
-    return [p for _, p in sorted(shown, key=lambda pair: pair[0])]
 
 
 def _dates(text: pd.Series) -> pd.Series:

@@ -93,6 +93,26 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, bool]:
     return frame, sep == ";"
 
 
+def _name_the_sheet(path: Path, problems: list[Problem]) -> None:
+    """Say which sheet of a workbook was read when its columns were not the records'."""
+    from openpyxl import load_workbook
+
+    try:
+        names = load_workbook(path, read_only=True).sheetnames
+    except Exception:  # the reader has listed why the file cannot be read
+        return
+    if len(names) > 1:
+        others = ", ".join(f"'{n}'" for n in names[1:])
+        problems.append(
+            Problem(
+                path.name,
+                f"alleen het eerste werkblad ('{names[0]}') is gelezen; de werkmap heeft ook "
+                f"{others}.",
+                "Zet de verblijven op het eerste werkblad, of sla dat blad op als CSV.",
+            )
+        )
+
+
 def _parse_number(text: str, decimal_comma: bool) -> float:
     cleaned = text.strip().replace("_", "")
     if decimal_comma and "," in cleaned:
@@ -176,6 +196,8 @@ def read_table(path: Path, spec: TableSpec, problems: list[Problem]) -> pd.DataF
                 )
             )
     if missing:
+        if path.suffix == ".xlsx":
+            _name_the_sheet(path, problems)
         return _empty(spec)
 
     key_col = spec.key[0] if spec.key else None

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -351,20 +352,24 @@ def ligduur_judged(scenario: Scenario, data: PlanData, beds: pd.Series) -> pd.Da
 
 def _reach(data: PlanData, f: str, y: int) -> tuple[int, int]:
     """Beds of ``f`` in ``y`` at least and at most, by the change per year alone."""
-    k = data.years.index(y)
     low = high = 0
     for (p, g), row in data.table.items():
-        if g != f:
-            continue
-        pin = data.pins.get((p, f, y))
-        top = row["upper"] if row["open_to_beds"] else 0
-        up = min(top, row["beds0"] + k * row["max_change"])
-        down = min(up, max(0, row["beds0"] - k * row["max_change"]))
-        if pin is not None:
-            up = down = pin
-        low += down
-        high += up
+        if g == f:
+            down, up = _cell_reach(data, p, f, y, row)
+            low += down
+            high += up
     return low, high
+
+
+def _cell_reach(data: PlanData, p: str, f: str, y: int, row: Any) -> tuple[int, int]:
+    """Return the least and most beds of ``p`` in ``f`` and ``y`` (pins, change, caps)."""
+    k = data.years.index(y)
+    pin = data.pins.get((p, f, y))
+    if pin is not None:
+        return pin, pin
+    top = row["upper"] if row["open_to_beds"] else 0
+    up = min(top, row["beds0"] + k * row["max_change"])
+    return min(up, max(0, row["beds0"] - k * row["max_change"])), up
 
 
 def most_places(data: PlanData, f: str, y: int) -> tuple[int, str]:
@@ -393,20 +398,13 @@ def least_spend(data: PlanData, y: int) -> int:
     at the cheapest providers, each up to what it can reach (group sizes and the other
     years' pins ignored, so it is a bound).
     """
-    k = data.years.index(y)
     spend = 0
     for f in data.forms:
         cells = []
         for (p, g), row in data.table.items():
-            if g != f:
-                continue
-            pin = data.pins.get((p, f, y))
-            top = row["upper"] if row["open_to_beds"] else 0
-            up = min(top, row["beds0"] + k * row["max_change"])
-            down = min(up, max(0, row["beds0"] - k * row["max_change"]))
-            if pin is not None:
-                up = down = pin
-            cells.append((row["cost_per_bed_year"], down, up))
+            if g == f:
+                down, up = _cell_reach(data, p, f, y, row)
+                cells.append((row["cost_per_bed_year"], down, up))
         have = sum(d for _, d, _ in cells)
         spend += sum(c * d for c, d, _ in cells)
         short = max(0, data.need.get((f, y), 0) - have)

@@ -60,6 +60,7 @@ import pandas as pd
 from capaciteit.core import nl
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.optimisation.afbouw import RATIO_DENOMINATOR, PlanData
+from capaciteit.optimisation.ombouw import RATIO_TARGET_COLUMNS
 from capaciteit.plans.table import MAX_BEDS, need_of, whole
 
 __all__ = ["PlanCheck", "check_plan", "edit_plan", "need_of"]
@@ -80,15 +81,8 @@ TARGET_COLUMNS = [
 NEED_COLUMNS = ["care_form", "year", "need_beds", "planned_beds", "short_beds"]
 RECRUITMENT_COLUMNS = ["care_form", "year", "new_places", "limit", "over"]
 BUDGET_COLUMNS = ["year", "budget_eur", "spend_eur", "over_eur", "met"]
-RATIO_COLUMNS = [
-    "target",
-    "year",
-    "min_ambulant_per_verblijf",
-    "verblijf_beds",
-    "ambulant_places",
-    "required_places",
-    "met",
-]
+RATIO_COLUMNS = RATIO_TARGET_COLUMNS
+"""A ratio target per year: the same table as the plan's own (:mod:`.ombouw`)."""
 LIGDUUR_COLUMNS = [
     "target",
     "care_form",
