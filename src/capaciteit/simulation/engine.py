@@ -62,7 +62,7 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,7 @@ STAY_COLUMNS = (
     "age_years",
 )
 _BUFFER = 2048
+_Route = tuple[list[float], list[int]]
 
 
 class _Counter:
@@ -286,13 +287,14 @@ class BedPool:
     away; the excess closes as young people leave.
     """
 
-    __slots__ = ("capacity", "granted", "n_waiting", "occupied", "queue", "seq", "slots")
+    __slots__ = ("capacity", "granted", "n_waiting", "occupied", "prefer", "queue", "seq", "slots")
 
     def __init__(
         self,
         slots: Sequence[int],
         capacity: Sequence[int],
         granted: deque[tuple[Any, int]],
+        prefer: list[list[int]] | None = None,
     ) -> None:
         self.slots = list(slots)
         self.granted = granted
@@ -301,6 +303,8 @@ class BedPool:
         self.queue: list[list[Any]] = []
         self.seq = 0
         self.n_waiting = 0
+        # a shared pool: per home region, its providers nearest first (else: most free beds)
+        self.prefer = prefer
 
     def free_slot(self) -> int:
         """Index of the provider with the most free beds, or -1 when all are full."""
@@ -311,17 +315,28 @@ class BedPool:
                 best, best_free = i, free
         return best
 
+    def slot_for(self, home: int) -> int:
+        """Return the bed for someone from ``home``: the nearest free one, if ranked."""
+        prefer = self.prefer
+        if prefer is None or home < 0:
+            return self.free_slot()
+        capacity, occupied = self.capacity, self.occupied
+        for i in prefer[home]:
+            if capacity[i] > occupied[i]:
+                return i
+        return -1
+
     def free_places(self) -> int:
         """Beds free for a newcomer now: none while anyone waits."""
         if self.n_waiting:
             return 0
         return sum(max(0, c - o) for c, o in zip(self.capacity, self.occupied, strict=True))
 
-    def take_now(self) -> int:
+    def take_now(self, home: int = -1) -> int:
         """Take a bed at once if one is free and nobody waits; -1 otherwise."""
         if self.n_waiting:
             return -1
-        i = self.free_slot()
+        i = self.slot_for(home)
         if i >= 0:
             self.occupied[i] += 1
         return i
@@ -360,6 +375,8 @@ class BedPool:
             entry = heapq.heappop(self.queue)
             while not entry[3]:
                 entry = heapq.heappop(self.queue)
+            if self.prefer is not None:
+                i = self.slot_for(entry[2].home)
             entry[3] = False
             self.n_waiting -= 1
             self.occupied[i] += 1
@@ -429,24 +446,30 @@ class _Run:
             if self.kind[i] == WOONPLEK and self.has_age:
                 bands = spec.age_bands[spec.age_bands["care_form"] == fid]
                 self.min_age[i] = float(bands["age_min_years"].min()) if len(bands) else 18.0
-        self.routes: list[tuple[list[float], list[int]]] = []
-        self.young_routes: list[tuple[list[float], list[int]]] = []
-        for fid in forms:
-            shares = spec.routing.loc[fid]
-            targets = [self._dest(str(t)) for t in shares.index]
-            cum = np.cumsum(shares.to_numpy(dtype="float64")).tolist()
-            cum[-1] = 1.0 + 1e-12
-            self.routes.append((cum, targets))
-            # the routing without housing, for those too young for it
-            keep = [t >= self.n_forms or self.kind[t] != WOONPLEK for t in targets]
-            young = shares.to_numpy(dtype="float64")[keep]
-            if young.sum() > 0:
-                young_cum = np.cumsum(young / young.sum()).tolist()
-                young_cum[-1] = 1.0 + 1e-12
-                young_targets = [t for t, k in zip(targets, keep, strict=True) if k]
-            else:  # only housing: home
-                young_cum, young_targets = [1.0 + 1e-12], [self.sink_index["thuis"]]
-            self.young_routes.append((young_cum, young_targets))
+        # Regions sharing pools (a national run): every young person has a home region;
+        # a shared form's doorstroom goes back to the forms of that region.
+        self.n_homes = len(spec.homes)
+        self.form_home = (
+            [int(h) for h in spec.form_home.reindex(forms).to_numpy()]
+            if spec.form_home is not None
+            else [-1] * self.n_forms
+        )
+        self.shared = [self.n_homes > 0 and h < 0 for h in self.form_home]
+        self.routes: list[_Route] = []
+        self.young_routes: list[_Route] = []
+        self.home_routes: list[list[tuple[_Route, _Route]] | None] = []
+        for f, fid in enumerate(forms):
+            if self.shared[f]:
+                per_home = spec.shared_routing.loc[fid]
+                self.home_routes.append(
+                    [self._routes(per_home.loc[h]) for h in range(self.n_homes)]
+                )
+                route = young = ([1.0 + 1e-12], [self.sink_index["thuis"]])  # never used
+            else:
+                self.home_routes.append(None)
+                route, young = self._routes(spec.routing.loc[fid])
+            self.routes.append(route)
+            self.young_routes.append(young)
 
         self.subst: list[list[tuple[list[float], list[int]] | None]] = []
         for y in self.years:
@@ -494,6 +517,11 @@ class _Run:
             self.slot_provider[i].append(self.provider_index[str(provider)])
             self.capacity_by_year[i].append(cap_row)
             self.initial_by_slot[i].append(occupied)
+        self.initial_homes: dict[int, list[int]] = {}
+        for key, count in spec.initial_homes.items():
+            fid, home = cast(tuple[str, int], key)
+            form_homes = self.initial_homes.setdefault(self.form_index[str(fid)], [])
+            form_homes.extend([int(home)] * int(count))
 
         # Mean stay per form, slot (provider) and year: a provider's own mean and levers.
         pair_factor = spec.los_pair_factor
@@ -516,6 +544,7 @@ class _Run:
                 range(len(self.slot_provider[i])),
                 [c[0] for c in self.capacity_by_year[i]],
                 self.pending,
+                self._nearest_first(i),
             )
             for i in range(self.n_forms)
         ]
@@ -524,6 +553,7 @@ class _Run:
         self.arrival_times: list[float] = []
         self.arrival_forms: list[int] = []
         self.arrival_sizes: list[int] = []
+        self.arrival_homes: list[int] = []
         self.next_arrival = 0
         self.person_ids = _Counter()
         self.group_ids = _Counter()
@@ -532,6 +562,44 @@ class _Run:
     # ------------------------------------------------------------------ helpers
     def _dest(self, target: str) -> int:
         return self.form_index[target] if target in self.form_index else self.sink_index[target]
+
+    def _routes(self, shares: pd.Series) -> tuple[_Route, _Route]:
+        """Cumulative doorstroom shares and targets; and the same without housing.
+
+        The second is for those too young for housing: the other ways out, in their
+        proportions (home when housing is the only one).
+        """
+        targets = [self._dest(str(t)) for t in shares.index]
+        cum = np.cumsum(shares.to_numpy(dtype="float64")).tolist()
+        cum[-1] = 1.0 + 1e-12
+        keep = [t >= self.n_forms or self.kind[t] != WOONPLEK for t in targets]
+        young = shares.to_numpy(dtype="float64")[keep]
+        if young.sum() > 0:
+            young_cum = np.cumsum(young / young.sum()).tolist()
+            young_cum[-1] = 1.0 + 1e-12
+            young_targets = [t for t, k in zip(targets, keep, strict=True) if k]
+        else:  # only housing: home
+            young_cum, young_targets = [1.0 + 1e-12], [self.sink_index["thuis"]]
+        return (cum, targets), (young_cum, young_targets)
+
+    def _nearest_first(self, form: int) -> list[list[int]] | None:
+        """Per home region, the slots of a shared ``form`` by travel time (ties: slot order).
+
+        ``None`` (the most free beds first) for a region's own form or without travel times.
+        """
+        travel = self.spec.travel_minutes
+        fid = self.forms[form]
+        if not self.shared[form] or travel.empty or fid not in travel.index.get_level_values(0):
+            return None
+        minutes = travel.loc[fid]
+        ranked = []
+        for home in range(self.n_homes):
+            times = [
+                as_float(minutes.get((self.providers[p], home), math.inf))
+                for p in self.slot_provider[form]
+            ]
+            ranked.append(sorted(range(len(times)), key=lambda s: (times[s], s)))
+        return ranked
 
     def year_idx(self, t: float) -> int:
         return bisect.bisect_right(self.year_bounds, t)
@@ -569,13 +637,17 @@ class _Run:
         times: list[np.ndarray] = []
         forms: list[np.ndarray] = []
         sizes: list[np.ndarray] = []
-        for fid, seg in self.spec.arrival_segments.groupby("care_form", sort=False):
+        homes: list[np.ndarray] = []
+        segments = self.spec.arrival_segments
+        for fid, seg in segments.groupby("care_form", sort=False):
             f = self.form_index[str(fid)]
             rng = self.arrival_rngs[f]
             share, size = self.sib_share[f], self.sib_size[f]
             per_event = 1.0 + share * (size - 1)
-            for start, end, rate in zip(
-                seg["start_day"], seg["end_day"], seg["children_per_day"], strict=True
+            # referrals to a shared form come from a region: its segments say which
+            seg_homes = seg["home"] if "home" in seg.columns else [self.form_home[f]] * len(seg)
+            for start, end, rate, home in zip(
+                seg["start_day"], seg["end_day"], seg["children_per_day"], seg_homes, strict=True
             ):
                 n = int(rng.poisson(rate / per_event * (end - start)))
                 if n == 0:
@@ -584,6 +656,7 @@ class _Run:
                 forms.append(np.full(n, f, dtype=np.int64))
                 is_group = rng.random(n) < share if share > 0 else np.zeros(n, dtype=bool)
                 sizes.append(np.where(is_group, size, 1))
+                homes.append(np.full(n, self.form_home[f] if home < 0 else home, dtype=np.int64))
         if not times:
             return
         t_all = np.concatenate(times)
@@ -591,6 +664,7 @@ class _Run:
         self.arrival_times = t_all[order].tolist()
         self.arrival_forms = np.concatenate(forms)[order].tolist()
         self.arrival_sizes = np.concatenate(sizes)[order].tolist()
+        self.arrival_homes = np.concatenate(homes)[order].tolist()
         self.next_arrival = 0
         self.env.timeout(self.arrival_times[0] - self.env.now).callbacks.append(self.arrive)
 
@@ -615,6 +689,7 @@ class _Run:
             # the child is the one referred; only the place changes (substitution)
             age = self.sample_age(referred_to)
             person = _Person(self, next(self.person_ids), group, now - age * DAYS_PER_YEAR)
+            person.home = self.arrival_homes[i]
             if not ambulant:
                 self.request(person, f)
             elif room:
@@ -631,7 +706,21 @@ class _Run:
         """Record that ambulant ``form`` was full for ``p``, who asks for ``referred_to``."""
         now = self.env.now
         age = (now - p.t_birth) / DAYS_PER_YEAR
-        rec = [p.id, p.group, form, -1, HOME, now, _NAN, _NAN, now, referred_to, DIVERTED, age]
+        rec = [
+            p.id,
+            p.group,
+            form,
+            -1,
+            HOME,
+            now,
+            _NAN,
+            _NAN,
+            now,
+            referred_to,
+            DIVERTED,
+            age,
+            p.home,
+        ]
         self.stays.append(rec)
         self.request(p, referred_to)
 
@@ -677,18 +766,19 @@ class _Run:
             -1,
             ADMITTED,
             (now - p.t_birth) / DAYS_PER_YEAR,
+            p.home,
         ]
         self.stays.append(rec)
         p.rec = rec
         p.form = form
-        slot = pool.take_now()
+        slot = pool.take_now(p.home)
         if slot < 0 and held is not None and self.policy[form] == "queue":
             # Under `queue` the young person leaves the current bed to wait at home.
             # For a move within the same form that bed is now free: try again.
             self.leave(held, p.held_form, now, form)
             p.held, p.held_form = None, -1
             rec[4] = HOME
-            slot = pool.take_now()
+            slot = pool.take_now(p.home)
         if slot >= 0:
             self.admit(p, slot)
             return
@@ -837,12 +927,19 @@ class _Run:
             if origin >= 0 and self.fail_u.next() < self.failure[form]:
                 nxt = origin  # the ambulant trajectory did not suffice: the bed after all
             else:
-                cum, targets = self.routes[form]
+                per_home = self.home_routes[form]
+                # a shared form sends everyone back to the forms of their own region
+                route, young = (
+                    (self.routes[form], self.young_routes[form])
+                    if per_home is None
+                    else per_home[p.home]
+                )
+                cum, targets = route
                 nxt = targets[bisect.bisect_right(cum, self.route_u.next())]
                 age = (now - p.t_birth) / DAYS_PER_YEAR
                 if nxt < self.n_forms and age < self.min_age[nxt]:
                     # too young for housing: one of the other ways out, in their proportions
-                    cum, targets = self.young_routes[form]
+                    cum, targets = young
                     nxt = targets[bisect.bisect_right(cum, self.route_u.next())]
             if nxt < self.n_forms and (now - p.t_birth) / DAYS_PER_YEAR >= self.max_age[nxt]:
                 nxt = self.age_out[form]
@@ -921,8 +1018,23 @@ class _Run:
             start = now - float(elapsed[k])
             p = _Person(self, next(self.person_ids), -1, now - float(age_now[k]) * DAYS_PER_YEAR)
             p.form = f
+            p.home = self.form_home[f]
             entry_age = float(age_now[k]) - float(elapsed[k]) / DAYS_PER_YEAR
-            p.rec = [p.id, -1, f, slot, INITIAL, start, start, _NAN, _NAN, -1, ADMITTED, entry_age]
+            p.rec = [
+                p.id,
+                -1,
+                f,
+                slot,
+                INITIAL,
+                start,
+                start,
+                _NAN,
+                _NAN,
+                -1,
+                ADMITTED,
+                entry_age,
+                p.home,
+            ]
             self.stays.append(p.rec)
             self.pools[f].occupied[slot] += 1
             self.start_stay(p, min(float(rest[k]), to_limit), aged_out=aged_out)
@@ -942,7 +1054,9 @@ class _Run:
             if n == 0:
                 continue
             for a in self.ages_at_entry(f, rng, n).tolist():
-                self.request(_Person(self, next(self.person_ids), -1, now - a * DAYS_PER_YEAR), f)
+                p = _Person(self, next(self.person_ids), -1, now - a * DAYS_PER_YEAR)
+                p.home = self.form_home[f]
+                self.request(p, f)
         self.drain()
 
     def stationary_occupants(self) -> None:
@@ -984,11 +1098,14 @@ class _Run:
                         chosen[slot].append((int(pick[k]), float(elapsed[k]), stay, cut))
                         k += 1
             pool = self.pools[f]
+            # occupants of a shared form come from the regions in the given numbers
+            homes = iter(self.initial_homes.get(f, []))
             for slot in range(len(self.initial_by_slot[f])):
                 for j, done, stay, cut in chosen.get(slot, []):
                     age_now = float(entry_age[j]) + done / DAYS_PER_YEAR
                     p = _Person(self, next(self.person_ids), -1, now - age_now * DAYS_PER_YEAR)
                     p.form = f
+                    p.home = next(homes, self.form_home[f])
                     start = now - done
                     p.rec = [
                         p.id,
@@ -1003,6 +1120,7 @@ class _Run:
                         -1,
                         ADMITTED,
                         float(entry_age[j]),
+                        p.home,
                     ]
                     self.stays.append(p.rec)
                     pool.occupied[slot] += 1
@@ -1068,6 +1186,7 @@ class _Run:
                 found.held = None if held is None else record(held)
                 found.held_form = old.held_form
                 found.origin = old.origin
+                found.home = old.home
             return found
 
         def record(old: list[Any]) -> list[Any]:
@@ -1110,7 +1229,7 @@ class _Run:
         new.pools = []
         for pool in self.pools:
             copy = BedPool.__new__(BedPool)
-            copy.slots, copy.granted = pool.slots, new.pending
+            copy.slots, copy.granted, copy.prefer = pool.slots, new.pending, pool.prefer
             copy.capacity, copy.occupied = list(pool.capacity), list(pool.occupied)
             copy.seq, copy.n_waiting = pool.seq, pool.n_waiting
             new.pools.append(copy)
@@ -1186,6 +1305,7 @@ class _Person:
         "group",
         "held",
         "held_form",
+        "home",
         "id",
         "origin",
         "rec",
@@ -1204,6 +1324,7 @@ class _Person:
         self.held_form = -1
         self.aged_out = False
         self.origin = -1  # the bed a substituted ambulant trajectory stands in for
+        self.home = -1  # the home region (regions sharing pools), else -1
 
     def stay_over(self, _: simpy.Event) -> None:
         self.run.stay_over(self)
@@ -1257,7 +1378,7 @@ def simulate_stays(spec: SimSpec, seed: np.random.SeedSequence) -> pd.DataFrame:
         rows = run.run()
     forms = run.forms
     dests = [*forms, *SINKS]
-    table = np.array(rows, dtype=np.float64).reshape(len(rows), len(STAY_COLUMNS))
+    table = np.array(rows, dtype=np.float64).reshape(len(rows), len(STAY_COLUMNS) + 1)
     cols = table.T
     n = len(rows)
     form_codes = cols[2].astype(np.int64)
@@ -1288,4 +1409,6 @@ def simulate_stays(spec: SimSpec, seed: np.random.SeedSequence) -> pd.DataFrame:
             "age_years": cols[11].copy(),
         }
     )
+    if run.n_homes:
+        frame["home"] = _categorical(cols[12].astype(np.int64), list(spec.homes))
     return frame

@@ -60,6 +60,7 @@ wait figures (``NaN``, shown to people as "geen opnames") rather than a made-up 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -250,16 +251,16 @@ INPUTS = frozenset({"capacity_beds"})
 """KPIs that are inputs, not outcomes: shown without an interval."""
 
 
-def summarise(per_replication: pd.DataFrame) -> pd.DataFrame:
+def summarise(per_replication: pd.DataFrame, columns: Sequence[str] = KPI_COLUMNS) -> pd.DataFrame:
     """Long table of KPI means and 95% intervals over replications (see the module doc).
 
-    ``per_replication`` has index (replication, care_form, year) and the KPI columns; the
-    result has columns care_form, year, kpi, mean, ci_low, ci_high, replications. An
+    ``per_replication`` has index (replication, care_form, year) and the KPI ``columns``;
+    the result has columns care_form, year, kpi, mean, ci_low, ci_high, replications. An
     input's interval is empty (``NaN``).
     """
     rows = []
     for (fid, year), group in per_replication.groupby(level=["care_form", "year"], sort=False):
-        for kpi in KPI_COLUMNS:
+        for kpi in columns:
             values = group[kpi].to_numpy(dtype="float64")
             est = share(values) if kpi in SHARES else at_least(values, 0.0)
             low, high = (math.nan, math.nan) if kpi in INPUTS else (est.low, est.high)

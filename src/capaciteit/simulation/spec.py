@@ -72,6 +72,23 @@ class SimSpec:
     initial_waiting
         Children on the waiting list at the start per care form (index ``care_form``):
         they ask for the form at the start like referrals from home. ``None``: nobody.
+    homes
+        Regions sharing pools (a national run, :mod:`capaciteit.national`): their ids.
+        Empty for one region, and then the next four fields are unused.
+    form_home
+        Per care form, the index in :attr:`homes` of the region it belongs to, or -1 for a
+        form shared by several regions (a pool). Every young person has a home region:
+        the region of the form they were referred to (``arrival_segments`` has a column
+        ``home`` for referrals to a shared form).
+    shared_routing
+        Doorstroom out of a shared form per home region, indexed by
+        ``(from_care_form, home, to)``: back to the forms of the young person's own region.
+    travel_minutes
+        Travel time per ``(care_form, provider, home)`` of a shared form: a young person
+        gets the nearest provider with a free bed. Without it, the most free beds first.
+    initial_homes
+        Occupants of a shared form at the start per ``(care_form, home)``; they sum to the
+        form's :attr:`initial_occupied`.
     """
 
     name: str
@@ -95,6 +112,11 @@ class SimSpec:
     trajectory_price: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=float))
     initial_occupants: pd.DataFrame | None = None
     initial_waiting: pd.Series | None = None
+    homes: tuple[str, ...] = ()
+    form_home: pd.Series | None = None
+    shared_routing: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=float))
+    travel_minutes: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype=float))
+    initial_homes: pd.Series = dataclasses.field(default_factory=lambda: pd.Series(dtype="int64"))
 
     def __post_init__(self) -> None:
         # Wrong occupants or waiting lists are a programming error (the calibration checks
@@ -114,6 +136,8 @@ class SimSpec:
             if (values < 0).any() or (values != np.round(values)).any():
                 raise ValueError("initial_waiting: counts must be whole numbers >= 0")
             object.__setattr__(self, "initial_waiting", waiting.astype("int64"))
+        if self.homes:
+            _check_homes(self)
 
     @property
     def years(self) -> list[int]:
@@ -178,6 +202,34 @@ def _checked_occupants(occupants: pd.DataFrame, pairs: pd.Index) -> pd.DataFrame
             f"initial_occupants: (care_form, provider) pairs without a row in capacity {unknown}"
         )
     return out
+
+
+def _check_homes(spec: SimSpec) -> None:
+    """Raise a ValueError when the regions' shared forms are not described completely."""
+    if (
+        spec.form_home is None
+        or spec.form_home.index.symmetric_difference(spec.care_forms.index).size
+    ):
+        raise ValueError("form_home: one home (or -1) per care form is needed")
+    if spec.initial_occupants is not None:
+        raise ValueError("initial_occupants: not supported for regions sharing pools")
+    shared = [str(f) for f, h in spec.form_home.items() if h < 0]
+    routed = {(str(key[0]), int(key[1])) for key in spec.shared_routing.index}
+    missing = [(f, h) for f in shared for h in range(len(spec.homes)) if (f, h) not in routed]
+    if missing:
+        raise ValueError(f"shared_routing: no doorstroom for (form, home) {missing}")
+    occupied = spec.initial_occupied.groupby(level=0).sum()
+    given = (
+        spec.initial_homes.groupby(level=0).sum()
+        if len(spec.initial_homes)
+        else pd.Series(dtype="int64")
+    )
+    for fid in shared:
+        if int(given.get(fid, 0)) != int(occupied.get(fid, 0)):
+            raise ValueError(
+                f"initial_homes: {given.get(fid, 0)} occupants of {fid}, "
+                f"beds hold {occupied.get(fid, 0)}"
+            )
 
 
 def _pairs_outside(occupants: pd.DataFrame, pairs: pd.Index) -> list[tuple[str, str]]:

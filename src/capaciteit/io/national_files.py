@@ -1,0 +1,292 @@
+"""Reading a national model folder and a national scenario file.
+
+Every table and every region model is read before anything is refused, so that one run
+lists every problem of every file (a region's problems are named with the region). Region
+models used by several regions (a reference model scaled per region) are read once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from capaciteit._pandas import as_float, as_int, as_str
+from capaciteit.domain.model import RegionModel
+from capaciteit.domain.scenario import Horizon, Scenario, ScenarioFile
+from capaciteit.errors import InvalidInputError, Problem
+from capaciteit.io.model_files import load_model
+from capaciteit.io.scenario_files import resolve_scenario
+from capaciteit.io.tables import UnreadableTableError, find_table, read_table
+from capaciteit.io.yaml_files import parse_yaml_model, read_yaml
+from capaciteit.national.checks import national_check
+from capaciteit.national.model import (
+    POOL_CAPACITY,
+    TABLES,
+    NationalFile,
+    NationalModel,
+    NationalScenario,
+    NationalScenarioFile,
+)
+
+NATIONAL_FILE = "national.yaml"
+
+
+def is_national(path: Path) -> bool:
+    """Whether ``path`` is a national model folder."""
+    return path.is_dir() and (path / NATIONAL_FILE).is_file()
+
+
+def load_national_scenario(path: str | Path, **overrides: Any) -> NationalScenario:
+    """Read the national scenario ``path`` and its national model (``overrides``: keys).
+
+    Raises
+    ------
+    InvalidInputError
+        With every problem of the scenario, the national tables and the region models.
+    """
+    file = Path(path)
+    problems: list[Problem] = []
+    what = f"Het landelijke scenario '{file}'"
+    if not file.is_file():
+        problems.append(Problem(str(file), "bestaat niet.", "Geef het pad van een .yaml op."))
+        raise InvalidInputError(what, problems)
+    data = read_yaml(file, problems)
+    if data is None:
+        raise InvalidInputError(what, problems)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    parsed = parse_yaml_model(NationalScenarioFile, data, file.name, problems)
+    if parsed is None:
+        raise InvalidInputError(what, problems)
+    folder = (file.parent / parsed.national).resolve()
+    plan = (file.parent / parsed.pool_plan).resolve() if parsed.pool_plan else None
+    model = load_national(folder, parsed.horizon, plan)
+    return NationalScenario(
+        name=parsed.name,
+        description=parsed.description.strip(),
+        path=file.resolve(),
+        model=model,
+        replications=parsed.replications,
+        seed=parsed.seed,
+    )
+
+
+def load_national(
+    path: str | Path, horizon: Horizon | None = None, pool_plan: Path | None = None
+) -> NationalModel:
+    """Read and validate the national model in ``path`` over ``horizon``.
+
+    Without a horizon: eight years from the baseline year. ``pool_plan``: a
+    ``pool_capacity`` table that replaces the folder's (an afbouw plan to simulate).
+    """
+    directory = Path(path)
+    what = f"Het landelijke model '{directory}'"
+    problems: list[Problem] = []
+    if not is_national(directory):
+        problems.append(
+            Problem(
+                str(directory),
+                f"is geen map met {NATIONAL_FILE}.",
+                "Geef de map van een landelijk model op (zoals models/nederland).",
+            )
+        )
+        raise InvalidInputError(what, problems)
+    data = read_yaml(directory / NATIONAL_FILE, problems)
+    meta = parse_yaml_model(NationalFile, data, NATIONAL_FILE, problems) if data else None
+    tables, files, unreadable = _read_tables(directory, pool_plan, problems)
+    if meta is None or unreadable:
+        raise InvalidInputError(what, problems)
+    horizon = horizon or Horizon(start_year=meta.baseline_year, end_year=meta.baseline_year + 7)
+    models = _region_models(directory, tables["regions"], files["regions"], problems)
+    problems += national_check(tables, files, models)
+    scenarios = _scenarios(directory, tables["regions"], models, horizon, problems)
+    if problems:
+        raise InvalidInputError(what, problems)
+    years = list(range(horizon.start_year, horizon.end_year + 1))
+
+    def keyed(name: str, key: list[str]) -> pd.DataFrame:
+        return tables[name].drop(columns="_row").set_index(key)
+
+    pool_beds = keyed("pool_beds", ["pool", "provider"])
+    return NationalModel(
+        name=meta.name,
+        description=meta.description.strip(),
+        synthetic=meta.synthetic,
+        path=directory.resolve(),
+        start_year=horizon.start_year,
+        end_year=horizon.end_year,
+        regions=keyed("regions", ["region"]),
+        scenarios=scenarios,
+        pools=keyed("pools", ["pool"]),
+        pool_regions=keyed("pool_regions", ["pool", "region"]),
+        pool_beds=pool_beds,
+        pool_capacity=_pool_capacity(pool_beds, tables["pool_capacity"], years),
+        travel=keyed("travel", ["region", "provider"]),
+    )
+
+
+def _read_tables(
+    directory: Path, pool_plan: Path | None, problems: list[Problem]
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], bool]:
+    tables: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    unreadable = False
+    for name, spec in TABLES.items():
+        found = find_table(directory, name)
+        if name == "pool_capacity" and pool_plan is not None:
+            found = [pool_plan]
+            if not pool_plan.is_file():
+                problems.append(
+                    Problem(str(pool_plan), "bestaat niet.", "Geef het pad van pool_capacity.")
+                )
+                unreadable = True
+                continue
+        files[name] = found[0].name if found else f"{name}.csv"
+        if not found:
+            if spec.required:
+                problems.append(
+                    Problem(
+                        f"{name}.csv",
+                        "ontbreekt.",
+                        f"Voeg {name}.csv toe ({spec.description}).",
+                    )
+                )
+                unreadable = True
+            tables[name] = _empty(spec.name)
+            continue
+        try:
+            tables[name] = read_table(found[0], spec, problems)
+        except UnreadableTableError:
+            unreadable = True
+    return tables, files, unreadable
+
+
+def _empty(name: str) -> pd.DataFrame:
+    spec = TABLES[name]
+    return pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in ["_row", *(col.name for col in spec.columns)]}
+    )
+
+
+def _region_models(
+    directory: Path, regions: pd.DataFrame, fname: str, problems: list[Problem]
+) -> dict[str, RegionModel]:
+    """Each region's model (read once per folder), scaled by the region's ``scale``."""
+    read: dict[Path, RegionModel | None] = {}
+    out: dict[str, RegionModel] = {}
+    for row in regions.itertuples():
+        folder = (directory / str(row.model)).resolve()
+        if folder not in read:
+            try:
+                read[folder] = load_model(folder)
+            except InvalidInputError as exc:
+                read[folder] = None
+                for p in exc.problems:
+                    problems.append(dataclasses.replace(p, file=f"{row.model}/{p.file}"))
+        model = read[folder]
+        if model is None:
+            if not folder.is_dir():
+                problems.append(
+                    Problem(
+                        fname,
+                        f"de modelmap '{row.model}' bestaat niet (gezocht in {folder}).",
+                        "Geef de map van het regiomodel op vanaf de map van het landelijke model.",
+                        row=as_int(row._1),
+                        column="model",
+                        id=str(row.region),
+                    )
+                )
+            continue
+        out[str(row.region)] = scaled(model, as_float(row.scale))
+    return out
+
+
+def scaled(model: RegionModel, scale: float) -> RegionModel:
+    """``model`` with referrals, beds, occupants and waiting lists times ``scale``.
+
+    Beds and people are whole: rounded half to even, occupants never above the beds.
+    """
+    if scale == 1.0:
+        return model
+    beds = model.beds.copy()
+    for column in ("beds", "waiting"):
+        if column in beds.columns:
+            values = beds[column].astype("float64").fillna(0) * scale
+            beds[column] = np.round(values).astype("int64")
+    occupied = np.round(beds["occupied"].astype("float64").fillna(0) * scale)
+    beds["occupied"] = np.minimum(occupied, beds["beds"]).astype("int64").astype("Int64")
+    instroom = model.instroom.copy()
+    instroom["arrivals_per_year"] = instroom["arrivals_per_year"] * scale
+    return dataclasses.replace(model, beds=beds, instroom=instroom)
+
+
+def _scenarios(
+    directory: Path,
+    regions: pd.DataFrame,
+    models: dict[str, RegionModel],
+    horizon: Horizon,
+    problems: list[Problem],
+) -> dict[str, Scenario]:
+    """Each region's scenario over the national horizon: its own file's levers, or none."""
+    out: dict[str, Scenario] = {}
+    for row in regions.itertuples():
+        region = str(row.region)
+        model = models.get(region)
+        if model is None:
+            continue
+        data: dict[str, Any] = {"schema_version": 1, "name": str(row.name), "model": "."}
+        file: Path | None = None
+        if str(row.scenario):
+            file = (directory / str(row.scenario)).resolve()
+            given = read_yaml(file, problems) if file.is_file() else None
+            if given is None:
+                problems.append(
+                    Problem(
+                        "regions.csv",
+                        f"het scenario '{row.scenario}' van regio '{region}' kan niet "
+                        "worden gelezen.",
+                        "Geef een scenariobestand op vanaf de map van het landelijke model.",
+                        row=as_int(row._1),
+                        column="scenario",
+                        id=region,
+                    )
+                )
+                continue
+            data = {**given, "model": "."}
+        # the national run decides the years, the start and the draws
+        data.update(
+            horizon=horizon.model_dump(),
+            initial_state="occupied",
+            warm_up_days=0,
+            replications=1,
+            seed=0,
+        )
+        parsed = parse_yaml_model(ScenarioFile, data, f"{region}: scenario", problems)
+        if parsed is None:
+            continue
+        try:
+            out[region] = resolve_scenario(parsed, model, file)
+        except InvalidInputError as exc:
+            problems.extend(
+                dataclasses.replace(p, file=f"{region}: {p.file}") for p in exc.problems
+            )
+    return out
+
+
+def _pool_capacity(pool_beds: pd.DataFrame, plan: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """Beds per (pool, provider) and horizon year: the 0-meting, then the plan from its years."""
+    capacity = pd.DataFrame(
+        {y: pool_beds["beds"].astype("int64") for y in years}, index=pool_beds.index
+    )
+    if plan.empty:
+        return capacity
+    for row in plan.sort_values("year").itertuples():
+        later = [y for y in years if y >= as_int(row.year)]
+        capacity.loc[(as_str(row.pool), as_str(row.provider)), later] = as_int(row.beds)
+    return capacity
+
+
+__all__ = ["POOL_CAPACITY", "is_national", "load_national", "load_national_scenario", "scaled"]

@@ -1,0 +1,303 @@
+"""The national (or landsdeel) model: region models and the pools they share.
+
+A national model is a folder (``models/nederland/``) with ``national.yaml`` and tables:
+
+*Regions* (``regions.csv``)
+    One row per jeugdregio: the region model folder it uses, a ``scale`` (a region without
+    its own data can use a reference model scaled to its youth population: referrals,
+    beds, occupants and waiting lists are multiplied by it), its inhabitants (a cost key)
+    and optionally a scenario file whose levers apply to the region.
+*Pools* (``pools.csv``, ``pool_regions.csv``, ``pool_beds.csv``)
+    A care form bought together by several regions: the providers' beds
+    (``pool_beds``), the regions that use it with their young people in it on the
+    0-meting (``pool_regions``), and the cost key that splits its costs: by ``use``
+    (bed-days of each region's young people), by ``inhabitants``, or ``fixed`` shares.
+    A region in a pool has no beds of that form of its own: its referrals and its
+    doorstroom to the form go to the pool, where young people of all member regions
+    wait on one list, and leave it back to the forms of their own region.
+*Travel* (``travel.csv``)
+    Minutes from each region to each provider of its pools. A young person gets the
+    nearest provider with a free bed; without travel times, the provider with most free
+    beds.
+*Planned pool beds* (``pool_capacity.csv``, optional)
+    Beds per pool, provider and year from that year on (an afbouw plan of the pool);
+    without it the 0-meting's beds hold every year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from capaciteit.core.tables import Column, TableSpec
+from capaciteit.domain.scenario import Horizon, Scenario
+
+COST_KEYS = ("use", "inhabitants", "fixed")
+"""How a pool's costs are split over its regions (the verdeelsleutel)."""
+
+REGIONS = TableSpec(
+    "regions",
+    description="One row per region (jeugdregio) of the national model.",
+    key=("region",),
+    columns=(
+        Column("region", "id", description="region id, e.g. holland-rijnland"),
+        Column("name", "str", description="Dutch name shown in reports"),
+        Column("model", "str", description="region model folder, relative to this folder"),
+        Column(
+            "scale",
+            "float",
+            required=False,
+            default=1.0,
+            min=0,
+            min_exclusive=True,
+            max=1000,
+            description="multiplies the model's referrals, beds, occupants and waiting",
+        ),
+        Column("inhabitants", "int", min=0, description="inhabitants (cost key)"),
+        Column("youth_0_17", "int", required=False, min=0, description="inhabitants aged 0-17"),
+        Column("landsdeel", "str", required=False, default="", description="landsdeel"),
+        Column(
+            "scenario",
+            "str",
+            required=False,
+            default="",
+            description="scenario file whose levers apply to the region (else status quo)",
+        ),
+        Column("source", "str", required=False, default="", description="source of the figures"),
+    ),
+)
+
+POOLS = TableSpec(
+    "pools",
+    description="Care forms bought together by several regions (bovenregionaal).",
+    key=("pool",),
+    columns=(
+        Column("pool", "id", description="pool id"),
+        Column("name", "str", description="Dutch name shown in reports"),
+        Column("care_form", "id", description="the care form the regions share"),
+        Column(
+            "cost_key",
+            "str",
+            choices=COST_KEYS,
+            description="use (bed-days), inhabitants or fixed (shares in pool_regions)",
+        ),
+    ),
+)
+
+POOL_REGIONS = TableSpec(
+    "pool_regions",
+    description="The regions that use a pool.",
+    key=("pool", "region"),
+    columns=(
+        Column("pool", "id", description="pool id"),
+        Column("region", "id", description="region id"),
+        Column(
+            "fixed_share",
+            "float",
+            required=False,
+            min=0,
+            max=1,
+            description="cost key fixed: the region's share of the costs",
+        ),
+        Column(
+            "occupied",
+            "int",
+            required=False,
+            default=0,
+            min=0,
+            description="young people of the region in the pool on the 0-meting",
+        ),
+    ),
+)
+
+POOL_BEDS = TableSpec(
+    "pool_beds",
+    description="The beds of each pool per provider on the 0-meting.",
+    key=("pool", "provider"),
+    columns=(
+        Column("pool", "id", description="pool id"),
+        Column("provider", "id", description="provider (location) id"),
+        Column("name", "str", required=False, default="", description="provider name"),
+        Column("beds", "int", min=0, unit="beds", description="beds on the 0-meting"),
+        Column("occupied", "int", min=0, unit="beds", description="occupied on the 0-meting"),
+        Column("cost_per_bed_day_eur", "float", min=0, unit="EUR", description="tariff"),
+        Column(
+            "max_beds",
+            "int",
+            required=False,
+            min=0,
+            unit="beds",
+            description="afbouw: the most small-scale places the provider can keep",
+        ),
+        Column(
+            "min_beds_open",
+            "int",
+            required=False,
+            default=0,
+            min=0,
+            unit="beds",
+            description="afbouw: the fewest places of a provider that stays open",
+        ),
+    ),
+)
+
+TRAVEL = TableSpec(
+    "travel",
+    description="Travel time from each region to the providers of its pools.",
+    key=("region", "provider"),
+    required=False,
+    columns=(
+        Column("region", "id", description="region id"),
+        Column("provider", "id", description="provider id (pool_beds)"),
+        Column("minutes", "float", min=0, max=24 * 60, unit="minutes", description="by car"),
+    ),
+)
+
+POOL_CAPACITY = TableSpec(
+    "pool_capacity",
+    description="Planned beds of a pool per provider from a year on (an afbouw plan).",
+    key=("pool", "provider", "year"),
+    required=False,
+    columns=(
+        Column("pool", "id", description="pool id"),
+        Column("provider", "id", description="provider id (pool_beds)"),
+        Column("year", "int", min=2000, max=2100, description="from this year on"),
+        Column("beds", "int", min=0, unit="beds", description="beds from that year"),
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec for spec in (REGIONS, POOLS, POOL_REGIONS, POOL_BEDS, TRAVEL, POOL_CAPACITY)
+}
+
+
+@dataclass(frozen=True)
+class NationalModel:
+    """A validated national model with each region's scenario resolved.
+
+    Attributes
+    ----------
+    regions
+        Indexed by ``region`` (file order): name, model, scale, inhabitants, ...
+    scenarios
+        Per region, its scenario resolved against its (scaled) model over the national
+        horizon: its own beds, referrals, levers. Pooled forms keep their referrals and
+        routing here; their beds are the pool's.
+    pools
+        Indexed by ``pool``: name, care_form, cost_key.
+    pool_regions
+        Indexed by ``(pool, region)``: fixed_share, occupied.
+    pool_beds
+        Indexed by ``(pool, provider)``: name, beds, occupied, cost_per_bed_day_eur,
+        max_beds, min_beds_open.
+    pool_capacity
+        Beds per ``(pool, provider)`` and horizon year (the plan, else the 0-meting).
+    travel
+        ``minutes`` indexed by ``(region, provider)``; may be empty.
+    """
+
+    name: str
+    description: str
+    synthetic: bool
+    path: Path
+    start_year: int
+    end_year: int
+    regions: pd.DataFrame
+    scenarios: dict[str, Scenario]
+    pools: pd.DataFrame
+    pool_regions: pd.DataFrame
+    pool_beds: pd.DataFrame
+    pool_capacity: pd.DataFrame
+    travel: pd.DataFrame
+
+    @property
+    def years(self) -> list[int]:
+        """The horizon's years."""
+        return list(range(self.start_year, self.end_year + 1))
+
+    @property
+    def region_ids(self) -> list[str]:
+        """Region ids in file order."""
+        return [str(r) for r in self.regions.index]
+
+    def pool_of(self, region: str, care_form: str) -> str | None:
+        """Return the pool in which ``region`` buys ``care_form``, if any."""
+        for pool, row in self.pools.iterrows():
+            if row["care_form"] == care_form and (pool, region) in self.pool_regions.index:
+                return str(pool)
+        return None
+
+    def pooled_forms(self, region: str) -> dict[str, str]:
+        """Care form -> pool for the forms ``region`` buys in a pool."""
+        out = {}
+        for pool, row in self.pools.iterrows():
+            if (pool, region) in self.pool_regions.index:
+                out[str(row["care_form"])] = str(pool)
+        return out
+
+    def groups(self) -> list[list[str]]:
+        """Regions linked by shared pools (directly or through others), in file order.
+
+        Each group is simulated as one system; a region in no pool is a group of its own.
+        """
+        parent = {r: r for r in self.region_ids}
+
+        def find(r: str) -> str:
+            while parent[r] != r:
+                parent[r] = parent[parent[r]]
+                r = parent[r]
+            return r
+
+        for _, members in self.pool_regions.groupby(level="pool", sort=False):
+            regions = [str(r) for r in members.index.get_level_values("region")]
+            for other in regions[1:]:
+                parent[find(other)] = find(regions[0])
+        groups: dict[str, list[str]] = {}
+        for r in self.region_ids:
+            groups.setdefault(find(r), []).append(r)
+        return list(groups.values())
+
+
+@dataclass(frozen=True)
+class NationalScenario:
+    """A national scenario: the national model over its horizon, replications and seed."""
+
+    name: str
+    description: str
+    path: Path | None
+    model: NationalModel
+    replications: int
+    seed: int
+
+
+class NationalFile(BaseModel):
+    """Schema of ``national.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: Literal[1]
+    name: str = Field(min_length=1)
+    baseline_year: int = Field(ge=1900, le=2200)
+    synthetic: bool = False
+    description: str = ""
+
+
+class NationalScenarioFile(BaseModel):
+    """Schema of a national scenario file in ``simulations/`` (``national:`` a folder)."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: Literal[1]
+    name: str = Field(min_length=1)
+    description: str = ""
+    national: str = Field(min_length=1, description="national model folder, relative")
+    horizon: Horizon
+    replications: int = Field(default=20, ge=1, le=2_000)
+    seed: int = Field(default=0, ge=0)
+    pool_plan: str | None = Field(
+        default=None,
+        description="planned pool beds (pool_capacity.csv of an afbouw), relative; "
+        "replaces the model's pool_capacity",
+    )
