@@ -202,8 +202,12 @@ def validate(
 ) -> None:
     """Check a region model (or a scenario and its model); list every problem."""
     from capaciteit.io.model_files import load_model
+    from capaciteit.io.national_files import is_national, is_national_scenario
     from capaciteit.io.scenario_files import load_scenario
 
+    if is_national(path) or is_national_scenario(path):
+        _validate_national(path)
+        return
     try:
         if path.is_file():
             scenario = load_scenario(path)
@@ -251,6 +255,43 @@ def validate(
         f"({nl.plural(len(model.provider_ids), 'aanbieder', 'aanbieders')}, "
         f"{nl.plural(len(model.care_form_ids), 'zorgvorm', 'zorgvormen')})."
         + (" [yellow]Synthetische gegevens.[/]" if model.meta.synthetic else "")
+    )
+
+
+def _validate_national(path: Path) -> None:
+    """Check a national model (or scenario): every region model, pool and table."""
+    from capaciteit.io.national_files import load_national, load_national_scenario
+
+    try:
+        model = load_national(path) if path.is_dir() else load_national_scenario(path).model
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"{model.name}: pools")
+    for col in ("pool", "zorgvorm", "verdeling", "regio's", "aanbieders", "bedden", "bezet"):
+        table.add_column(
+            col, justify="left" if col in ("pool", "zorgvorm", "verdeling") else "right"
+        )
+    keys = {"use": "naar gebruik", "inhabitants": "naar inwoners", "fixed": "vaste verdeling"}
+    for pool, row in model.pools.iterrows():
+        beds = model.pool_beds.loc[pool]
+        table.add_row(
+            str(row["name"]),
+            str(row["care_form"]),
+            keys.get(str(row["cost_key"]), str(row["cost_key"])),
+            nl.number(len(model.pool_regions.loc[pool])),
+            nl.number(len(beds)),
+            nl.number(int(beds["beds"].sum())),
+            nl.number(int(beds["occupied"].sum())),
+        )
+    console.print(table)
+    groups = model.groups()
+    regions = nl.plural(len(model.region_ids), "regio", "regio's")
+    console.print(
+        f"[green]Landelijk model '{model.name}' is geldig[/] "
+        f"({regions}, "
+        f"{nl.plural(len(model.pools), 'pool', 'pools')}; "
+        f"{nl.plural(len(groups), 'groep', 'groepen')} die samen worden gesimuleerd)."
+        + (" [yellow]Synthetische gegevens.[/]" if model.synthetic else "")
     )
 
 
@@ -1336,6 +1377,114 @@ def _print_headlines(summary: dict[str, object], year: int, names: dict[str, str
             mean(k["overflow_count"]),
         )
     console.print(table)
+
+
+national_app = typer.Typer(
+    help="Meerdere regio's samen: gedeelde (bovenregionale) pools en het landelijke beeld.",
+    no_args_is_help=True,
+)
+app.add_typer(national_app, name="national")
+app.add_typer(national_app, name="landelijk", hidden=True)
+
+
+@national_app.command(
+    "simulate",
+    help="Simuleer een landelijk scenario: per regio, per pool met de kostenverdeling, en "
+    "landelijk.",
+)
+def national_simulate(
+    scenario_file: ScenarioArg,
+    out: OutOpt,
+    replications: Annotated[
+        int | None, typer.Option(min=1, help="Aantal replicaties (in plaats van het scenario).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Seed (in plaats van die van het scenario).")
+    ] = None,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    stays: Annotated[
+        bool,
+        typer.Option(
+            "--verblijven/--geen-verblijven",
+            help="Schrijf alle verblijven als Parquet-bestanden (één per taak) in OUT/stays.",
+        ),
+    ] = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Simulate a national scenario; write per region, per pool and national results."""
+    from capaciteit.pipelines.national import simulate_national
+
+    try:
+        _prepare_out(out)
+        runner = _executor(executor, workers)
+        with _status(scenario_file.stem, "landelijke simulatie", quiet) as say:
+            done = simulate_national(
+                scenario_file,
+                out,
+                replications=replications,
+                seed=seed,
+                executor=runner,
+                keep_stays=stays,
+                progress=say,
+            )
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    _print_national(done, out)
+
+
+def _print_national(done: Any, out: Path) -> None:
+    """Key national figures: the pools' care forms per year, each pool's cost split."""
+    from capaciteit.national.model import NationalModel
+
+    model: NationalModel = done.scenario.model
+    results = done.results
+    national = results.national.set_index(["care_form", "year", "kpi"])["mean"]
+    for form in dict.fromkeys(str(f) for f in model.pools["care_form"]):
+        table = Table(title=f"{form}: landelijk (gemiddelde van de replicaties)")
+        for col in ("jaar", "bedden", "bezet", "bezettingsgraad", "buiten regio", "kosten"):
+            table.add_column(col, justify="right")
+        for year in model.years:
+
+            def value(kpi: str, year: int = year, form: str = form) -> float:
+                return as_float(national.get((form, year, kpi), float("nan")))
+
+            rate = value("occupancy_rate")
+            table.add_row(
+                str(year),
+                nl.number(value("capacity_beds")),
+                nl.number(value("occupied_beds"), 1),
+                "geen bedden" if rate != rate else nl.percent(rate),
+                nl.number(value("overflow_count"), 1),
+                nl.euro(value("cost_eur")),
+            )
+        console.print(table)
+    last = model.end_year
+    costs = results.costs[results.costs["year"] == last]
+    names = {str(k): str(v) for k, v in model.regions["name"].items()}
+    keys = {"use": "naar gebruik", "inhabitants": "naar inwoners", "fixed": "vaste verdeling"}
+    table = Table(title=f"Kostenverdeling van de pools in {last} (gemiddelde)")
+    for col in ("pool", "verdeling", "regio", "aandeel", "kosten"):
+        table.add_column(col, justify="left" if col in ("pool", "regio", "verdeling") else "right")
+    for row in costs.itertuples():
+        table.add_row(
+            str(model.pools.at[row.pool, "name"]),
+            keys.get(str(row.cost_key), str(row.cost_key)),
+            names.get(str(row.region), str(row.region)),
+            nl.percent(as_float(row.key_share)),
+            nl.euro(as_float(row.mean)),
+        )
+    if len(costs):
+        console.print(table)
+    regions = nl.plural(len(model.region_ids), "regio", "regio's")
+    console.print(
+        f"{regions}, {nl.plural(len(model.pools), 'pool', 'pools')}: "
+        f"{nl.plural(done.tasks, 'taak', 'taken')} ({done.executor}), "
+        f"{nl.number(done.stays)} verblijven gesimuleerd in {nl.number(done.elapsed_s, 1)} s. "
+        f"Resultaten in [bold]{out}[/]:"
+    )
+    for path in done.files.values():
+        console.print(f"  {path}")
 
 
 def main() -> None:

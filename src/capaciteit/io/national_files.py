@@ -40,6 +40,14 @@ def is_national(path: Path) -> bool:
     return path.is_dir() and (path / NATIONAL_FILE).is_file()
 
 
+def is_national_scenario(path: Path) -> bool:
+    """Whether ``path`` is a national scenario file (it names a ``national:`` folder)."""
+    if not path.is_file() or path.suffix not in (".yaml", ".yml"):
+        return False
+    data = read_yaml(path, [])
+    return isinstance(data, dict) and "national" in data
+
+
 def load_national_scenario(path: str | Path, **overrides: Any) -> NationalScenario:
     """Read the national scenario ``path`` and its national model (``overrides``: keys).
 
@@ -289,4 +297,11 @@ def _pool_capacity(pool_beds: pd.DataFrame, plan: pd.DataFrame, years: list[int]
     return capacity
 
 
-__all__ = ["POOL_CAPACITY", "is_national", "load_national", "load_national_scenario", "scaled"]
+__all__ = [
+    "POOL_CAPACITY",
+    "is_national",
+    "is_national_scenario",
+    "load_national",
+    "load_national_scenario",
+    "scaled",
+]
