@@ -16,7 +16,7 @@ import pandas as pd
 
 from capaciteit._pandas import as_float, as_int, as_str
 from capaciteit.domain.model import RegionModel
-from capaciteit.domain.scenario import Horizon, Scenario, ScenarioFile
+from capaciteit.domain.scenario import Horizon, Levers, Scenario, ScenarioFile
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.model_files import load_model
 from capaciteit.io.scenario_files import resolve_scenario
@@ -71,7 +71,7 @@ def load_national_scenario(path: str | Path, **overrides: Any) -> NationalScenar
         raise InvalidInputError(what, problems)
     folder = (file.parent / parsed.national).resolve()
     plan = (file.parent / parsed.pool_plan).resolve() if parsed.pool_plan else None
-    model = load_national(folder, parsed.horizon, plan)
+    model = load_national(folder, parsed.horizon, plan, parsed.region_levers)
     return NationalScenario(
         name=parsed.name,
         description=parsed.description.strip(),
@@ -83,12 +83,16 @@ def load_national_scenario(path: str | Path, **overrides: Any) -> NationalScenar
 
 
 def load_national(
-    path: str | Path, horizon: Horizon | None = None, pool_plan: Path | None = None
+    path: str | Path,
+    horizon: Horizon | None = None,
+    pool_plan: Path | None = None,
+    region_levers: Levers | None = None,
 ) -> NationalModel:
     """Read and validate the national model in ``path`` over ``horizon``.
 
     Without a horizon: eight years from the baseline year. ``pool_plan``: a
     ``pool_capacity`` table that replaces the folder's (an afbouw plan to simulate).
+    ``region_levers``: the levers of every region without a scenario file of its own.
     """
     directory = Path(path)
     what = f"Het landelijke model '{directory}'"
@@ -110,7 +114,8 @@ def load_national(
     horizon = horizon or Horizon(start_year=meta.baseline_year, end_year=meta.baseline_year + 7)
     models = _region_models(directory, tables["regions"], files["regions"], problems)
     problems += national_check(tables, files, models)
-    scenarios = _scenarios(directory, tables["regions"], models, horizon, problems)
+    levers = region_levers or Levers()
+    scenarios = _scenarios(directory, tables["regions"], models, horizon, levers, problems)
     if problems:
         raise InvalidInputError(what, problems)
     years = list(range(horizon.start_year, horizon.end_year + 1))
@@ -236,6 +241,7 @@ def _scenarios(
     regions: pd.DataFrame,
     models: dict[str, RegionModel],
     horizon: Horizon,
+    levers: Levers,
     problems: list[Problem],
 ) -> dict[str, Scenario]:
     """Each region's scenario over the national horizon: its own file's levers, or none."""
@@ -245,7 +251,12 @@ def _scenarios(
         model = models.get(region)
         if model is None:
             continue
-        data: dict[str, Any] = {"schema_version": 1, "name": str(row.name), "model": "."}
+        data: dict[str, Any] = {
+            "schema_version": 1,
+            "name": str(row.name),
+            "model": ".",
+            "levers": levers.model_dump(by_alias=True),
+        }
         file: Path | None = None
         if str(row.scenario):
             file = (directory / str(row.scenario)).resolve()

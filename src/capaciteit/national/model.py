@@ -34,7 +34,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from capaciteit.core.tables import Column, TableSpec
-from capaciteit.domain.scenario import Horizon, Scenario
+from capaciteit.domain.scenario import Horizon, Levers, Scenario
 
 COST_KEYS = ("use", "inhabitants", "fixed")
 """How a pool's costs are split over its regions (the verdeelsleutel)."""
@@ -300,4 +300,8 @@ class NationalScenarioFile(BaseModel):
         default=None,
         description="planned pool beds (pool_capacity.csv of an afbouw), relative; "
         "replaces the model's pool_capacity",
+    )
+    region_levers: Levers = Field(
+        default_factory=Levers,
+        description="levers for every region without a scenario file of its own",
     )

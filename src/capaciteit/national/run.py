@@ -13,7 +13,6 @@ order of completion, and again when a lost task is run a second time.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,44 +88,50 @@ def pool_use(spec: SimSpec, pools: tuple[str, ...], stays: pd.DataFrame) -> pd.D
     """Use of each pool per home region and year (:data:`USE_COLUMNS`), from the stays."""
     years = spec.years
     bounds = spec.year_start_day.to_numpy(dtype="float64")
+    n_homes, n_years = len(spec.homes), len(years)
     index = pd.MultiIndex.from_product([pools, spec.homes, years], names=["pool", "region", "year"])
-    out = pd.DataFrame(0.0, index=index, columns=list(USE_COLUMNS))
-    if not pools:
-        return out
+    out = np.zeros((len(pools), n_homes, n_years, len(USE_COLUMNS)))
     travel = spec.travel_minutes
-    for pool in pools:
-        of_pool = stays[stays["care_form"] == pool]
-        for h, region in enumerate(spec.homes):
-            mine = of_pool[of_pool["home"] == region]
-            if mine.empty:
-                continue
-            start = mine["start_day"].to_numpy()
-            end = np.where(np.isnan(mine["end_day"]), bounds[-1], mine["end_day"])
-            requested = mine["requested_day"].to_numpy()
-            admitted = ~np.isnan(start)
-            overflow = (mine["outcome"] == "overflow").to_numpy()
-            provider = mine["provider"].astype(str).to_numpy()
-            minutes = np.array(
-                [
-                    float(travel.get((pool, p, h), math.nan)) if a else math.nan
-                    for p, a in zip(provider, admitted, strict=True)
-                ]
+    for i, pool in enumerate(pools):
+        mine = stays[stays["care_form"] == pool]
+        if mine.empty:
+            continue
+        home = mine["home"].cat.codes.to_numpy()
+        start = mine["start_day"].to_numpy()
+        end = mine["end_day"].to_numpy()
+        requested = mine["requested_day"].to_numpy()
+        admitted = ~np.isnan(start)
+        overflow = (mine["outcome"] == "overflow").to_numpy()
+        minutes = np.zeros(len(mine))
+        if not travel.empty:
+            of_pool = travel.xs(pool, level=0) if pool in travel.index.get_level_values(0) else None
+            if of_pool is not None:
+                keys = zip(mine["provider"].astype(str), home.tolist(), strict=True)
+                minutes = np.array([float(of_pool.get(k, 0.0)) for k in keys])
+        stay_end = np.where(np.isnan(end), bounds[-1], end)
+        for k in range(n_years):
+            a, b = bounds[k], bounds[k + 1]
+            started = admitted & (start >= a) & (start < b)
+            days = np.where(admitted, np.minimum(stay_end, b) - np.maximum(start, a), 0.0)
+            columns = (
+                (requested >= a) & (requested < b),
+                started,
+                None,
+                overflow & (end >= a) & (end < b),
+                None,
+                None,
             )
-            for k, year in enumerate(years):
-                a, b = bounds[k], bounds[k + 1]
-                in_year = admitted & (start >= a) & (start < b)
-                row = (pool, region, year)
-                out.loc[row, "requests"] = float(((requested >= a) & (requested < b)).sum())
-                out.loc[row, "admissions"] = float(in_year.sum())
-                days = np.clip(np.minimum(end, b) - np.maximum(start, a), 0.0, None)
-                out.loc[row, "bed_days"] = float(days[admitted].sum())
-                ended = np.where(np.isnan(mine["end_day"]), np.inf, mine["end_day"])
-                out.loc[row, "overflow_count"] = float(
-                    (overflow & (ended >= a) & (ended < b)).sum()
-                )
-                out.loc[row, "wait_days"] = float((start - requested)[in_year].sum())
-                out.loc[row, "travel_minutes"] = float(np.nansum(minutes[in_year]))
-    return out
+            for c, mask in enumerate(columns):
+                if mask is not None:
+                    out[i, :, k, c] = np.bincount(home[mask], minlength=n_homes)
+            out[i, :, k, 2] = np.bincount(home, weights=np.clip(days, 0.0, None), minlength=n_homes)
+            out[i, :, k, 4] = np.bincount(
+                home[started], weights=(start - requested)[started], minlength=n_homes
+            )
+            out[i, :, k, 5] = np.bincount(
+                home[started], weights=minutes[started], minlength=n_homes
+            )
+    return pd.DataFrame(out.reshape(-1, len(USE_COLUMNS)), index=index, columns=list(USE_COLUMNS))
 
 
 @dataclass(frozen=True)
