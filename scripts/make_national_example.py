@@ -171,25 +171,26 @@ regions' shares of inhabitants, 24/44/32%, rounded as an agreement would be)."""
 # split over pools and locations (roughly in proportion to youth), the organisations and
 # their names (fictional), the towns (places with, or near, closed youth care; not a
 # claim about any real organisation), the tariffs (several hundred euros a day: DOMAIN.md
-# gives no national figure), max_beds (the largest small-scale location the provider
-# could keep from 2025) and min_beds_open.
+# gives no national figure), max_beds (the small-scale places the provider could keep,
+# in groups of at most 8 at several small locations: half its 0-meting beds, rounded up to
+# a multiple of 4) and min_beds_open.
 PROVIDERS: list[tuple[str, str, str, str, float, float, int, int, float, int, int]] = [
-    ("jzp-noord", "noorderlicht-groningen", "Noorderlicht Jeugdzorg, Groningen", "Groningen", 53.2194, 6.5665, 36, 34, 610.0, 10, 4),
-    ("jzp-noord", "noorderlicht-heerenveen", "Noorderlicht Jeugdzorg, Heerenveen", "Heerenveen", 52.9597, 5.9193, 24, 16, 655.0, 8, 4),
-    ("jzp-overijssel-flevoland", "vechtdal-zwolle", "Vechtdal Jeugdhulp, Zwolle", "Zwolle", 52.5168, 6.0830, 32, 26, 640.0, 10, 4),
-    ("jzp-overijssel-flevoland", "twentse-poort-almelo", "De Twentse Poort, Almelo", "Almelo", 52.3570, 6.6625, 24, 21, 600.0, 8, 4),
-    ("jzp-gelderland", "betuwehof-zetten", "Betuwehof, Zetten", "Zetten", 51.9283, 5.7150, 52, 48, 585.0, 12, 4),
-    ("jzp-gelderland", "kamp-harreveld", "De Achterhoekse Kamp, Harreveld", "Harreveld", 51.9881, 6.5770, 36, 23, 690.0, 10, 4),
-    ("jzp-utrecht-gooi", "heuvelrug-zeist", "Heuvelrug Jeugdzorg, Zeist", "Zeist", 52.0894, 5.2331, 48, 42, 720.0, 12, 4),
-    ("jzp-noord-holland-noord", "polderwacht-heerhugowaard", "De Polderwacht, Heerhugowaard", "Heerhugowaard", 52.6690, 4.8350, 24, 21, 675.0, 8, 4),
-    ("jzp-amsterdam-kennemerland", "amstelhaven-amsterdam", "Amstelhaven, Amsterdam", "Amsterdam", 52.3676, 4.9041, 40, 39, 735.0, 12, 4),
-    ("jzp-amsterdam-kennemerland", "zaanhof-zaandam", "Zaanhof, Zaandam", "Zaandam", 52.4420, 4.8292, 24, 16, 700.0, 8, 4),
-    ("jzp-haaglanden-rijnland", "hofstad-leidschendam", "Hofstad JeugdzorgPlus, Leidschendam", "Leidschendam", 52.0860, 4.3900, 44, 41, 660.0, 12, 4),
-    ("jzp-haaglanden-rijnland", "rijnoever-alphen", "Rijnoever, Alphen aan den Rijn", "Alphen aan den Rijn", 52.1290, 4.6550, 24, 14, 715.0, 8, 4),
-    ("jzp-zuid-west", "maasoever-rotterdam", "Maasoever JeugdzorgPlus, Rotterdam", "Rotterdam", 51.9244, 4.4777, 76, 58, 625.0, 12, 4),
-    ("jzp-west-midden-brabant", "baronie-oosterhout", "Baronie Jeugdzorg, Oosterhout", "Oosterhout", 51.6450, 4.8600, 40, 33, 595.0, 12, 4),
-    ("jzp-oost-brabant", "dommelhof-vught", "Dommelhof, Vught", "Vught", 51.6530, 5.2870, 48, 37, 640.0, 12, 4),
-    ("jzp-limburg", "maasdal-roermond", "Maasdal JeugdzorgPlus, Roermond", "Roermond", 51.1942, 5.9870, 37, 34, 570.0, 10, 4),
+    ("jzp-noord", "noorderlicht-groningen", "Noorderlicht Jeugdzorg, Groningen", "Groningen", 53.2194, 6.5665, 36, 34, 610.0, 20, 4),
+    ("jzp-noord", "noorderlicht-heerenveen", "Noorderlicht Jeugdzorg, Heerenveen", "Heerenveen", 52.9597, 5.9193, 24, 16, 655.0, 12, 4),
+    ("jzp-overijssel-flevoland", "vechtdal-zwolle", "Vechtdal Jeugdhulp, Zwolle", "Zwolle", 52.5168, 6.0830, 32, 26, 640.0, 16, 4),
+    ("jzp-overijssel-flevoland", "twentse-poort-almelo", "De Twentse Poort, Almelo", "Almelo", 52.3570, 6.6625, 24, 21, 600.0, 12, 4),
+    ("jzp-gelderland", "betuwehof-zetten", "Betuwehof, Zetten", "Zetten", 51.9283, 5.7150, 52, 48, 585.0, 28, 4),
+    ("jzp-gelderland", "kamp-harreveld", "De Achterhoekse Kamp, Harreveld", "Harreveld", 51.9881, 6.5770, 36, 23, 690.0, 20, 4),
+    ("jzp-utrecht-gooi", "heuvelrug-zeist", "Heuvelrug Jeugdzorg, Zeist", "Zeist", 52.0894, 5.2331, 48, 42, 720.0, 24, 4),
+    ("jzp-noord-holland-noord", "polderwacht-heerhugowaard", "De Polderwacht, Heerhugowaard", "Heerhugowaard", 52.6690, 4.8350, 24, 21, 675.0, 12, 4),
+    ("jzp-amsterdam-kennemerland", "amstelhaven-amsterdam", "Amstelhaven, Amsterdam", "Amsterdam", 52.3676, 4.9041, 40, 39, 735.0, 20, 4),
+    ("jzp-amsterdam-kennemerland", "zaanhof-zaandam", "Zaanhof, Zaandam", "Zaandam", 52.4420, 4.8292, 24, 16, 700.0, 12, 4),
+    ("jzp-haaglanden-rijnland", "hofstad-leidschendam", "Hofstad JeugdzorgPlus, Leidschendam", "Leidschendam", 52.0860, 4.3900, 44, 41, 660.0, 24, 4),
+    ("jzp-haaglanden-rijnland", "rijnoever-alphen", "Rijnoever, Alphen aan den Rijn", "Alphen aan den Rijn", 52.1290, 4.6550, 24, 14, 715.0, 12, 4),
+    ("jzp-zuid-west", "maasoever-rotterdam", "Maasoever JeugdzorgPlus, Rotterdam", "Rotterdam", 51.9244, 4.4777, 76, 58, 625.0, 40, 4),
+    ("jzp-west-midden-brabant", "baronie-oosterhout", "Baronie Jeugdzorg, Oosterhout", "Oosterhout", 51.6450, 4.8600, 40, 33, 595.0, 20, 4),
+    ("jzp-oost-brabant", "dommelhof-vught", "Dommelhof, Vught", "Vught", 51.6530, 5.2870, 48, 37, 640.0, 24, 4),
+    ("jzp-limburg", "maasdal-roermond", "Maasdal JeugdzorgPlus, Roermond", "Roermond", 51.1942, 5.9870, 37, 34, 570.0, 20, 4),
 ]  # fmt: skip
 
 # --- travel times ------------------------------------------------------------------------
@@ -479,7 +480,7 @@ rules below). Change the script, not the files.
 | `regions.csv` | one row per jeugdregio: `region` (id), `name`, `model` (the region model folder, relative to this folder: `{REFERENCE_DIR}` for all), `scale`, `inhabitants`, `youth_0_17`, `landsdeel`, `source` |
 | `pools.csv` | one row per pool: `pool`, `name`, `care_form` (`jeugdzorgplus` for all), `cost_key` (`use`, `inhabitants` or `fixed`) |
 | `pool_regions.csv` | the regions of each pool: `pool`, `region`, `fixed_share` (only for cost key `fixed`; the shares of a pool add up to 1), `occupied` (young people of the region in the pool on 1 January 2023) |
-| `pool_beds.csv` | the JeugdzorgPlus locations of each pool on 1 January 2023: `pool`, `provider`, `name`, `beds`, `occupied`, `cost_per_bed_day_eur`, `max_beds` (the largest small-scale location the provider could keep from 2025), `min_beds_open` |
+| `pool_beds.csv` | the JeugdzorgPlus locations of each pool on 1 January 2023: `pool`, `provider`, `name`, `beds`, `occupied`, `cost_per_bed_day_eur`, `max_beds` (the small-scale places the provider could keep, in small groups: half its 0-meting beds), `min_beds_open` |
 | `travel.csv` | `minutes` by car from each region's central city to each location of its pool (every region × location of the pool, nothing else) |
 | `{REFERENCE_DIR}/` | the reference region model: the Voorbeeldregio's files, with no JeugdzorgPlus beds |
 

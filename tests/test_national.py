@@ -13,7 +13,7 @@ from scipy import stats
 from capaciteit.errors import InvalidInputError
 from capaciteit.io.national_files import load_national
 from capaciteit.national.compose import groups, qualified
-from capaciteit.national.model import NationalScenario
+from capaciteit.national.model import NationalScenario, PoolAfbouwIn
 from capaciteit.national.results import national_results
 from capaciteit.national.run import run_national, task_seed
 from capaciteit.simulation.engine import simulate_stays
@@ -34,7 +34,7 @@ def scenario(folder: Path, replications: int, seed: int, end_year: int = 2030) -
     from capaciteit.domain.scenario import Horizon
 
     model = load_national(folder, Horizon(start_year=2023, end_year=end_year))
-    return NationalScenario("test", "", None, model, replications, seed)
+    return NationalScenario("test", "", None, model, replications, seed, PoolAfbouwIn())
 
 
 @pytest.mark.slow

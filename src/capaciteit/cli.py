@@ -59,7 +59,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from capaciteit import __version__
-from capaciteit._pandas import as_float, as_str
+from capaciteit._pandas import as_float, as_int, as_str
 from capaciteit.core import nl
 from capaciteit.errors import CapaciteitError, InvalidInputError
 
@@ -273,6 +273,7 @@ def _validate_national(path: Path) -> None:
         )
     keys = {"use": "naar gebruik", "inhabitants": "naar inwoners", "fixed": "vaste verdeling"}
     for pool, row in model.pools.iterrows():
+        pool = str(pool)
         beds = model.pool_beds.loc[pool]
         table.add_row(
             str(row["name"]),
@@ -1431,6 +1432,88 @@ def national_simulate(
     except CapaciteitError as exc:
         raise _fail(exc) from None
     _print_national(done, out)
+
+
+@national_app.command(
+    "afbouw",
+    help="Minimale plekken en afbouwplan per gedeelde pool (welke aanbieders welke plekken "
+    "houden), met de reistijd per regio; het plan wordt nagerekend.",
+)
+def national_afbouw(
+    scenario_file: ScenarioArg,
+    out: OutOpt,
+    replications: Annotated[
+        int | None, typer.Option(min=2, help="Replicaties van de simulaties.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed.")] = None,
+    solver: Annotated[
+        Literal["cp-sat", "cbc"], typer.Option(help="cp-sat (OR-Tools, standaard) of cbc (PuLP).")
+    ] = "cp-sat",
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Plan the afbouw of every shared pool and simulate the plan."""
+    from capaciteit.pipelines.national_afbouw import plan_national_afbouw
+    from capaciteit.results.national_afbouw import STATUS_NL
+
+    try:
+        _prepare_out(out)
+        runner = _executor(executor, workers)
+        with _status(scenario_file.stem, "afbouw van de pools", quiet) as say:
+            done = plan_national_afbouw(
+                scenario_file,
+                out,
+                replications=replications,
+                seed=seed,
+                executor=runner,
+                solver=solver,
+                progress=say,
+            )
+    except CapaciteitError as exc:
+        raise _fail(exc) from None
+    model = done.scenario.model
+    years = model.years[1:]
+    table = Table(title="Plekken per pool: minimaal nodig / gepland")
+    table.add_column("pool")
+    table.add_column("plan")
+    for year in years:
+        table.add_column(str(year), justify="right")
+    for item in done.plans:
+        planned = item.plan.beds
+        table.add_row(
+            str(model.pools.at[item.pool, "name"]),
+            STATUS_NL.get(item.plan.status, item.plan.status),
+            *[
+                f"{as_int(item.minimal.at[y, 'beds'])} / "
+                + ("–" if planned is None else str(int(planned[y].sum())))
+                for y in years
+            ],
+        )
+    console.print(table)
+    for item in done.plans:
+        for line in item.plan.explanation:
+            console.print(f"[yellow]{as_str(model.pools.at[item.pool, 'name'])}[/]: {line}")
+    check = done.check
+    missed = check[check["verdict"] == "missed"]
+    for row in missed.itertuples():
+        console.print(
+            f"[red]Nagerekend: {as_str(model.pools.at[row.pool, 'name'])} {row.year}: "
+            f"{nl.percent(as_float(row.refused_share), 1)} elders geplaatst, boven de norm van "
+            f"{nl.percent(as_float(row.max_refused_share), 1)}.[/]"
+        )
+    met = int((check["verdict"] == "met").sum())
+    console.print(
+        f"Nagerekend: in {met} van {len(check)} pool-jaren is de norm zeker gehaald, in "
+        f"{len(missed)} niet; de rest is niet van de norm te onderscheiden (blad Controle)."
+    )
+    console.print(
+        f"Afbouw van {nl.plural(len(done.plans), 'pool', 'pools')} in "
+        f"{nl.number(done.elapsed_s, 1)} s. "
+        f"Resultaten in [bold]{out}[/]:"
+    )
+    for path in done.files.values():
+        console.print(f"  {path}")
 
 
 def _print_national(done: Any, out: Path) -> None:

@@ -79,6 +79,7 @@ def load_national_scenario(path: str | Path, **overrides: Any) -> NationalScenar
         model=model,
         replications=parsed.replications,
         seed=parsed.seed,
+        pool_afbouw=parsed.pool_afbouw,
     )
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from capaciteit.core.tables import Column, TableSpec
 from capaciteit.domain.scenario import Horizon, Levers, Scenario
@@ -272,6 +272,7 @@ class NationalScenario:
     model: NationalModel
     replications: int
     seed: int
+    pool_afbouw: PoolAfbouwIn
 
 
 class NationalFile(BaseModel):
@@ -283,6 +284,32 @@ class NationalFile(BaseModel):
     baseline_year: int = Field(ge=1900, le=2200)
     synthetic: bool = False
     description: str = ""
+
+
+class PoolAfbouwIn(BaseModel):
+    """Settings of the afbouw of the shared pools (``pool_afbouw`` in a national scenario)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_refused_share: float = Field(
+        default=0.05, gt=0, lt=1, description="at most this share placed elsewhere"
+    )
+    ceiling_share_of_baseline: dict[int, float] = Field(
+        default_factory=dict,
+        description="the agreed path towards zero: at most this share of the pool's "
+        "0-meting beds in a year, e.g. {2030: 0.15}",
+    )
+    max_change_beds: int = Field(default=4, ge=0, le=1000)
+    target_occupancy: float = Field(default=0.85, gt=0, le=1)
+    small_scale_from: int = Field(default=2025, ge=1900, le=2200)
+    time_limit_s: float = Field(default=30.0, gt=0, le=3600)
+
+    @field_validator("ceiling_share_of_baseline")
+    @classmethod
+    def _shares(cls, value: dict[int, float]) -> dict[int, float]:
+        for year, share in value.items():
+            if not 0 <= share <= 1:
+                raise ValueError(f"het plafond van {year} is geen aandeel tussen 0 en 1")
+        return value
 
 
 class NationalScenarioFile(BaseModel):
@@ -301,6 +328,7 @@ class NationalScenarioFile(BaseModel):
         description="planned pool beds (pool_capacity.csv of an afbouw), relative; "
         "replaces the model's pool_capacity",
     )
+    pool_afbouw: PoolAfbouwIn = Field(default_factory=PoolAfbouwIn)
     region_levers: Levers = Field(
         default_factory=Levers,
         description="levers for every region without a scenario file of its own",
