@@ -121,8 +121,15 @@ def plan_pools(
     settings: PoolAfbouwIn,
     *,
     solver: SolverChoice = "cp-sat",
+    extra_beds: dict[tuple[str, int], int] | None = None,
 ) -> list[PoolAfbouw]:
-    """Every pool's minimal beds and afbouw plan from a national run's pool use."""
+    """Every pool's minimal beds and afbouw plan from a national run's pool use.
+
+    ``extra_beds``: beds per ``(pool, year)`` on top of the steady-state minimum, where a
+    simulation of an earlier plan missed the norm (a year after a large cut starts with
+    more young people than beds; the formula does not see that).
+    """
+    extra = extra_beds or {}
     out = []
     for pool in [str(p) for p in model.pools.index]:
         requests = pool_requests(model, use, pool)
@@ -130,6 +137,10 @@ def plan_pools(
         minimal = pool_minimal_beds(
             requests.sum(axis=0), los, max_refused=settings.max_refused_share
         )
+        # ``formula_beds`` is the steady-state minimum whose evidence the table gives
+        minimal["formula_beds"] = minimal["beds"]
+        minimal["extra_beds"] = [extra.get((pool, int(y)), 0) for y in minimal.index]
+        minimal["beds"] = minimal["formula_beds"] + minimal["extra_beds"]
         problem = pool_problem(model, pool, requests, minimal, los, settings)
         plan = plan_pool_afbouw(problem, time_limit_s=settings.time_limit_s, solver=solver)
         out.append(PoolAfbouw(pool, requests, minimal, problem, plan))

@@ -302,6 +302,13 @@ class PoolAfbouwIn(BaseModel):
     target_occupancy: float = Field(default=0.85, gt=0, le=1)
     small_scale_from: int = Field(default=2025, ge=1900, le=2200)
     time_limit_s: float = Field(default=30.0, gt=0, le=3600)
+    max_rounds: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="plan, simulate, and add beds where the simulation misses the norm: "
+        "at most this many plans",
+    )
 
     @field_validator("ceiling_share_of_baseline")
     @classmethod

@@ -7,10 +7,16 @@
 3. The plans become ``pool_capacity.csv``, which a national scenario can simulate
    (``pool_plan:``); the plan is simulated here at once, with the same seed, and each pool
    and year is judged against the norm.
+4. A steady-state minimum is a starting point: a year after a large cut starts with more
+   young people than beds, and refuses more than the formula says. Where the simulation
+   misses the norm, those years get the beds for the share refused above the norm and
+   the pools are planned and simulated again, at most ``max_rounds`` times; what is still
+   missed is said.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from capaciteit._pandas import as_float, as_int
 from capaciteit.national.afbouw import PoolAfbouw
 from capaciteit.national.model import NationalScenario
 from capaciteit.national.results import NationalResults
@@ -69,16 +76,33 @@ def plan_national_afbouw(
         return say
 
     demand = run_national(scenario, runner, progress=tick("vraag"))
-    progress(None, "minimale bedden en afbouw per pool")
-    plans = plan_pools(scenario.model, demand.use, scenario.pool_afbouw, solver=solver)
     out.mkdir(parents=True, exist_ok=True)
-    plan_file = write_csv(pool_capacity(scenario.model, plans), out / "pool_capacity.csv")
-    planned = load_national_scenario(
-        scenario_file, replications=replications, seed=seed, pool_plan=str(plan_file.resolve())
-    )
-    checked = national_results(run_national(planned, runner, progress=tick("plan nagerekend")))
+    plan_file = out / "pool_capacity.csv"
+    extra: dict[tuple[str, int], int] = {}
+    rounds = scenario.pool_afbouw.max_rounds
+    for round_no in range(1, rounds + 1):
+        progress(None, f"minimale bedden en afbouw per pool (plan {round_no})")
+        plans = plan_pools(
+            scenario.model, demand.use, scenario.pool_afbouw, solver=solver, extra_beds=extra
+        )
+        write_csv(pool_capacity(scenario.model, plans), plan_file)
+        planned = load_national_scenario(
+            scenario_file, replications=replications, seed=seed, pool_plan=str(plan_file.resolve())
+        )
+        checked = national_results(
+            run_national(planned, runner, progress=tick(f"plan {round_no} nagerekend"))
+        )
+        check = check_table(scenario, plans, checked)
+        missed = check[check["verdict"] == "missed"]
+        if missed.empty or round_no == rounds:
+            break
+        # a year that missed the norm gets beds for the share refused above it
+        for row in missed.itertuples():
+            key = (str(row.pool), as_int(row.year))
+            share = as_float(row.refused_share) - as_float(row.max_refused_share)
+            above = share * as_float(row.beds)
+            extra[key] = extra.get(key, 0) + max(1, math.ceil(above))
     progress(None, "resultaten schrijven")
-    check = check_table(scenario, plans, checked)
     files = write_national_afbouw(scenario, plans, check, out)
     files["pool_capacity"] = plan_file
     return NationalAfbouwRun(scenario, plans, checked, check, files, time.perf_counter() - started)

@@ -168,7 +168,10 @@ def _workbook(
         "jongeren van elke regio reizen.",
         f"Norm: hoogstens {nl.percent(settings.max_refused_share)} van de jongeren elders "
         "geplaatst (Erlang B met de opgetelde vraag). Bij de minimale bedden staat wat één "
-        "plek minder zou geven: dan wordt de norm niet gehaald.",
+        "plek minder zou geven: dan wordt de norm niet gehaald. De formule geldt voor een "
+        "evenwicht; na een grote afbouw zijn er in januari meer jongeren dan plekken. Waar "
+        "de simulatie van het plan de norm mist, krijgt dat jaar plekken erbij en wordt "
+        "opnieuw gepland en gesimuleerd (kolom 'erbij na simulatie').",
         f"Aanbieders houden nooit meer plekken dan in de 0-meting, vanaf "
         f"{settings.small_scale_from} hoogstens hun kleinschalige plekken (max_beds), en "
         f"veranderen hoogstens {settings.max_change_beds} plekken per jaar; een plek wordt "
@@ -238,9 +241,11 @@ def _workbook(
                     as_int(year),
                     as_float(row["arrivals_per_year"]),
                     as_float(row["offered_load_beds"]),
-                    as_int(row["beds"]),
+                    as_int(row["formula_beds"]),
                     as_float(row["refused_share"]),
                     _or_none(as_float(row["refused_share_one_less"])),
+                    as_int(row["extra_beds"]),
+                    as_int(row["beds"]),
                 ]
             )
     write_table(
@@ -250,9 +255,11 @@ def _workbook(
             Column("jaar", "year"),
             Column("aanvragen per jaar", "decimal"),
             Column("verwachte bezetting", "decimal"),
-            Column("minimaal plekken", "count"),
+            Column("minimaal (formule)", "count"),
             Column("elders geplaatst", "share_1"),
             Column("met één plek minder", "share_1"),
+            Column("erbij na simulatie", "count"),
+            Column("minimaal in het plan", "count"),
         ],
         rows,
         freeze_columns=2,
