@@ -45,8 +45,7 @@ def _name(names: Mapping[str, str], code: str) -> str:
 
 
 def _header(ws: Worksheet, values: list[str]) -> None:
-    append_row(ws, values)
-    for cell in ws[ws.max_row]:
+    for cell in append_row(ws, values):
         cell.font = BOLD
         cell.alignment = Alignment(wrap_text=True, vertical="top")
 

@@ -79,8 +79,7 @@ def headline(comparison: pd.DataFrame, names: dict[str, str]) -> str:
 
 
 def _header(ws: Worksheet, labels: Sequence[str], widths: Sequence[int]) -> None:
-    append_row(ws, list(labels))
-    for cell in ws[ws.max_row]:
+    for cell in append_row(ws, list(labels)):
         cell.font = HEADER
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for i, width in enumerate(widths, start=1):
@@ -100,8 +99,7 @@ def _number(value: Any) -> Any:
 def _row(
     ws: Worksheet, values: list[Any], formats: dict[int, str], off: bool, verdict: int
 ) -> None:
-    append_row(ws, [_number(v) for v in values])
-    cells = ws[ws.max_row]
+    cells = append_row(ws, [_number(v) for v in values])
     for column, fmt in formats.items():
         cells[column - 1].number_format = fmt
     if off:

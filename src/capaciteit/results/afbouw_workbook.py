@@ -386,8 +386,7 @@ def _summary_sheet(ws: Worksheet, scenario: Scenario, result: AfbouwResult, name
     details += [("Knelpunt", text, "wrap") for text in result.conflicts]
     status = "met" if result.status == "targets_met" else "missed"
     for key, value, kind in details:
-        append_row(ws, [verdict_text(status) if key == "Status" else "", key, plain(value)])
-        cells = ws[ws.max_row]
+        cells = append_row(ws, [verdict_text(status) if key == "Status" else "", key, plain(value)])
         cells[1].font = BOLD
         cells[1].alignment = WRAP
         style(cells[2], kind)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -43,9 +44,15 @@ def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def append_row(ws: Worksheet, values: list[Any]) -> None:
-    """Append a row to an xlsx sheet; text is stored as text, never as a formula."""
-    ws.append(values)
-    for cell in ws[ws.max_row]:
+def append_row(ws: Worksheet, values: list[Any]) -> list[Cell]:
+    """Append a row to an xlsx sheet and return its cells; text stays text, never a formula.
+
+    The cells are made here (not looked up after appending: ``ws.max_row`` counts every
+    cell of the sheet, which made writing a sheet quadratic in its rows).
+    """
+    cells = [Cell(ws, value=value) for value in values]
+    for cell in cells:
         if isinstance(cell.value, str) and cell.data_type == "f":
             cell.data_type = "s"
+    ws.append(cells)
+    return cells

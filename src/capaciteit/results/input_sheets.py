@@ -40,8 +40,7 @@ WARNING_FILL = PatternFill("solid", fgColor="F8CBAD")
 
 def header(ws: Worksheet, labels: Sequence[str]) -> None:
     """Append the header row: bold, coloured, wrapped."""
-    append_row(ws, list(labels))
-    for cell in ws[ws.max_row]:
+    for cell in append_row(ws, list(labels)):
         cell.font = Font(bold=True)
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -522,8 +522,7 @@ def _explanation_sheet(ws: Worksheet, scenario: NationalScenario, facts: Mapping
     if description:
         details.insert(1, ("Omschrijving", description, "wrap"))
     for key, value, kind in details:
-        append_row(ws, [key, value])
-        cells = ws[ws.max_row]
+        cells = append_row(ws, [key, value])
         cells[0].font = BOLD
         cells[0].alignment = WRAP
         style(cells[1], kind)

@@ -175,12 +175,11 @@ def mark(cells: Sequence[Cell], verdict: str | None, verdict_column: int | None)
 
 def header_row(ws: Worksheet, labels: Sequence[str]) -> int:
     """Append a bold, wrapped header row; return its row number."""
-    append_row(ws, list(labels))
-    row: int = ws.max_row
-    for cell in ws[row]:
+    cells = append_row(ws, list(labels))
+    for cell in cells:
         cell.font = BOLD
         cell.alignment = WRAP
-    return row
+    return int(cells[0].row) if cells else int(ws.max_row)
 
 
 def write_table(
@@ -205,12 +204,11 @@ def write_table(
     for n, values in enumerate(rows):
         if len(values) != len(columns):
             raise ValueError(f"row {n} has {len(values)} values for {len(columns)} columns")
-        append_row(ws, [plain(v) for v in values])
-        cells = ws[ws.max_row]
+        cells = append_row(ws, [plain(v) for v in values])
         for cell, column in zip(cells, columns, strict=True):
             style(cell, column.kind)
         mark(cells, verdicts[n] if verdicts is not None else None, verdict_column)
-    last = ws.max_row
+    last = first + len(rows)
     ws.freeze_panes = f"{get_column_letter(freeze_columns + 1)}{first + 1}"
     if rows:
         ws.auto_filter.ref = f"A{first}:{get_column_letter(len(columns))}{last}"
