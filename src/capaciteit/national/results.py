@@ -35,6 +35,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
+from capaciteit._pandas import as_int
 from capaciteit.core.stats import at_least, share
 from capaciteit.national.compose import split
 from capaciteit.national.model import NationalModel
@@ -194,51 +195,92 @@ def _costs(model: NationalModel, pool_kpis: pd.DataFrame, use: pd.DataFrame) -> 
     return pd.DataFrame(rows)
 
 
+COST_COLUMNS = [
+    "pool",
+    "region",
+    "year",
+    "cost_key",
+    "key_share",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "note",
+]
+
+
 def _summarise_costs(costs: pd.DataFrame) -> pd.DataFrame:
-    rows = []
+    """Mean cost per pool, region and year with its interval; the share of the mean cost.
+
+    ``key_share`` is the region's mean cost over the pool's mean cost, so that share times
+    the pool's cost is the euros shown (a mean of shares would not be, under ``use``).
+    """
     if costs.empty:
-        return pd.DataFrame(
-            columns=["pool", "region", "year", "cost_key", "key_share", "mean", "ci_low", "ci_high"]
-        )
+        return pd.DataFrame(columns=COST_COLUMNS)
+    pool_cost = costs.groupby(["replication", "pool", "year"])["cost_eur"].sum()
+    pool_mean = {
+        (str(k[0]), int(k[1])): float(v)  # type: ignore[index]
+        for k, v in pool_cost.groupby(level=["pool", "year"]).mean().items()
+    }
+    rows = []
     for (pool, region, year), group in costs.groupby(["pool", "region", "year"], sort=False):
         est = at_least(group["cost_eur"].to_numpy(dtype="float64"), 0.0)
         notes = sorted({n for n in group["note"] if n})
+        total = pool_mean[(str(pool), as_int(year))]
         rows.append(
             {
                 "pool": pool,
                 "region": region,
                 "year": year,
                 "cost_key": group["cost_key"].iloc[0],
-                "key_share": float(group["key_share"].mean()),
+                "key_share": est.mean / total if total > 0 else float(group["key_share"].mean()),
                 "mean": est.mean,
                 "ci_low": est.low,
                 "ci_high": est.high,
                 "note": "; ".join(notes),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=COST_COLUMNS)
 
 
 def _region_costs(
     model: NationalModel, kpis: pd.DataFrame, regions_of: np.ndarray, costs: pd.DataFrame
 ) -> pd.DataFrame:
-    """Per region and year: own forms' cost, its share of its pools, the total (means)."""
-    own = kpis.loc[regions_of != "", "cost_eur"]
-    own_frame = own.reset_index()
-    own_frame["region"] = [split(str(f))[0] for f in own_frame["care_form"]]
-    own_sum = own_frame.groupby(["replication", "region", "year"])["cost_eur"].sum()
-    if costs.empty:
-        pooled = own_sum * 0.0
-    else:
-        pooled = costs.groupby(["replication", "region", "year"])["cost_eur"].sum()
-        pooled = pooled.reindex(own_sum.index, fill_value=0.0)
-    frame = pd.DataFrame({"own_eur": own_sum, "pools_eur": pooled})
+    """Per region and year: own forms' cost, its share of its pools and the total.
+
+    Means over replications (euros); the total with its 95% interval. Every region is
+    there, also one that buys everything in pools.
+    """
+    replications = sorted(set(kpis.index.get_level_values("replication")))
+    index = pd.MultiIndex.from_product(
+        [replications, model.region_ids, model.years], names=["replication", "region", "year"]
+    )
+    own = kpis.loc[regions_of != "", "cost_eur"].reset_index()
+    own["region"] = [split(str(f))[0] for f in own["care_form"]]
+    own_sum = own.groupby(["replication", "region", "year"])["cost_eur"].sum()
+    frame = pd.DataFrame({"own_eur": own_sum.reindex(index, fill_value=0.0)})
+    pooled = (
+        costs.groupby(["replication", "region", "year"])["cost_eur"].sum()
+        if not costs.empty
+        else pd.Series(dtype="float64")
+    )
+    frame["pools_eur"] = pooled.reindex(index, fill_value=0.0)
     frame["total_eur"] = frame["own_eur"] + frame["pools_eur"]
-    means = frame.groupby(level=["region", "year"]).mean()
-    order = {r: i for i, r in enumerate(model.region_ids)}
-    means = means.reset_index()
-    means["_order"] = means["region"].map(order)
-    return means.sort_values(["_order", "year"]).drop(columns="_order").reset_index(drop=True)
+    rows = []
+    for (region, year), group in frame.groupby(level=["region", "year"], sort=False):
+        total = at_least(group["total_eur"].to_numpy(dtype="float64"), 0.0)
+        rows.append(
+            {
+                "region": region,
+                "year": year,
+                "own_eur": float(group["own_eur"].mean()),
+                "pools_eur": float(group["pools_eur"].mean()),
+                "total_eur": total.mean,
+                "total_ci_low": total.low,
+                "total_ci_high": total.high,
+                "replications": total.n,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _national(model: NationalModel, kpis: pd.DataFrame) -> pd.DataFrame:
@@ -266,7 +308,7 @@ def _summarise_long(
     """Mean and 95% interval per ``keys`` of each measure over replications."""
     rows = []
     if frame.empty:
-        return pd.DataFrame(columns=[*keys, "measure", "mean", "ci_low", "ci_high"])
+        return pd.DataFrame(columns=[*keys, "measure", "mean", "ci_low", "ci_high", "replications"])
     for key, group in frame.groupby(level=keys, sort=False):
         for measure in measures:
             values = group[measure].to_numpy(dtype="float64")
