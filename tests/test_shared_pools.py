@@ -171,6 +171,7 @@ def pool(
     max_change: int = 4,
     small_scale_from: int = 2025,
     name: str = "JZ+ Noord",
+    shrink_only: bool = False,
 ) -> PoolAfbouwProblem:
     years = years or list(range(2024, 2024 + len(required)))
     providers = [f"A{i}" for i in range(len(beds))]
@@ -196,6 +197,7 @@ def pool(
         max_change_beds=max_change,
         small_scale_from=small_scale_from,
         pool=name,
+        shrink_only=shrink_only,
     )
 
 
@@ -308,6 +310,8 @@ def check_plan(problem: PoolAfbouwProblem, plan: PoolAfbouwPlan) -> list[str]:
                 errors.append(f"{p} {y}: open again after closing")
             if abs(b - before) > max_change(problem, p):
                 errors.append(f"{p} {y}: changed by {b - before}")
+            if problem.shrink_only and b > before:
+                errors.append(f"{p} {y}: grew from {before} to {b} in an afbouw")
             before, was_open = b, is_open
     assignment = plan.assignment
     if (assignment["beds"] < 0).any():
@@ -386,6 +390,8 @@ def rules_hold(problem: PoolAfbouwProblem, p: str, series: tuple[int, ...]) -> b
     before = int(table.at[p, "beds"])
     for b in series:
         if abs(b - before) > max_change(problem, p):
+            return False
+        if problem.shrink_only and b > before:
             return False
         before = b
     return True
@@ -555,21 +561,23 @@ def test_brute_force_finds_the_same_optimum_on_tiny_pools() -> None:
     The assignment LP has whole-hundredth data, so its optimum is the model's with x in
     hundredths of a bed. Pools without any plan must be called infeasible, with a reason.
     """
-    with_plan = 0
+    with_plan = {False: 0, True: 0}
     for seed in range(8):
-        problem = tiny_pool(seed)
-        best = brute_force(problem)
-        with_plan += best is not None
-        for solver in SOLVERS:
-            plan = plan_pool_afbouw(problem, time_limit_s=20, solver=solver)
-            if best is None:
-                assert plan.status == "infeasible", seed
-                assert plan.explanation, seed
-                continue
-            assert plan.status == "optimal", seed
-            assert check_plan(problem, plan) == [], seed
-            assert plan.objective == pytest.approx(best, abs=0.01), seed
-    assert with_plan >= 5
+        for shrink in (False, True):  # regrowth within the 0-meting allowed, or only afbouw
+            problem = dataclasses.replace(tiny_pool(seed), shrink_only=shrink)
+            best = brute_force(problem)
+            with_plan[shrink] += best is not None
+            for solver in SOLVERS:
+                plan = plan_pool_afbouw(problem, time_limit_s=20, solver=solver)
+                if best is None:
+                    assert plan.status == "infeasible", (seed, shrink)
+                    assert plan.explanation, (seed, shrink)
+                    continue
+                assert plan.status == "optimal", (seed, shrink)
+                assert check_plan(problem, plan) == [], (seed, shrink)
+                assert plan.objective == pytest.approx(best, abs=0.01), (seed, shrink)
+    assert with_plan[False] >= 5
+    assert with_plan[True] >= 3
 
 
 def test_a_pool_towards_zero_in_2030_from_its_minimal_beds() -> None:

@@ -105,7 +105,7 @@ FAR_MINUTES = 60.0
 """Travel beyond this many minutes counts as far from home in :attr:`PoolAfbouwPlan.travel`."""
 CPSAT_WORKERS = 2
 SolverChoice = Literal["cp-sat", "cbc"]
-RULES = ("ceiling", "max_change", "small_scale", "min_beds_open")
+RULES = ("ceiling", "max_change", "small_scale", "min_beds_open", "shrink_only")
 """Rules the explanation may loosen one at a time when only the years together conflict."""
 
 
@@ -285,6 +285,9 @@ class PoolAfbouwProblem:
         Travel beyond this counts as far in :attr:`PoolAfbouwPlan.travel`.
     pool
         The pool's name, used in explanations.
+    shrink_only
+        An afbouw: a provider's beds never go up from one year to the next (else they may
+        regrow within the 0-meting, up to the change limit).
     """
 
     years: list[int]
@@ -296,6 +299,7 @@ class PoolAfbouwProblem:
     max_change_beds: int = 4
     target_occupancy: float = 0.85
     small_scale_from: int = 2025
+    shrink_only: bool = True
     travel_eur_per_minute_bed_year: float = TRAVEL_EUR_PER_MINUTE_BED_YEAR
     change_eur_per_bed: float = CHANGE_EUR_PER_BED
     far_minutes: float = FAR_MINUTES
@@ -730,6 +734,8 @@ def _provider_rows(
         else:
             m.add([(d, 1), (b, -1), (before, 1)], lo=0)
             m.add([(d, 1), (b, 1), (before, -1)], lo=0)
+            if problem.shrink_only and "shrink_only" not in relax:
+                m.add([(b, 1), (before, -1)], hi=0)
         m.cost(b, round(tariff * days_in(y) * 100), "beds", y)
         m.cost(d, per_change, "change", y)
         before, was_open = b, is_open
@@ -946,8 +952,14 @@ def _loosened(problem: PoolAfbouwProblem, limit_s: float) -> list[str]:
         "max_change": "de grootste verandering per aanbieder per jaar (max_change_beds)",
         "small_scale": f"de kleinschaligheid vanaf {problem.small_scale_from} (max_beds)",
         "min_beds_open": "het minimum van een open aanbieder (min_beds_open)",
+        "shrink_only": "alleen afbouwen (een aanbieder krijgt er geen plekken bij)",
     }
-    rules = [r for r in RULES if r != "ceiling" or problem.ceiling_beds is not None]
+    rules = [
+        r
+        for r in RULES
+        if (r != "ceiling" or problem.ceiling_beds is not None)
+        and (r != "shrink_only" or problem.shrink_only)
+    ]
     freeing = []
     for rule in rules:
         answer = _solve_cpsat(_build(problem, frozenset({rule})).model, limit_s / len(rules))
