@@ -8,11 +8,12 @@ RECORDS := models/voorbeeldregio-records
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev demo lint typecheck test test-fast bench docs clean
+.PHONY: help install dev demo national lint typecheck test test-fast bench docs clean
 
 help:
 	@echo "make demo   - create .venv, install, run the example region end to end"
 	@echo "make test   - create .venv with dev extras, lint, type-check, run every test"
+	@echo "make national - the 42 jeugdregio's with shared JeugdzorgPlus pools, and their afbouw"
 	@echo "make bench  - benchmarks (bench/), figures go in README"
 	@echo "make docs   - regenerate the model format tables in README.md"
 
@@ -30,6 +31,15 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
+
+national: install
+	$(BIN)/capaciteit validate models/nederland
+	$(BIN)/capaciteit national simulate simulations/nederland-basis.yaml --out $(OUT)/nederland
+	$(BIN)/capaciteit national afbouw simulations/nederland-afbouw-jeugdzorgplus.yaml \
+		--out $(OUT)/nederland-afbouw
+	@echo "Landelijk: $(OUT)/nederland/ (landelijk.xlsx, landelijk.png, kostenverdeling.png, CSV's,"
+	@echo "  summary.json) en de afbouw van de pools in $(OUT)/nederland-afbouw/ (afbouw-pools.xlsx,"
+	@echo "  pool_capacity.csv, check.csv)"
 
 demo: install
 	$(BIN)/capaciteit validate models/voorbeeldregio
@@ -64,6 +74,8 @@ demo: install
 		--bedden $(RECORDS)/beds-2023-01-01.csv --out $(OUT)/backtest
 	$(BIN)/capaciteit sjabloon 0-meting --model models/voorbeeldregio --aanbieder P01 \
 		--peildatum 2025-01-01 --out $(OUT)/0-meting-sjabloon-P01.xlsx
+	$(BIN)/capaciteit national simulate simulations/nederland-basis.yaml --replications 10 \
+		--out $(OUT)/nederland
 	@echo ""
 	@echo "Klaar. De resultaten staan in $(OUT)/:"
 	@echo "  $(OUT)/basis/ en $(OUT)/transformatie/: summary.json (wat niet gehaald wordt, normen en"
@@ -94,6 +106,9 @@ demo: install
 	@echo "  $(OUT)/backtest/: gekalibreerd tot 1 januari 2023, voorspeld vanaf de werkelijke bezetting"
 	@echo "    toen, tegen wat gebeurde: dekking.csv, backtest.xlsx, backtest_*.png"
 	@echo "  $(OUT)/0-meting-sjabloon-P01.xlsx: het sjabloon waarin een aanbieder de 0-meting invult"
+	@echo "  $(OUT)/nederland/: de 42 jeugdregio's met JeugdzorgPlus in 11 gedeelde pools (10 replicaties):"
+	@echo "    landelijk.xlsx (per regio, per pool met de kostenverdeling, landelijk), landelijk.png,"
+	@echo "    kostenverdeling.png, CSV's en summary.json; 'make national' doet ook de afbouw van de pools"
 	@echo "Dienst en webpagina's met de hele ontwikkeltafel (afspraak, voorstel, commentaar,"
 	@echo "  oordelen, realisatie, kwartaalrapport): CAPACITEIT_DATABASE_URL=sqlite:///$(CURDIR)/$(OUT)/dienst.db \\"
 	@echo "  $(BIN)/capaciteit serve, open http://127.0.0.1:8000/ en meld u aan met een token"

@@ -14,6 +14,7 @@ from capaciteit.domain.model import TABLES
 from capaciteit.domain.records import RECORDS
 from capaciteit.io.tables import TableSpec, columns_doc
 from capaciteit.matching.pool import CHILDREN, PC4, PLACEMENTS
+from capaciteit.national.model import TABLES as NATIONAL_TABLES
 
 START, END = "<!-- tables:start -->", "<!-- tables:end -->"
 
@@ -22,7 +23,8 @@ def tables_markdown() -> str:
     """Markdown: one section per table with its columns (region model, then matching)."""
     parts = []
     matching: list[TableSpec] = [CHILDREN, PLACEMENTS, PC4]
-    for spec in [*TABLES.values(), *matching, RECORDS]:
+    national = list(NATIONAL_TABLES.values())
+    for spec in [*TABLES.values(), *matching, RECORDS, *national]:
         if spec is RECORDS:
             parts.append(
                 "#### Stay records (`capaciteit calibrate`, `capaciteit backtest`)\n\nOne row "
@@ -35,6 +37,12 @@ def tables_markdown() -> str:
                 parts.append(f"| `{name}` | {required} | {unit} | {description} |")
             parts.append("")
             continue
+        if spec is national[0]:
+            parts.append(
+                "#### National model (`capaciteit national`)\n\nA folder with `national.yaml` "
+                "(`schema_version`, `name`, `baseline_year`, `synthetic`, `description`) and "
+                "these tables; each region names a region model folder.\n"
+            )
         if spec is CHILDREN:
             parts.append(
                 "#### Matching input (`capaciteit match`)\n\nTags in one cell are separated "
