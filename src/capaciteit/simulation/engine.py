@@ -1020,21 +1020,7 @@ class _Run:
             p.form = f
             p.home = self.form_home[f]
             entry_age = float(age_now[k]) - float(elapsed[k]) / DAYS_PER_YEAR
-            p.rec = [
-                p.id,
-                -1,
-                f,
-                slot,
-                INITIAL,
-                start,
-                start,
-                _NAN,
-                _NAN,
-                -1,
-                ADMITTED,
-                entry_age,
-                p.home,
-            ]
+            p.rec = _occupant(p, f, slot, start, entry_age)
             self.stays.append(p.rec)
             self.pools[f].occupied[slot] += 1
             self.start_stay(p, min(float(rest[k]), to_limit), aged_out=aged_out)
@@ -1107,21 +1093,7 @@ class _Run:
                     p.form = f
                     p.home = next(homes, self.form_home[f])
                     start = now - done
-                    p.rec = [
-                        p.id,
-                        -1,
-                        f,
-                        slot,
-                        INITIAL,
-                        start,
-                        start,
-                        _NAN,
-                        _NAN,
-                        -1,
-                        ADMITTED,
-                        float(entry_age[j]),
-                        p.home,
-                    ]
+                    p.rec = _occupant(p, f, slot, start, float(entry_age[j]))
                     self.stays.append(p.rec)
                     pool.occupied[slot] += 1
                     self.start_stay(p, float(stay[j]) - done, aged_out=bool(cut[j]))
@@ -1328,6 +1300,26 @@ class _Person:
 
     def stay_over(self, _: simpy.Event) -> None:
         self.run.stay_over(self)
+
+
+def _occupant(p: _Person, form: int, slot: int, start: float, entry_age: float) -> list[Any]:
+    """Return the stay record of someone in a bed at the start (admitted at ``start``)."""
+    no_end = _NAN
+    return [
+        p.id,
+        -1,
+        form,
+        slot,
+        INITIAL,
+        start,
+        start,
+        no_end,
+        no_end,
+        -1,
+        ADMITTED,
+        entry_age,
+        p.home,
+    ]
 
 
 def _categorical(codes: np.ndarray, categories: list[str]) -> pd.Categorical[str]:
