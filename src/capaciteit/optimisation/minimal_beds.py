@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -618,7 +619,11 @@ def shards_for(
         return lambda spec, seeds: ProcessShards(spec, seeds, workers)
     if isinstance(executor, DaskExecutor):
         address = executor.address
-        return lambda spec, seeds: DaskShards(spec, seeds, address)
+        if address is not None:
+            return lambda spec, seeds: DaskShards(spec, seeds, address)
+        # a local Dask cluster lives for one stream: the search keeps its runs in processes
+        local = executor.workers or os.cpu_count() or 1
+        return lambda spec, seeds: ProcessShards(spec, seeds, local)
     return LocalShards
 
 
