@@ -224,7 +224,7 @@ def test_fixed_shares_must_add_up_and_travel_be_complete(tmp_path: Path) -> None
     )
     problems = bad(folder, "travel.csv", "region,provider,minutes\nnoord,A,20\nzuid,B,15")
     text = "\n".join(problems)
-    assert "tellen op tot 0.9" in text
+    assert "tellen op tot 0,90" in text and "(samen +0,10)" in text
     assert "noord→B" in text and "zuid→A" in text
 
 

@@ -1494,7 +1494,7 @@ def national_afbouw(
     for item in done.plans:
         for line in item.plan.explanation:
             console.print(f"[yellow]{as_str(model.pools.at[item.pool, 'name'])}[/]: {line}")
-    check = done.check
+    check = done.check[done.check["planned"]]
     missed = check[check["verdict"] == "missed"]
     for row in missed.itertuples():
         console.print(
@@ -1503,10 +1503,19 @@ def national_afbouw(
             f"{nl.percent(as_float(row.max_refused_share), 1)}.[/]"
         )
     met = int((check["verdict"] == "met").sum())
-    console.print(
-        f"Nagerekend: in {met} van {len(check)} pool-jaren is de norm zeker gehaald, in "
-        f"{len(missed)} niet; de rest is niet van de norm te onderscheiden (blad Controle)."
-    )
+    if len(check):
+        console.print(
+            f"Nagerekend: in {met} van {len(check)} geplande pool-jaren is de norm zeker "
+            f"gehaald, in {len(missed)} niet; de rest is niet van de norm te onderscheiden "
+            "(blad Controle; meer replicaties maken dat scherper)."
+        )
+    unplanned = [item for item in done.plans if item.plan.beds is None]
+    for item in unplanned:
+        console.print(
+            f"[red]{as_str(model.pools.at[item.pool, 'name'])}: geen plan "
+            f"({STATUS_NL.get(item.plan.status, item.plan.status)}); de pool houdt in "
+            "pool_capacity.csv haar plekken van de 0-meting.[/]"
+        )
     console.print(
         f"Afbouw van {nl.plural(len(done.plans), 'pool', 'pools')} in "
         f"{nl.number(done.elapsed_s, 1)} s. "
@@ -1514,6 +1523,8 @@ def national_afbouw(
     )
     for path in done.files.values():
         console.print(f"  {path}")
+    if unplanned:
+        raise typer.Exit(1)
 
 
 def _print_national(done: Any, out: Path) -> None:
@@ -1522,6 +1533,8 @@ def _print_national(done: Any, out: Path) -> None:
 
     model: NationalModel = done.scenario.model
     results = done.results
+    for note in model.notes:
+        console.print(f"[yellow]Let op:[/] {note}")
     national = results.national.set_index(["care_form", "year", "kpi"])["mean"]
     for form in dict.fromkeys(str(f) for f in model.pools["care_form"]):
         table = Table(title=f"{form}: landelijk (gemiddelde van de replicaties)")

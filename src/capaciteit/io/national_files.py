@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from capaciteit._pandas import as_float, as_int, as_str
 from capaciteit.domain.model import RegionModel
-from capaciteit.domain.scenario import Horizon, Levers, Scenario, ScenarioFile
+from capaciteit.domain.scenario import (
+    BedChange,
+    Horizon,
+    Levers,
+    ProviderLosChange,
+    Scenario,
+    ScenarioFile,
+)
 from capaciteit.errors import InvalidInputError, Problem
 from capaciteit.io.model_files import load_model
 from capaciteit.io.scenario_files import resolve_scenario
@@ -71,7 +78,18 @@ def load_national_scenario(path: str | Path, **overrides: Any) -> NationalScenar
         raise InvalidInputError(what, problems)
     folder = (file.parent / parsed.national).resolve()
     plan = (file.parent / parsed.pool_plan).resolve() if parsed.pool_plan else None
-    model = load_national(folder, parsed.horizon, plan, parsed.region_levers)
+    if plan is not None and not plan.is_file():
+        problems.append(
+            Problem(
+                file.name,
+                f"het plan '{parsed.pool_plan}' bestaat niet (gezocht in {plan}).",
+                f"Verbeter pool_plan in {file.name}: een pool_capacity.csv, bijvoorbeeld "
+                "van 'capaciteit national afbouw'.",
+                column="pool_plan",
+            )
+        )
+        raise InvalidInputError(what, problems)
+    model = load_national(folder, parsed.horizon, plan, parsed.region_levers, file.name)
     return NationalScenario(
         name=parsed.name,
         description=parsed.description.strip(),
@@ -88,6 +106,7 @@ def load_national(
     horizon: Horizon | None = None,
     pool_plan: Path | None = None,
     region_levers: Levers | None = None,
+    levers_file: str = "region_levers",
 ) -> NationalModel:
     """Read and validate the national model in ``path`` over ``horizon``.
 
@@ -113,10 +132,13 @@ def load_national(
     if meta is None or unreadable:
         raise InvalidInputError(what, problems)
     horizon = horizon or Horizon(start_year=meta.baseline_year, end_year=meta.baseline_year + 7)
+    # checks between tables on a table with problems would only repeat them: first those
+    tables_ok = not problems
     models = _region_models(directory, tables["regions"], files["regions"], problems)
-    problems += national_check(tables, files, models)
+    if tables_ok:
+        problems += national_check(tables, files, models)
     levers = region_levers or Levers()
-    scenarios = _scenarios(directory, tables["regions"], models, horizon, levers, problems)
+    scenarios = _scenarios(directory, tables, models, horizon, levers, levers_file, problems)
     if problems:
         raise InvalidInputError(what, problems)
     years = list(range(horizon.start_year, horizon.end_year + 1))
@@ -125,6 +147,15 @@ def load_national(
         return tables[name].drop(columns="_row").set_index(key)
 
     pool_beds = keyed("pool_beds", ["pool", "provider"])
+    notes = []
+    if pool_plan is not None:
+        planned = set(tables["pool_capacity"]["pool"])
+        for pool, name in zip(tables["pools"]["pool"], tables["pools"]["name"], strict=True):
+            if pool not in planned:
+                notes.append(
+                    f"{name} staat niet in het plan ({pool_plan.name}): de pool houdt de "
+                    "plekken van de 0-meting."
+                )
     return NationalModel(
         name=meta.name,
         description=meta.description.strip(),
@@ -139,6 +170,7 @@ def load_national(
         pool_beds=pool_beds,
         pool_capacity=_pool_capacity(pool_beds, tables["pool_capacity"], years),
         travel=keyed("travel", ["region", "provider"]),
+        notes=tuple(notes),
     )
 
 
@@ -239,13 +271,21 @@ def scaled(model: RegionModel, scale: float) -> RegionModel:
 
 def _scenarios(
     directory: Path,
-    regions: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
     models: dict[str, RegionModel],
     horizon: Horizon,
     levers: Levers,
+    levers_file: str,
     problems: list[Problem],
 ) -> dict[str, Scenario]:
-    """Each region's scenario over the national horizon: its own file's levers, or none."""
+    """Each region's scenario over the national horizon: its own file's levers, or none.
+
+    A problem of the national ``region_levers`` is the same for every region that uses
+    them: it is named once, against the national scenario file.
+    """
+    regions = tables["regions"]
+    pooled = _pooled_forms(tables)
+    shared: dict[tuple[str, str], Problem] = {}
     out: dict[str, Scenario] = {}
     for row in regions.itertuples():
         region = str(row.region)
@@ -284,16 +324,92 @@ def _scenarios(
             replications=1,
             seed=0,
         )
-        parsed = parse_yaml_model(ScenarioFile, data, f"{region}: scenario", problems)
-        if parsed is None:
-            continue
-        try:
-            out[region] = resolve_scenario(parsed, model, file)
-        except InvalidInputError as exc:
-            problems.extend(
-                dataclasses.replace(p, file=f"{region}: {p.file}") for p in exc.problems
-            )
+        found: list[Problem] = []
+        parsed = parse_yaml_model(ScenarioFile, data, "scenario", found)
+        if parsed is not None:
+            found += _pooled_levers(parsed.levers, pooled.get(region, {}))
+            if not found:
+                try:
+                    out[region] = resolve_scenario(parsed, model, file)
+                except InvalidInputError as exc:
+                    found = list(exc.problems)
+        for problem in found:
+            if file is not None:
+                problems.append(dataclasses.replace(problem, file=f"{region}: {file.name}"))
+                continue
+            column = f"region_levers: {problem.column}" if problem.column else "region_levers"
+            named = dataclasses.replace(problem, file=levers_file, column=column)
+            shared.setdefault((problem.message, problem.fix), named)
+    problems.extend(shared.values())
+    problems.extend(_pooled_stays(out, pooled))
     return out
+
+
+def _pooled_forms(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, str]]:
+    """Per region: the care forms it buys in a pool, and the pool."""
+    form_of = dict(zip(tables["pools"]["pool"], tables["pools"]["care_form"], strict=True))
+    out: dict[str, dict[str, str]] = {}
+    for pool, region in zip(
+        tables["pool_regions"]["pool"], tables["pool_regions"]["region"], strict=True
+    ):
+        if pool in form_of:
+            out.setdefault(str(region), {})[str(form_of[pool])] = str(pool)
+    return out
+
+
+def _pooled_levers(levers: Levers, pooled: dict[str, str]) -> list[Problem]:
+    """Bed changes and provider stays of a pooled form belong to the pool, not a region."""
+    found = []
+    changes: list[tuple[str, BedChange | ProviderLosChange]] = [
+        *(("bed_changes", c) for c in levers.bed_changes),
+        *(("provider_los_change_pct", c) for c in levers.provider_los_change_pct),
+    ]
+    for kind, change in changes:
+        pool = pooled.get(change.care_form)
+        if pool is None:
+            continue
+        found.append(
+            Problem(
+                "scenario",
+                f"{change.care_form} wordt ingekocht in pool '{pool}'; de regio heeft er geen "
+                f"eigen aanbieders voor ({kind}, {change.provider}, {change.year}).",
+                "Verander de plekken van de pool in pool_capacity.csv of met pool_plan, "
+                "en haal deze regel uit de hefbomen van de regio.",
+                column=f"levers.{kind}",
+                id=change.care_form,
+            )
+        )
+    return found
+
+
+def _pooled_stays(
+    scenarios: dict[str, Scenario], pooled: dict[str, dict[str, str]]
+) -> list[Problem]:
+    """Check the levers on a pooled form's stays agree (the pool follows its first member)."""
+    first: dict[str, tuple[str, pd.Series]] = {}
+    found = []
+    for region, scenario in scenarios.items():
+        for form, pool in pooled.get(region, {}).items():
+            factor = cast(pd.Series, scenario.los_factor.loc[form])
+            if pool not in first:
+                first[pool] = (region, factor)
+                continue
+            other, expected = first[pool]
+            if not np.allclose(
+                factor.to_numpy(dtype="float64"), expected.to_numpy(dtype="float64")
+            ):
+                found.append(
+                    Problem(
+                        f"{region}: scenario",
+                        f"de verblijfsduur van {form} verandert in regio '{region}' anders dan "
+                        f"in regio '{other}' (los_change_pct), maar ze delen pool '{pool}'.",
+                        "Geef de regio's van een pool dezelfde los_change_pct voor de gedeelde "
+                        "zorgvorm (of zet hem in region_levers).",
+                        column="levers.los_change_pct",
+                        id=form,
+                    )
+                )
+    return found
 
 
 def _pool_capacity(pool_beds: pd.DataFrame, plan: pd.DataFrame, years: list[int]) -> pd.DataFrame:

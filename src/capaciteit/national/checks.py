@@ -15,6 +15,7 @@ from typing import cast
 import pandas as pd
 
 from capaciteit._pandas import as_float, as_int
+from capaciteit.core import nl
 from capaciteit.domain.model import SINKS, RegionModel
 from capaciteit.errors import Problem
 
@@ -126,12 +127,14 @@ def _check_members(
                     )
                 )
             elif abs(float(shares.sum()) - 1.0) > 1e-6:
+                total = float(shares.sum())
                 out.append(
                     Problem(
                         files["pool_regions"],
                         f"de vaste aandelen van pool '{row.pool}' tellen op tot "
-                        f"{float(shares.sum()):.4g}, niet tot 1.",
-                        "Pas de fixed_share van de regio's aan zodat ze samen 1 zijn.",
+                        f"{nl.number(total, 2)}, niet tot 1.",
+                        "Pas de fixed_share van de regio's aan zodat ze samen 1 zijn "
+                        f"(samen {nl.signed(1.0 - total, 2)}).",
                         column="fixed_share",
                         id=str(row.pool),
                     )
@@ -344,8 +347,20 @@ def _check_capacity(
 ) -> None:
     """Planned beds name a provider of the pool."""
     known = set(zip(pool_beds["pool"], pool_beds["provider"], strict=True))
+    pools = sorted(set(pool_beds["pool"]))
     for row in capacity.itertuples():
-        if (row.pool, row.provider) not in known:
+        if row.pool not in pools:
+            out.append(
+                Problem(
+                    files["pool_capacity"],
+                    f"pool '{row.pool}' is onbekend.",
+                    f"Gebruik een van: {', '.join(pools)}.",
+                    row=as_int(row._1),
+                    column="pool",
+                    id=str(row.pool),
+                )
+            )
+        elif (row.pool, row.provider) not in known:
             out.append(
                 Problem(
                     files["pool_capacity"],

@@ -198,6 +198,9 @@ class NationalModel:
         Beds per ``(pool, provider)`` and horizon year (the plan, else the 0-meting).
     travel
         ``minutes`` indexed by ``(region, provider)``; may be empty.
+    notes
+        What a reader of the results must know about the input (Dutch), e.g. a pool the
+        planned beds do not name, which keeps its 0-meting.
     """
 
     name: str
@@ -213,6 +216,7 @@ class NationalModel:
     pool_beds: pd.DataFrame
     pool_capacity: pd.DataFrame
     travel: pd.DataFrame
+    notes: tuple[str, ...] = ()
 
     @property
     def years(self) -> list[int]:

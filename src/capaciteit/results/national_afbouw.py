@@ -26,6 +26,9 @@ from capaciteit.results.cells import append_row, write_csv
 from capaciteit.results.jsonable import clean
 from capaciteit.results.sheets import Column, verdict_text, write_table
 
+NO_PLAN = "no_plan"
+"""The check's verdict for a pool without a plan (simulated with its 0-meting's beds)."""
+
 STATUS_NL = {
     "optimal": "optimaal",
     "feasible": "haalbaar (tijdslimiet; niet bewezen optimaal)",
@@ -64,7 +67,10 @@ def check_table(
                     "refused_ci_low": estimate.low,
                     "refused_ci_high": estimate.high,
                     "max_refused_share": norm,
-                    "verdict": verdict(estimate, "max", norm),
+                    # a pool without a plan kept its 0-meting: nothing of a plan to judge
+                    "verdict": verdict(estimate, "max", norm)
+                    if item.plan.beds is not None
+                    else NO_PLAN,
                 }
             )
     return pd.DataFrame(rows)
@@ -307,7 +313,9 @@ def _workbook(
             _or_none(as_float(r.refused_ci_low)),
             _or_none(as_float(r.refused_ci_high)),
             as_float(r.max_refused_share),
-            verdict_text(str(r.verdict)),
+            "geen plan: 0-meting gesimuleerd"
+            if r.verdict == NO_PLAN
+            else verdict_text(str(r.verdict)),
         ]
         for r in check.itertuples()
     ]
@@ -325,7 +333,7 @@ def _workbook(
             Column("oordeel", "verdict"),
         ],
         rows,
-        verdicts=[str(v) for v in check["verdict"]],
+        verdicts=[None if v == NO_PLAN else str(v) for v in check["verdict"]],
         freeze_columns=2,
     )
     book.save(path)

@@ -377,6 +377,7 @@ def national_summary(
             "description": model.description,
             "path": str(model.path),
             "synthetic": model.synthetic,
+            "notes": list(model.notes),
         },
         "horizon": {"start_year": model.start_year, "end_year": model.end_year},
         "years": years,
