@@ -83,6 +83,7 @@ def test_plan_is_minimal_small_scale_and_simulated_again(tmp_path: Path) -> None
         "Toelichting",
         "Per pool",
         "Aanbieders",
+        "Kosten",
         "Minimale bedden",
         "Reistijd",
         "Controle",

@@ -20,8 +20,9 @@ from capaciteit._pandas import as_float, as_int
 from capaciteit.core import nl
 from capaciteit.core.stats import Estimate, verdict
 from capaciteit.national.afbouw import PoolAfbouw
-from capaciteit.national.model import NationalScenario
+from capaciteit.national.model import NationalScenario, PoolAfbouwIn
 from capaciteit.national.results import NationalResults
+from capaciteit.optimisation.shared_pools import TRAVEL_EUR_PER_MINUTE_BED_YEAR, days_in
 from capaciteit.results.cells import append_row, write_csv
 from capaciteit.results.jsonable import clean
 from capaciteit.results.sheets import Column, verdict_text, write_table
@@ -160,7 +161,12 @@ def _workbook(
     regions: dict[str, str],
     path: Path,
 ) -> Path:
-    """Write the Dutch workbook: explanation, pools, providers, minimal beds, travel, check."""
+    """Write the Dutch workbook: explanation, pools, providers, costs, need, travel, check."""
+    beds = scenario.model.pool_beds
+    provider_names = {
+        (str(key[0]), str(key[1])): str(name) or str(key[1])  # type: ignore[index]
+        for key, name in beds["name"].items()
+    }
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -181,7 +187,12 @@ def _workbook(
         f"Aanbieders houden nooit meer plekken dan in de 0-meting, vanaf "
         f"{settings.small_scale_from} hoogstens hun kleinschalige plekken (max_beds), en "
         f"veranderen hoogstens {settings.max_change_beds} plekken per jaar; een plek wordt "
-        f"gepland tot {nl.percent(settings.target_occupancy)} bezetting.",
+        f"gepland tot {nl.percent(settings.target_occupancy)} bezetting. {_ceiling_text(settings)}",
+        "Kosten in het plan: plekken x tarief x dagen (ook lege plekken), plus reistijd "
+        f"(€ {nl.number(TRAVEL_EUR_PER_MINUTE_BED_YEAR)} per minuut per bezet bed per jaar: "
+        "wekelijks bezoek van ouders) en een kleine prijs per veranderde plek. De landelijke "
+        "simulatie rekent een pool naar bezette bed-dagen: die bedragen zijn niet gelijk.",
+        f"Simulaties: {scenario.replications} replicaties, seed {scenario.seed}.",
         "Controle: het plan is opnieuw gesimuleerd met dezelfde seed; per pool en jaar staat "
         "het aandeel elders geplaatst met het 95%-interval tegen de norm.",
         "Synthetische gegevens: gebruik de getallen niet als uitkomst."
@@ -223,14 +234,53 @@ def _workbook(
             continue
         for provider, by_year in item.plan.beds.iterrows():
             beds0 = as_int(item.problem.providers.at[provider, "beds"])
-            rows.append([names[item.pool], str(provider), beds0, *[int(by_year[y]) for y in years]])
+            label = provider_names.get((item.pool, str(provider)), str(provider))
+            rows.append([names[item.pool], label, beds0, *[int(by_year[y]) for y in years]])
     write_table(
         ws,
         [
             Column("pool"),
-            Column("aanbieder", "code"),
+            Column("aanbieder"),
             Column("0-meting", "count"),
             *[Column(str(y), "count") for y in years],
+        ],
+        rows,
+        freeze_columns=2,
+        empty="Geen pool met een plan.",
+    )
+
+    ws = book.create_sheet("Kosten")
+    rows = []
+    for item in plans:
+        if item.plan.cost_eur is None:
+            continue
+        providers = item.problem.providers
+        for year, cost in item.plan.cost_eur.iterrows():
+            days = days_in(as_int(year))
+            baseline = float((providers["beds"] * providers["cost_per_bed_day_eur"]).sum()) * days
+            rows.append(
+                [
+                    names[item.pool],
+                    as_int(year),
+                    baseline,
+                    as_float(cost["beds_eur"]),
+                    baseline - as_float(cost["beds_eur"]),
+                    as_float(cost["travel_eur"]),
+                    as_float(cost["change_eur"]),
+                    as_float(cost["total_eur"]),
+                ]
+            )
+    write_table(
+        ws,
+        [
+            Column("pool"),
+            Column("jaar", "year"),
+            Column("plekken van de 0-meting", "euro"),
+            Column("plekken in het plan", "euro"),
+            Column("minder dan de 0-meting", "euro"),
+            Column("reistijd (waardering)", "euro"),
+            Column("veranderingen", "euro"),
+            Column("totaal van het plan", "euro"),
         ],
         rows,
         freeze_columns=2,
@@ -343,3 +393,14 @@ def _workbook(
 def _or_none(value: float) -> float | None:
     """Return the number, or None (an empty cell) for NaN."""
     return None if math.isnan(value) else value
+
+
+def _ceiling_text(settings: PoolAfbouwIn) -> str:
+    """Say the agreed ceiling towards zero, or that there is none."""
+    if not settings.ceiling_share_of_baseline:
+        return "Er is geen plafond afgesproken."
+    years = ", ".join(
+        f"in {y} hoogstens {nl.percent(share)}"
+        for y, share in sorted(settings.ceiling_share_of_baseline.items())
+    )
+    return f"Afgesproken plafond: {years} van de plekken van de 0-meting."
