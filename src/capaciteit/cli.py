@@ -85,7 +85,11 @@ EXIT_USER_ERROR = 2
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenariobestand (.yaml).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Map voor de resultaten.")]
 ExecutorOpt = Annotated[
-    str | None, typer.Option(help="serial, processes (standaard) of dask://HOST:PORT.")
+    str | None,
+    typer.Option(
+        help="serial, processes (standaard), dask-local[:N] (een Dask-cluster op deze "
+        "machine) of dask://HOST:PORT."
+    ),
 ]
 WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Aantal lokale werkprocessen.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Geen voortgang tonen.")]
@@ -196,9 +200,15 @@ def main_options(
     """Plan capacity for jeugdhulp met verblijf."""
 
 
-@app.command(help="Controleer een regiomodel (of een scenario met zijn model); noem elk probleem.")
+@app.command(
+    help="Controleer een regiomodel, een landelijk model of een scenario met zijn model; noem "
+    "elk probleem."
+)
 def validate(
-    path: Annotated[Path, typer.Argument(help="Een map met een regiomodel, of een scenario.")],
+    path: Annotated[
+        Path,
+        typer.Argument(help="Een map met een regiomodel of landelijk model, of een scenario."),
+    ],
 ) -> None:
     """Check a region model (or a scenario and its model); list every problem."""
     from capaciteit.io.model_files import load_model

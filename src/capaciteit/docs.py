@@ -15,6 +15,7 @@ from capaciteit.domain.records import RECORDS
 from capaciteit.io.tables import TableSpec, columns_doc
 from capaciteit.matching.pool import CHILDREN, PC4, PLACEMENTS
 from capaciteit.national.model import TABLES as NATIONAL_TABLES
+from capaciteit.national.model import NationalScenarioFile, PoolAfbouwIn
 
 START, END = "<!-- tables:start -->", "<!-- tables:end -->"
 
@@ -57,7 +58,49 @@ def tables_markdown() -> str:
             extra = f" ({' / '.join(choices)})" if choices else ""
             parts.append(f"| `{name}` | {required} | {unit} | {description}{extra} |")
         parts.append("")
+    parts.append(
+        "#### National scenario files (`simulations/nederland-*.yaml`)\n\n"
+        "Keys of a national scenario (`capaciteit national simulate|afbouw`); `pool_afbouw` "
+        "holds the settings of the pools' afbouw.\n"
+    )
+    parts.append("| key | default | meaning |\n|---|---|---|")
+    for prefix, model in (("", NationalScenarioFile), ("pool_afbouw.", PoolAfbouwIn)):
+        for name, field in model.model_fields.items():
+            if name == "pool_afbouw":
+                continue
+            default = (
+                "required"
+                if field.is_required()
+                else _default(field.get_default(call_default_factory=True))
+            )
+            parts.append(
+                f"| `{prefix}{name}` | {default} | {field.description or _MEANING.get(name, '')} |"
+            )
+    parts.append("")
     return "\n".join(parts).strip() + "\n"
+
+
+_MEANING = {
+    "schema_version": "1",
+    "name": "name shown in reports",
+    "description": "what the scenario is",
+    "horizon": "`{start_year, end_year}`",
+    "replications": "replications of every group of regions",
+    "seed": "one seed for every task (its group and replication give each its own stream)",
+    "max_change_beds": "most places a provider changes in a year",
+    "target_occupancy": "a provider is planned at most this full",
+    "small_scale_from": "from this year a provider keeps at most its `max_beds`",
+    "time_limit_s": "solver time per pool (s)",
+}
+
+
+def _default(value: object) -> str:
+    """Return a default as the README shows it."""
+    if value in (None, {}, [], ""):
+        return "none"
+    if hasattr(value, "model_dump"):
+        return "no levers"
+    return f"`{value}`"
 
 
 def update(readme: Path) -> bool:
