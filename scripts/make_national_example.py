@@ -385,8 +385,31 @@ def reference_model_files() -> dict[str, bytes]:
             data = _reference_yaml(data.decode("utf-8")).encode("utf-8")
         elif path.name == "beds.csv":
             data = _without_pooled_beds(data.decode("utf-8")).encode("utf-8")
+        elif path.name == "instroom.csv":
+            data = _calibrated_instroom(data.decode("utf-8")).encode("utf-8")
         out[path.name] = data
     return out
+
+
+POOLED_INSTROOM_PER_YEAR = 6.5
+"""CALIBRATED: the reference region's referrals to JeugdzorgPlus a year (the Voorbeeldregio
+has 5). With 5, the national run held about 467 young people in JeugdzorgPlus in 2023
+against the 503 of the 0-meting (77% of the 609 beds instead of 83%); with 6.5 its first
+year holds about the 0-meting's number, so the simulation starts near its steady state."""
+
+
+def _calibrated_instroom(text: str) -> str:
+    """Return instroom.csv with the pooled form's referrals set to the calibrated number."""
+    lines = text.splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    form_at, value_at = header.index("care_form"), header.index("arrivals_per_year")
+    out = [lines[0]]
+    for line in lines[1:]:
+        cells = line.rstrip("\n").split(",")
+        if cells[form_at] == POOLED_FORM:
+            cells[value_at] = f"{POOLED_INSTROOM_PER_YEAR:g}"
+        out.append(",".join(cells) + "\n")
+    return "".join(out)
 
 
 REFERENCE_NAME = "Referentieregio (voor de landelijke som)"
@@ -480,7 +503,7 @@ rules below). Change the script, not the files.
 | `regions.csv` | one row per jeugdregio: `region` (id), `name`, `model` (the region model folder, relative to this folder: `{REFERENCE_DIR}` for all), `scale`, `inhabitants`, `youth_0_17`, `landsdeel`, `source` |
 | `pools.csv` | one row per pool: `pool`, `name`, `care_form` (`jeugdzorgplus` for all), `cost_key` (`use`, `inhabitants` or `fixed`) |
 | `pool_regions.csv` | the regions of each pool: `pool`, `region`, `fixed_share` (only for cost key `fixed`; the shares of a pool add up to 1), `occupied` (young people of the region in the pool on 1 January 2023) |
-| `pool_beds.csv` | the JeugdzorgPlus locations of each pool on 1 January 2023: `pool`, `provider`, `name`, `beds`, `occupied`, `cost_per_bed_day_eur`, `max_beds` (the small-scale places the provider could keep, in small groups: half its 0-meting beds), `min_beds_open` |
+| `pool_beds.csv` | the JeugdzorgPlus locations of each pool on 1 January 2023: `pool`, `provider`, `name`, `beds`, `occupied`, `cost_per_bed_day_eur`, `max_beds` (the small-scale places the provider could keep, in small groups: half its 0-meting beds, rounded up to a multiple of 4), `min_beds_open` |
 | `travel.csv` | `minutes` by car from each region's central city to each location of its pool (every region × location of the pool, nothing else) |
 | `{REFERENCE_DIR}/` | the reference region model: the Voorbeeldregio's files, with no JeugdzorgPlus beds |
 
@@ -493,7 +516,10 @@ to 1; `travel.csv` has every region × location of its pool.
 ## The reference region model (`{REFERENCE_DIR}/`)
 
 A copy of every file of `models/voorbeeldregio` (a synthetic jeugdregio of about 300,000
-inhabitants), named "{REFERENCE_NAME}", with one change:
+inhabitants), named "{REFERENCE_NAME}", with two changes. Its referrals to JeugdzorgPlus
+are {POOLED_INSTROOM_PER_YEAR:g} a year instead of 5, calibrated so that the national run
+starts near its steady state: with 5 it held about 467 young people in JeugdzorgPlus in
+2023 against the 503 of the 0-meting. And
 `beds.csv` has no JeugdzorgPlus beds, only a row `{ZERO_BED_PROVIDER},jeugdzorgplus,0,0`.
 JeugdzorgPlus is bought in the pools now; the form stays in `care_forms.csv`, `los.csv`,
 `routing.csv` and `instroom.csv`, so referrals and doorstroom still go to it (in the

@@ -258,7 +258,7 @@ def test_the_script_writes_the_committed_files_byte_for_byte(tmp_path: Path) -> 
     assert not differ, f"run scripts/make_national_example.py again: {differ} differ"
 
 
-def test_reference_model_is_the_voorbeeldregio_without_jeugdzorgplus_beds(
+def test_reference_model_is_the_voorbeeldregio_without_jeugdzorgplus_beds(  # and its referrals
     regions: pd.DataFrame,
 ) -> None:
     (model_dir,) = set(regions["model"])
@@ -275,9 +275,18 @@ def test_reference_model_is_the_voorbeeldregio_without_jeugdzorgplus_beds(
         beds[beds["care_form"] != "jeugdzorgplus"].reset_index(drop=True),
         others.reset_index(drop=True),
     )
-    for name in ("care_forms.csv", "los.csv", "routing.csv", "instroom.csv"):
+    for name in ("care_forms.csv", "los.csv", "routing.csv"):
         assert (folder / name).read_bytes() == (VOORBEELDREGIO / name).read_bytes(), name
         assert "jeugdzorgplus" in (folder / name).read_text(encoding="utf-8"), name
+    # referrals: the Voorbeeldregio's, but JeugdzorgPlus calibrated to the 0-meting
+    instroom = pd.read_csv(folder / "instroom.csv")
+    original_instroom = pd.read_csv(VOORBEELDREGIO / "instroom.csv")
+    jzp = instroom["care_form"] == "jeugdzorgplus"
+    assert instroom.loc[jzp, "arrivals_per_year"].tolist() == [6.5]
+    pd.testing.assert_frame_equal(
+        instroom[~jzp].reset_index(drop=True),
+        original_instroom[original_instroom["care_form"] != "jeugdzorgplus"].reset_index(drop=True),
+    )
     meta = yaml.safe_load((folder / "model.yaml").read_text(encoding="utf-8"))
     assert meta["name"] == "Referentieregio (voor de landelijke som)"
 
