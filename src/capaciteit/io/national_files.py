@@ -390,6 +390,8 @@ def _pooled_stays(
     found = []
     for region, scenario in scenarios.items():
         for form, pool in pooled.get(region, {}).items():
+            if form not in scenario.los_factor.index:
+                continue  # a form the region does not know: named by the national checks
             factor = cast(pd.Series, scenario.los_factor.loc[form])
             if pool not in first:
                 first[pool] = (region, factor)

@@ -19,6 +19,9 @@ from capaciteit.core import nl
 from capaciteit.domain.model import SINKS, RegionModel
 from capaciteit.errors import Problem
 
+SEPARATOR = "/"
+"""Between a region and its form in a simulation of several regions (see compose)."""
+
 SAME_RULES = (
     "waiting_policy",
     "max_wait_days",
@@ -76,6 +79,7 @@ def national_check(
                     **where,  # type: ignore[arg-type]
                 )
             )
+    _check_ids(regions, pools, files, models, out)
     _check_members(pools, pool_regions, files, out)
     _check_forms(form_of, pool_regions, files, models, out)
     _check_beds(pool_ids, pool_beds, pool_regions, files, out)
@@ -93,6 +97,56 @@ def national_check(
             )
         )
     return out
+
+
+def _check_ids(
+    regions: pd.DataFrame,
+    pools: pd.DataFrame,
+    files: dict[str, str],
+    models: dict[str, RegionModel],
+    out: list[Problem],
+) -> None:
+    """Ids that would be mistaken for others in the simulation of several regions.
+
+    There a region's form is ``region/form`` and a pool is its id, next to the sinks
+    (``thuis``, ...): a pool called ``thuis`` would take in everyone who goes home.
+    """
+    for row in pools.itertuples():
+        if row.pool in SINKS or SEPARATOR in str(row.pool):
+            out.append(
+                Problem(
+                    files["pools"],
+                    f"de pool-id '{row.pool}' is de naam van een uitstroom of bevat '{SEPARATOR}'.",
+                    f"Kies een andere id (niet {', '.join(SINKS)}, zonder '{SEPARATOR}'), "
+                    "bijvoorbeeld jzp-noord.",
+                    row=as_int(row._1),
+                    column="pool",
+                    id=str(row.pool),
+                )
+            )
+    for row in regions.itertuples():
+        if SEPARATOR in str(row.region):
+            out.append(
+                Problem(
+                    files["regions"],
+                    f"de regio-id '{row.region}' bevat '{SEPARATOR}'.",
+                    f"Schrijf de id zonder '{SEPARATOR}', bijvoorbeeld met een '-'.",
+                    row=as_int(row._1),
+                    column="region",
+                    id=str(row.region),
+                )
+            )
+    for region, model in models.items():
+        for form in model.care_form_ids:
+            if SEPARATOR in form:
+                out.append(
+                    Problem(
+                        f"{region}: care_forms",
+                        f"de zorgvorm-id '{form}' bevat '{SEPARATOR}'.",
+                        f"Schrijf de id zonder '{SEPARATOR}' (in alle tabellen van het model).",
+                        id=form,
+                    )
+                )
 
 
 def _check_members(

@@ -23,10 +23,9 @@ import pandas as pd
 
 from capaciteit._pandas import as_float
 from capaciteit.domain.model import SINKS, VERBLIJF
+from capaciteit.national.checks import SEPARATOR
 from capaciteit.national.model import NationalModel
 from capaciteit.simulation.spec import SimSpec, compile_spec
-
-SEPARATOR = "/"
 
 
 def qualified(region: str, form: str) -> str:
