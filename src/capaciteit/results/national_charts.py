@@ -206,5 +206,8 @@ def cost_title(shown: int, pools: int) -> str:
     """Title of ``kostenverdeling.png``; says which pools are left out."""
     title = "Kostenverdeling van de pools per regio en jaar"
     if shown < pools:
-        return f"{title}: de {shown} duurste van {nl.plural(pools, 'pool', 'pools')}"
+        return (
+            f"{title}: {shown} van de {nl.plural(pools, 'pool', 'pools')} "
+            "(de duurste, en elke verdeelsleutel)"
+        )
     return title

@@ -737,7 +737,11 @@ def write_national_workbook(
 def _pool_panels(
     results: NationalResults, model: NationalModel, names: NationalNames
 ) -> tuple[list[PoolPanel], int]:
-    """Return the most expensive pools (at most :data:`MAX_POOLS`) and how many there are."""
+    """Return the pools to draw (at most :data:`MAX_POOLS`) and how many there are.
+
+    The most expensive, but at least one of every cost key in the model: a reader sees how
+    each key splits the costs.
+    """
     panels = []
     costs = results.costs
     totals = results.pools[results.pools["kpi"] == "cost_eur"] if len(results.pools) else None
@@ -748,10 +752,16 @@ def _pool_panels(
         shares = mine.pivot_table(index="year", columns="region", values="mean", aggfunc="sum")
         shares = shares[[r for r in _members(model, pool) if r in shares.columns]]
         total = totals[totals["pool"] == pool].set_index("year")[["mean", "ci_low", "ci_high"]]
-        key = COST_KEYS_NL.get(str(model.pools.at[pool, "cost_key"]), "")
-        panels.append(PoolPanel(f"{names.pool(pool)} (kosten {key})", shares, total))
-    ranked = sorted(panels, key=lambda p: -float(p.total["mean"].fillna(0.0).sum()))
-    return ranked[:MAX_POOLS], len(panels)
+        cost_key = str(model.pools.at[pool, "cost_key"])
+        key = COST_KEYS_NL.get(cost_key, "")
+        panels.append((cost_key, PoolPanel(f"{names.pool(pool)} (kosten {key})", shares, total)))
+    ranked = sorted(panels, key=lambda p: -float(p[1].total["mean"].fillna(0.0).sum()))
+    # every cost key the model uses is drawn (its most expensive pool), then the others
+    first_of_key = {id(panel) for panel in {k: p for k, p in reversed(ranked)}.values()}
+    order = [i for i, (_, p) in enumerate(ranked) if id(p) in first_of_key]
+    order += [i for i in range(len(ranked)) if i not in order]
+    shown = sorted(order[:MAX_POOLS])  # drawn in the order of their cost
+    return [ranked[i][1] for i in shown], len(panels)
 
 
 def write_national_report(
