@@ -436,14 +436,6 @@ RULES_THAT_DIFFER = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a pool's one waiting list is described by its first member only; "
-    "checks.SAME_RULES compares the pooled form's waiting rules and los.csv, not the "
-    "priorities of the members' forms whose young people wait on the pool's list, nor the "
-    "pooled form's sibling_group_share/size or age bands (compose takes them from the first "
-    "member): the national model loads and the other members' values are silently ignored",
-)
 @pytest.mark.parametrize("case", list(RULES_THAT_DIFFER))
 def test_members_of_a_pool_that_differ_in_its_rules_are_refused(tmp_path: Path, case: str) -> None:
     folder = two_models(tmp_path, "zuid", RULES_THAT_DIFFER[case])
@@ -451,11 +443,6 @@ def test_members_of_a_pool_that_differ_in_its_rules_are_refused(tmp_path: Path, 
     assert any("zuid" in p.file or "zuid" in p.message for p in problems)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (over-strict): home_priority is compared over every region of the national "
-    "model (checks.national_check), also regions that share no pool and so no waiting list",
-)
 def test_a_region_in_no_pool_may_give_home_another_priority(tmp_path: Path) -> None:
     folder = two_models(
         tmp_path, "oost", replace_in("model.yaml", "home_priority: 1", "home_priority: 2")
@@ -463,11 +450,6 @@ def test_a_region_in_no_pool_may_give_home_another_priority(tmp_path: Path) -> N
     load_national(folder)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Dutch text: the units 'minutes' and 'EUR' are missing from io.tables.UNITS_NL, "
-    "so the national tables' messages say e.g. 'minutes moet minstens 0 minutes zijn'",
-)
 @pytest.mark.parametrize(
     ("file", "old", "new", "unit"),
     [

@@ -364,6 +364,23 @@ def _pooled_levers(levers: Levers, pooled: dict[str, str]) -> list[Problem]:
         *(("bed_changes", c) for c in levers.bed_changes),
         *(("provider_los_change_pct", c) for c in levers.provider_los_change_pct),
     ]
+    for substitution in levers.substitution:
+        pool = pooled.get(substitution.from_care_form)
+        if pool is None:
+            continue
+        found.append(
+            Problem(
+                "scenario",
+                f"de verwijzingen naar {substitution.from_care_form} gaan naar pool '{pool}'; "
+                f"een deel ervan naar {substitution.to} sturen (substitution, "
+                f"{substitution.year}) kan voor een pool (nog) niet.",
+                f"Verlaag de verwijzingen naar {substitution.from_care_form} met "
+                "instroom_change_pct en verhoog die naar "
+                f"{substitution.to}, of haal de regel weg.",
+                column="levers.substitution",
+                id=substitution.from_care_form,
+            )
+        )
     for kind, change in changes:
         pool = pooled.get(change.care_form)
         if pool is None:

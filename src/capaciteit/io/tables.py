@@ -39,6 +39,8 @@ UNITS_NL = {
     "children/year": "kinderen per jaar",
     "EUR/day": "euro per dag",
     "degrees": "graden",
+    "minutes": "minuten",
+    "EUR": "euro",
 }
 """Units of :class:`Column` (English, as in the README tables) as messages show them."""
 

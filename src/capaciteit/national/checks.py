@@ -29,6 +29,8 @@ SAME_RULES = (
     "priority",
     "max_age_years",
     "age_out_to",
+    "sibling_group_share",
+    "sibling_group_size",
 )
 """Care form columns that must agree between the members of a pool: one waiting list."""
 
@@ -85,18 +87,55 @@ def national_check(
     _check_beds(pool_ids, pool_beds, pool_regions, files, out)
     _check_travel(tables["travel"], pool_regions, pool_beds, files, out)
     _check_capacity(tables["pool_capacity"], pool_beds, files, out)
-    priorities = {r: m.meta.home_priority for r, m in models.items()}
-    if len(set(priorities.values())) > 1:
-        out.append(
-            Problem(
-                files["regions"],
-                "de regiomodellen geven thuis wachtenden een andere voorrang (home_priority: "
-                + ", ".join(f"{r} {p}" for r, p in priorities.items())
-                + "); in een gedeelde wachtlijst moet die gelijk zijn.",
-                "Geef home_priority in model.yaml van elke regio dezelfde waarde.",
-            )
-        )
+    _check_priorities(pool_regions, files, models, out)
     return out
+
+
+def _check_priorities(
+    pool_regions: pd.DataFrame,
+    files: dict[str, str],
+    models: dict[str, RegionModel],
+    out: list[Problem],
+) -> None:
+    """On one waiting list, a place in the queue means the same in every member region.
+
+    The list is served by the priority of the form someone waits in (``priority``) or of
+    waiting at home (``home_priority``): both must agree between the members of a pool.
+    """
+    for pool, members in pool_regions.groupby("pool", sort=False):
+        regions = [str(r) for r in members["region"] if str(r) in models]
+        if len(regions) < 2:
+            continue
+        home = {r: models[r].meta.home_priority for r in regions}
+        if len(set(home.values())) > 1:
+            out.append(
+                Problem(
+                    files["pool_regions"],
+                    f"de regio's van pool '{pool}' geven thuis wachtenden een andere voorrang "
+                    "(home_priority: " + ", ".join(f"{r} {p}" for r, p in home.items()) + ").",
+                    "Geef home_priority in model.yaml van de regio's van een pool dezelfde "
+                    "waarde: ze staan op één wachtlijst.",
+                    id=str(pool),
+                )
+            )
+        first = models[regions[0]].care_forms["priority"]
+        for region in regions[1:]:
+            mine = models[region].care_forms["priority"]
+            differ = [
+                str(f) for f in mine.index if f in first.index and not _same(mine[f], first[f])
+            ]
+            if differ:
+                out.append(
+                    Problem(
+                        f"{region}: care_forms",
+                        f"regio '{region}' geeft {', '.join(differ)} een andere voorrang "
+                        f"(priority) dan regio '{regions[0]}', maar ze delen pool '{pool}'.",
+                        "Geef de zorgvormen van de regio's van een pool dezelfde priority: "
+                        "wie in een bed wacht op de pool, staat op één wachtlijst.",
+                        column="priority",
+                        id=", ".join(differ),
+                    )
+                )
 
 
 def _check_ids(
@@ -225,6 +264,7 @@ def _check_forms(
         if form is None:
             continue
         first: tuple[str, pd.Series, pd.Series] | None = None
+        first_bands: list[tuple[float, float, float]] = []
         for region in members["region"]:
             model = models.get(str(region))
             if model is None:
@@ -257,7 +297,24 @@ def _check_forms(
                         id=f"{pool}/{region}",
                     )
                 )
-            rules = cast(pd.Series, model.care_forms.loc[form][list(SAME_RULES)])
+            waiting = _waiting(model, form)
+            if waiting:
+                out.append(
+                    Problem(
+                        f"{region}: beds",
+                        f"regio '{region}' heeft in haar 0-meting {waiting} jongeren op de "
+                        f"wachtlijst voor {form}, dat in pool '{pool}' wordt ingekocht; een "
+                        "wachtlijst van een pool bij de start kan (nog) niet worden ingelezen.",
+                        f"Zet waiting voor {form} op 0 en noem het verschil in de toelichting "
+                        "van de afspraken, of haal de regio uit de pool.",
+                        column="waiting",
+                        id=form,
+                    )
+                )
+            rules = cast(
+                pd.Series,
+                model.care_forms.loc[form][[c for c in SAME_RULES if c in model.care_forms]],
+            )
             los = cast(pd.Series, model.los.loc[form][["distribution", "mean_days", "cv"]])
             if str(rules["age_out_to"]) not in SINKS:
                 out.append(
@@ -271,9 +328,22 @@ def _check_forms(
                         id=form,
                     )
                 )
+            bands = _bands(model, form)
             if first is None:
                 first = (str(region), rules, los)
+                first_bands = bands
                 continue
+            if bands != first_bands:
+                out.append(
+                    Problem(
+                        f"{region}: age",
+                        f"{form} is gedeeld in pool '{pool}' maar de leeftijden bij instroom "
+                        f"verschillen van regio '{first[0]}'.",
+                        f"Geef {form} in alle regio's van de pool dezelfde leeftijdsbanden "
+                        "(age.csv).",
+                        id=form,
+                    )
+                )
             for name, mine, theirs in (("care_forms", rules, first[1]), ("los", los, first[2])):
                 differ = [c for c in mine.index if not _same(mine[c], theirs[c])]
                 if differ:
@@ -287,6 +357,26 @@ def _check_forms(
                             id=form,
                         )
                     )
+
+
+def _waiting(model: RegionModel, form: str) -> int:
+    """Count the young people waiting for ``form`` in the region's 0-meting."""
+    beds = model.beds
+    if "waiting" not in beds.columns or form not in beds.index.get_level_values("care_form"):
+        return 0
+    return int(beds["waiting"].xs(form, level="care_form").fillna(0).sum())
+
+
+def _bands(model: RegionModel, form: str) -> list[tuple[float, float, float]]:
+    """Return the form's age bands at entry (min, max, share), sorted."""
+    age = model.age
+    if age.empty:
+        return []
+    rows = age[age["care_form"] == form]
+    return sorted(
+        (float(a), float(b), float(c))
+        for a, b, c in zip(rows["age_min_years"], rows["age_max_years"], rows["share"], strict=True)
+    )
 
 
 def _same(a: object, b: object) -> bool:
