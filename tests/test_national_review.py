@@ -257,7 +257,7 @@ def test_every_entry_into_the_pool_comes_from_home_or_from_the_own_regions_forms
     horizon_days = float(bounds.iloc[-1] - bounds.iloc[0])
     first_requests: dict[str, int] = dict.fromkeys(members, 0)
     for replication in range(2):
-        stays = simulate_stays(group.spec, task_seed(3, group.index, replication))
+        stays = simulate_stays(group.spec, task_seed(3, group.key, replication))
         stays = stays.assign(
             form=stays["care_form"].astype(str),
             home_s=stays["home"].astype(str),

@@ -88,6 +88,7 @@ def pool_problem(
                     minutes = model.travel.at[(region, provider), "minutes"]
                     travel.loc[region, provider] = as_float(minutes)
     total0 = int(providers["beds"].sum())
+    # the first horizon year is the 0-meting's: the plan changes the years after it
     years = model.years[1:]
     ceiling = None
     if settings.ceiling_share_of_baseline:
@@ -99,8 +100,6 @@ def pool_problem(
             },
             dtype="int64",
         )
-    # the first horizon year is the 0-meting's: the plan changes the years after it
-    years = model.years[1:]
     return PoolAfbouwProblem(
         years=years,
         providers=providers,

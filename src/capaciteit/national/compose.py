@@ -16,6 +16,7 @@ their forms renamed.
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,6 +48,16 @@ class Group:
     regions: tuple[str, ...]
     pools: tuple[str, ...]
     spec: SimSpec
+
+    @property
+    def key(self) -> int:
+        """A number for the group's random streams that does not depend on its position.
+
+        Derived from its first region's id, so that adding or moving another region in
+        regions.csv leaves this group's random numbers as they were (common random numbers
+        between variants of a national model).
+        """
+        return zlib.crc32(self.regions[0].encode("utf-8"))
 
 
 def groups(model: NationalModel) -> list[Group]:

@@ -228,13 +228,6 @@ class NationalModel:
         """Region ids in file order."""
         return [str(r) for r in self.regions.index]
 
-    def pool_of(self, region: str, care_form: str) -> str | None:
-        """Return the pool in which ``region`` buys ``care_form``, if any."""
-        for pool, row in self.pools.iterrows():
-            if row["care_form"] == care_form and (pool, region) in self.pool_regions.index:
-                return str(pool)
-        return None
-
     def pooled_forms(self, region: str) -> dict[str, str]:
         """Care form -> pool for the forms ``region`` buys in a pool."""
         out = {}

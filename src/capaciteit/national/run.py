@@ -6,8 +6,8 @@ of each pool per home region, optionally writes its stays to one Parquet file, a
 back only those small tables. The stays never travel and are never all in memory: memory
 stays that of one replication of one group per worker, whatever the number of regions.
 
-Each task's random numbers come from its own ``SeedSequence`` (the run's seed, the group,
-the replication), so a national run gives the same numbers on every executor, in any
+Each task's random numbers come from its own ``SeedSequence`` (the run's seed, the group's
+key, the replication), so a national run gives the same numbers on every executor, in any
 order of completion, and again when a lost task is run a second time.
 """
 
@@ -45,9 +45,9 @@ provider that took the young person in).
 """
 
 
-def task_seed(seed: int, group: int, replication: int) -> np.random.SeedSequence:
-    """Return the random numbers of one replication of one group."""
-    return np.random.SeedSequence(seed, spawn_key=(group, replication))
+def task_seed(seed: int, group_key: int, replication: int) -> np.random.SeedSequence:
+    """Return the random numbers of one replication of one group (``Group.key``)."""
+    return np.random.SeedSequence(seed, spawn_key=(group_key, replication))
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,13 @@ def run_task(
     pools: tuple[str, ...],
     seed: int,
     group: int,
+    group_key: int,
     replication: int,
     stays_dir: str | None,
 ) -> TaskResult:
     """Simulate one replication of one group; write its stays when asked; count."""
     with collector_paused():
-        stays = simulate_stays(spec, task_seed(seed, group, replication))
+        stays = simulate_stays(spec, task_seed(seed, group_key, replication))
         kpis = replication_kpis(spec, stays)
         use = pool_use(spec, pools, stays)
     if stays_dir is not None:
@@ -164,7 +165,7 @@ def run_national(
     # largest groups first: the last tasks to finish are short ones
     order = sorted(composed, key=lambda g: -len(g.regions))
     args = [
-        (g.spec, g.pools, scenario.seed, g.index, r, str(stays_dir) if stays_dir else None)
+        (g.spec, g.pools, scenario.seed, g.index, g.key, r, str(stays_dir) if stays_dir else None)
         for g in order
         for r in range(n)
     ]

@@ -1085,7 +1085,9 @@ class _Run:
                         k += 1
             pool = self.pools[f]
             # occupants of a shared form come from the regions in the given numbers
-            homes = iter(self.initial_homes.get(f, []))
+            # in a random order: the first provider does not hold the first region's only
+            given = self.initial_homes.get(f, [])
+            homes = iter(self.initial_rng.permutation(given).tolist() if given else [])
             for slot in range(len(self.initial_by_slot[f])):
                 for j, done, stay, cut in chosen.get(slot, []):
                     age_now = float(entry_age[j]) + done / DAYS_PER_YEAR
