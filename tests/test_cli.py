@@ -77,7 +77,7 @@ def test_user_errors_exit_2_with_a_message(tmp_path: Path) -> None:
     done = run("simulate", str(tmp_path / "geen.yaml"), "--out", str(tmp_path / "o"))
     assert done.returncode == 2 and "bestaat niet" in done.stderr
     done = run("simulate", str(BASIS), "--out", str(tmp_path / "o"), "--executor", "threads")
-    assert done.returncode == 2 and "unknown executor" in done.stderr
+    assert done.returncode == 2 and "onbekende uitvoerder" in done.stderr
     assert "Traceback" not in done.stderr
     done = run("--version")
     assert done.returncode == 0 and "capaciteit" in done.stdout

@@ -90,9 +90,9 @@ def test_unreachable_dask_scheduler_is_a_clear_error(basis_spec: SimSpec) -> Non
     from capaciteit.simulation.executors import DaskExecutor
 
     assert make_executor("dask://127.0.0.1:9").name == "dask://127.0.0.1:9"
-    with pytest.raises(ExecutorError, match="cannot reach the Dask scheduler"):
+    with pytest.raises(ExecutorError, match=r"Dask-scheduler op .* is niet bereikbaar"):
         run_replications(basis_spec, 2, 1, executor=DaskExecutor("tcp://127.0.0.1:9", timeout_s=1))
-    with pytest.raises(ExecutorError, match="unknown executor"):
+    with pytest.raises(ExecutorError, match="onbekende uitvoerder"):
         make_executor("threads")
 
 

@@ -217,7 +217,7 @@ def test_lost_worker_process_without_retries_is_an_executor_error(
     spec: SimSpec, tmp_path: Path
 ) -> None:
     tasks = [(str(tmp_path), (2,), *a) for a in replication_args(spec, 4)]
-    with pytest.raises(ExecutorError, match=r"worker process was lost .* after 0 retries"):
+    with pytest.raises(ExecutorError, match=r"werkproces ging verloren .* na 0 nieuwe pogingen"):
         ProcessExecutor(2, retries=0).map(_dies_first_time, tasks)
 
 
@@ -246,7 +246,7 @@ def test_local_dask_cluster_gives_up_after_retries_lost_workers(
 ) -> None:
     tasks = [(str(tmp_path), (2,), *a) for a in replication_args(spec, 4)]
     # task 3 kills its worker; a task queued on that worker beside it counts a loss too
-    with pytest.raises(ExecutorError, match=r"Dask worker died each time it ran task \d of 4"):
+    with pytest.raises(ExecutorError, match=r"Dask-werker stopte elke keer dat hij taak \d van 4"):
         DaskExecutor(workers=2, retries=0).map(_dies_first_time, tasks)
 
 

@@ -184,10 +184,10 @@ class ProcessExecutor(Executor):
             if not unfinished:
                 return
         raise ExecutorError(
-            "a worker process was lost (killed, for example by the out-of-memory killer, "
-            f"or it could not start) and {len(unfinished)} of {len(args)} tasks did not "
-            f"finish after {nl.plural(self.retries, 'retry', 'retries')}. Run with fewer "
-            "workers (--workers) or on a machine with more memory."
+            "een werkproces ging verloren (gestopt, bijvoorbeeld omdat het geheugen op was, "
+            f"of het kon niet starten) en {len(unfinished)} van de {len(args)} taken waren "
+            f"na {nl.plural(self.retries, 'nieuwe poging', 'nieuwe pogingen')} niet klaar. "
+            "Gebruik minder werkprocessen (--workers) of een machine met meer geheugen."
         ) from lost
 
 
@@ -273,12 +273,12 @@ class DaskExecutor(Executor):
                 try:
                     result = future.result()
                 except KilledWorker as exc:
-                    attempts = nl.plural(exc.allowed_failures + 1, "attempt", "attempts")
+                    attempts = nl.plural(exc.allowed_failures + 1, "poging", "pogingen")
                     raise ExecutorError(
-                        f"a Dask worker died each time it ran task {index[future.key] + 1} "
-                        f"of {len(args)} ({attempts}; killed, for example by running out of "
-                        "memory). Give the workers more memory or use fewer of them per "
-                        "machine."
+                        f"een Dask-werker stopte elke keer dat hij taak {index[future.key] + 1} "
+                        f"van {len(args)} uitvoerde ({attempts}; bijvoorbeeld omdat het "
+                        "geheugen op was). Geef de werkers meer geheugen of gebruik er "
+                        "minder per machine."
                     ) from exc
                 if progress:
                     progress(finished)
@@ -313,8 +313,8 @@ class DaskExecutor(Executor):
             client = Client(self.address, timeout=f"{self.timeout_s}s", set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ExecutorError(
-                f"cannot reach the Dask scheduler at {self.address} ({exc}). "
-                "Check the address (dask://HOST:PORT) and that the scheduler runs."
+                f"de Dask-scheduler op {self.address} is niet bereikbaar ({exc}). "
+                "Controleer het adres (dask://HOST:PORT) en of de scheduler draait."
             ) from exc
         try:
             yield client
@@ -361,17 +361,18 @@ def make_executor(
         count = spec.removeprefix("dask-local:")
         if not (count.isdecimal() and int(count) > 0):
             raise ExecutorError(
-                f"'{count}' is not a number of workers. Use dask-local or dask-local:N "
-                "with N at least 1, e.g. dask-local:4."
+                f"'{count}' is geen aantal werkers. Gebruik dask-local of dask-local:N "
+                "met N minstens 1, bijvoorbeeld dask-local:4."
             )
         return DaskExecutor(workers=int(count), retries=retries)
     if spec.startswith("dask://"):
         address = spec.removeprefix("dask://")
         if not address:
-            raise ExecutorError("give the scheduler as dask://HOST:PORT")
+            raise ExecutorError("geef de scheduler op als dask://HOST:PORT")
         return DaskExecutor(
             f"tcp://{address}" if "://" not in address else address, retries=retries
         )
     raise ExecutorError(
-        f"unknown executor '{spec}'. Use serial, processes, dask-local[:N] or dask://HOST:PORT."
+        f"onbekende uitvoerder '{spec}'. Gebruik serial, processes, dask-local[:N] of "
+        "dask://HOST:PORT."
     )
