@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,21 @@ def one_form_tables(
         "routing": [{"from_care_form": "a", "to": "thuis", "share": 1.0}],
         "costs": [{"care_form": "a", "provider": "", "cost_per_bed_day_eur": 100.0}],
     }
+
+
+@pytest.fixture
+def dask_cluster() -> Iterator[Any]:
+    """A local Dask cluster of 2 worker processes (one thread each) for one test."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": ":0"},
+    ) as cluster:
+        yield cluster
 
 
 @pytest.fixture

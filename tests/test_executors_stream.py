@@ -15,7 +15,7 @@ import signal
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,20 +113,6 @@ def assert_same_outputs(expected: Sequence[Output], actual: Sequence[Output]) ->
     for (stays, kpis), (other_stays, other_kpis) in zip(expected, actual, strict=True):
         pd.testing.assert_frame_equal(stays, other_stays, check_exact=True)
         pd.testing.assert_frame_equal(kpis, other_kpis, check_exact=True)
-
-
-@pytest.fixture
-def dask_cluster() -> Iterator[Any]:
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": ":0"},
-    ) as cluster:
-        yield cluster
 
 
 # --- one seed, one answer ---

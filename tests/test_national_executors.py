@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +28,6 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> NationalScenario:
 @pytest.fixture(scope="module")
 def serial(scenario: NationalScenario) -> NationalOutcome:
     return run_national(scenario, SerialExecutor())
-
-
-@pytest.fixture
-def dask_cluster() -> Iterator[Any]:
-    from distributed import LocalCluster
-
-    with LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": ":0"},
-    ) as cluster:
-        yield cluster
 
 
 def same(expected: NationalOutcome, actual: NationalOutcome) -> None:
