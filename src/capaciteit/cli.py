@@ -1546,8 +1546,10 @@ def _print_national(done: Any, out: Path) -> None:
     for note in model.notes:
         console.print(f"[yellow]Let op:[/] {note}")
     national = results.national.set_index(["care_form", "year", "kpi"])["mean"]
+    first = model.scenarios[model.region_ids[0]].model.care_forms["name"]
     for form in dict.fromkeys(str(f) for f in model.pools["care_form"]):
-        table = Table(title=f"{form}: landelijk (gemiddelde van de replicaties)")
+        name = as_str(first[form]) if form in first.index else form
+        table = Table(title=f"{name}: landelijk (gemiddelde van de replicaties)")
         for col in ("jaar", "bedden", "bezet", "bezettingsgraad", "buiten regio", "kosten"):
             table.add_column(col, justify="right")
         for year in model.years:
