@@ -221,12 +221,16 @@ def _example() -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(EXAMPLE_MODEL.iterdir()) if p.is_file()}
 
 
+ANSWER_WITHIN_S = 0.5
+"""A free event loop answers a health request within this; a blocked one only afterwards."""
+
+
 @dataclass(frozen=True)
 class Overlap:
     """What the server did while ``work`` ran: its answer and the health checks in between."""
 
     answer: httpx.Response
-    asked: int  # health requests sent after the work started and before it ended
+    asked: int  # health requests sent after the work started, ANSWER_WITHIN_S before it ended
     answered: int  # ... of which the answer came back before the work ended
 
 
@@ -255,7 +259,9 @@ def _health_while(hostile: Hostile, work: Callable[[], httpx.Response]) -> Overl
         ended = time.monotonic()
         done.set()
         poller.join(600)
-    during = [(s, e) for s, e in spans if began <= s < ended]
+    # a request sent just before the work ended cannot be answered before it ended, however
+    # free the loop (seen in CI on a loaded machine): only those sent in time are counted
+    during = [(s, e) for s, e in spans if began <= s < ended - ANSWER_WITHIN_S]
     return Overlap(answer, len(during), sum(1 for _, e in during if e < ended))
 
 
