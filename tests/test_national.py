@@ -247,3 +247,10 @@ def test_different_waiting_rules_in_one_pool_refused(tmp_path: Path) -> None:
     regions = (folder / "regions.csv").read_text(encoding="utf-8")
     problems = bad(folder, "regions.csv", regions.replace("zuid,Zuid,regio,", "zuid,Zuid,regio2,"))
     assert any("verschilt van regio 'noord' in max_wait_days" in p for p in problems)
+
+
+def test_too_many_regions_refused_before_any_model_is_read(tmp_path: Path) -> None:
+    folder = example_pool(tmp_path)
+    rows = "".join(f"r{i},R{i},regio,1.0,1000\n" for i in range(401))
+    problems = bad(folder, "regions.csv", "region,name,model,scale,inhabitants\n" + rows)
+    assert len(problems) == 1 and "hoogstens 400" in problems[0]

@@ -40,6 +40,8 @@ from capaciteit.national.model import (
 )
 
 NATIONAL_FILE = "national.yaml"
+MAX_REGIONS = 400
+"""The most regions of a national model (the Netherlands has 42 jeugdregio's)."""
 
 
 def is_national(path: Path) -> bool:
@@ -130,6 +132,17 @@ def load_national(
     meta = parse_yaml_model(NationalFile, data, NATIONAL_FILE, problems) if data else None
     tables, files, unreadable = _read_tables(directory, pool_plan, problems)
     if meta is None or unreadable:
+        raise InvalidInputError(what, problems)
+    if len(tables["regions"]) > MAX_REGIONS:
+        # each region is a model to read, a scenario to resolve and forms to simulate
+        problems.append(
+            Problem(
+                files["regions"],
+                f"heeft {len(tables['regions'])} regio's; een landelijk model heeft er "
+                f"hoogstens {MAX_REGIONS}.",
+                "Verdeel het model, bijvoorbeeld per landsdeel.",
+            )
+        )
         raise InvalidInputError(what, problems)
     horizon = horizon or Horizon(start_year=meta.baseline_year, end_year=meta.baseline_year + 7)
     # checks between tables on a table with problems would only repeat them: first those
