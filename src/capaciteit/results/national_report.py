@@ -62,6 +62,7 @@ from capaciteit.national.model import NationalModel, NationalScenario
 from capaciteit.national.results import NationalResults
 from capaciteit.results.cells import append_row, write_csv
 from capaciteit.results.charts import FORM_LABELS
+from capaciteit.results.kpi_names import KPI_NAMES_NL
 from capaciteit.results.national_charts import (
     MAX_POOLS,
     PoolPanel,
@@ -99,18 +100,19 @@ class Measure:
     interval: bool = False
 
 
-# Dutch wording as on the simulation's web page (capaciteit.service.web.KPI_LABELS)
-BEDS = Measure("capacity_beds", "Bedden", "count")
-OCCUPIED = Measure("occupied_beds", "Bezet (gemiddeld)", "decimal")
-OCCUPANCY = Measure("occupancy_rate", "Bezettingsgraad", "share")
-REQUESTS = Measure("requests", "Aanvragen", "decimal")
-ADMISSIONS = Measure("admissions", "Opnames", "decimal")
-OVERFLOW = Measure("overflow_count", "Buiten de regio geplaatst", "decimal")
-REFUSED = Measure("refused_share", "Aandeel buiten de regio geplaatst", "share")
-WAIT = Measure("mean_wait_days", "Gemiddelde wachttijd (dagen)", "decimal")
-WITHIN_24H = Measure("placed_within_24h_share", "Binnen 24 uur geplaatst", "share")
-WAITING_END = Measure("waiting_at_year_end", "Wachtend op 31 december", "decimal")
-COST = Measure("cost_eur", "Kosten", "euro")
+# the same Dutch names as the simulation's web page
+N = KPI_NAMES_NL
+BEDS = Measure("capacity_beds", N["capacity_beds"], "count")
+OCCUPIED = Measure("occupied_beds", N["occupied_beds"], "decimal")
+OCCUPANCY = Measure("occupancy_rate", N["occupancy_rate"], "share")
+REQUESTS = Measure("requests", N["requests"], "decimal")
+ADMISSIONS = Measure("admissions", N["admissions"], "decimal")
+OVERFLOW = Measure("overflow_count", N["overflow_count"], "decimal")
+REFUSED = Measure("refused_share", N["refused_share"], "share")
+WAIT = Measure("mean_wait_days", N["mean_wait_days"], "decimal")
+WITHIN_24H = Measure("placed_within_24h_share", N["placed_within_24h_share"], "share")
+WAITING_END = Measure("waiting_at_year_end", N["waiting_at_year_end"], "decimal")
+COST = Measure("cost_eur", N["cost_eur"], "euro")
 USE_SHARE = Measure("use_share", "Aandeel in de beddagen van de pool", "share")
 TRAVEL = Measure("mean_travel_minutes", "Gemiddelde reistijd (minuten)", "decimal")
 

@@ -38,6 +38,7 @@ from capaciteit.errors import CapaciteitError, InvalidInputError, Problem, figur
 from capaciteit.matching import Children, MatchWeights, Pool, Suggestions, suggest
 from capaciteit.matching.pool import CHILDREN, NEEDS, PERSPECTIVES, PLACEMENTS, TREDES
 from capaciteit.matching.scoring import CRITERIA, haversine_km
+from capaciteit.results.kpi_names import KPI_NAMES_NL
 from capaciteit.service import queue, reviews, security, store
 from capaciteit.service.db import (
     Job,
@@ -72,13 +73,16 @@ STATUSES = {
     "cancelled": "geannuleerd",
 }
 KPI_LABELS = {
-    "occupied_beds": ("Bezet (gemiddeld)", "number", 1),
-    "occupancy_rate": ("Bezettingsgraad", "percent", 0),
-    "mean_wait_days": ("Gemiddelde wachttijd (dagen)", "number", 0),
-    "placed_within_24h_share": ("Binnen 24 uur geplaatst", "percent", 0),
-    "waiting_at_year_end": ("Wachtend op 31 december", "number", 1),
-    "overflow_count": ("Buiten de regio geplaatst", "number", 1),
-    "stays_over_max_share": ("Verblijf langer dan het maximum", "percent", 0),
+    kpi: (KPI_NAMES_NL[kpi], fmt, decimals)
+    for kpi, fmt, decimals in (
+        ("occupied_beds", "number", 1),
+        ("occupancy_rate", "percent", 0),
+        ("mean_wait_days", "number", 0),
+        ("placed_within_24h_share", "percent", 0),
+        ("waiting_at_year_end", "number", 1),
+        ("overflow_count", "number", 1),
+        ("stays_over_max_share", "percent", 0),
+    )
 }
 """KPIs on the cards: label, format and decimals (the beds are shown without interval)."""
 KIND_KPI_LABELS = {
