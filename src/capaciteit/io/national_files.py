@@ -37,6 +37,7 @@ from capaciteit.national.model import (
     NationalModel,
     NationalScenario,
     NationalScenarioFile,
+    pooled_by_region,
 )
 
 NATIONAL_FILE = "national.yaml"
@@ -359,15 +360,9 @@ def _scenarios(
 
 
 def _pooled_forms(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, str]]:
-    """Per region: the care forms it buys in a pool, and the pool."""
-    form_of = dict(zip(tables["pools"]["pool"], tables["pools"]["care_form"], strict=True))
-    out: dict[str, dict[str, str]] = {}
-    for pool, region in zip(
-        tables["pool_regions"]["pool"], tables["pool_regions"]["region"], strict=True
-    ):
-        if pool in form_of:
-            out.setdefault(str(region), {})[str(form_of[pool])] = str(pool)
-    return out
+    """Per region: the care forms it buys in a pool, and the pool (from the tables read)."""
+    pools, members = tables["pools"], tables["pool_regions"]
+    return pooled_by_region(pools["pool"], pools["care_form"], members["pool"], members["region"])
 
 
 def _pooled_levers(levers: Levers, pooled: dict[str, str]) -> list[Problem]:

@@ -26,6 +26,7 @@ A national model is a folder (``models/nederland/``) with ``national.yaml`` and 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -175,6 +176,25 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
+def pooled_by_region(
+    pools: Iterable[object],
+    forms: Iterable[object],
+    member_pools: Iterable[object],
+    member_regions: Iterable[object],
+) -> dict[str, dict[str, str]]:
+    """Per region: the care forms it buys in a pool, and the pool.
+
+    ``pools``/``forms``: each pool and its care form; ``member_pools``/``member_regions``:
+    the rows of ``pool_regions``. Pools that are not declared are left out.
+    """
+    form_of = {str(p): str(f) for p, f in zip(pools, forms, strict=True)}
+    out: dict[str, dict[str, str]] = {}
+    for pool, region in zip(member_pools, member_regions, strict=True):
+        if str(pool) in form_of:
+            out.setdefault(str(region), {})[form_of[str(pool)]] = str(pool)
+    return out
+
+
 @dataclass(frozen=True)
 class NationalModel:
     """A validated national model with each region's scenario resolved.
@@ -230,11 +250,9 @@ class NationalModel:
 
     def pooled_forms(self, region: str) -> dict[str, str]:
         """Care form -> pool for the forms ``region`` buys in a pool."""
-        out = {}
-        for pool, row in self.pools.iterrows():
-            if (pool, region) in self.pool_regions.index:
-                out[str(row["care_form"])] = str(pool)
-        return out
+        pools = self.pool_regions.index.to_frame(index=False)
+        forms = self.pools["care_form"]
+        return pooled_by_region(forms.index, forms, pools["pool"], pools["region"]).get(region, {})
 
     def groups(self) -> list[list[str]]:
         """Regions linked by shared pools (directly or through others), in file order.
